@@ -1,0 +1,1 @@
+export { TokenService, PasswordHasher, ARGON2_PARAMS, type Principal } from './auth.js';

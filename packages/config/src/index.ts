@@ -1,0 +1,91 @@
+import { z } from 'zod';
+
+/**
+ * Every environment variable conversa reads, declared once. `loadConfig` parses them all,
+ * reports every bad variable at once, and hands out a frozen, typed object.
+ * This module is the only one that reads `process.env`.
+ */
+const DEV_JWT_SECRET = 'conversa-development-secret-change-me-0123456789';
+
+const port = z.coerce.number().int().min(0).max(65_535);
+const ms = z.coerce.number().int().positive();
+
+export const ConfigSchema = z
+  .object({
+    /** development | test | production; production refuses unsafe defaults. */
+    NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** Prefix of queue, topics, channels, consumer groups and the database name. */
+    CONVERSA_NAMESPACE: z
+      .string()
+      .regex(/^[a-z][a-z0-9_-]{0,47}$/, 'lower-case letters, digits, _ or -, starting with a letter')
+      .default('conversa'),
+    MONGO_URL: z.string().url().default('mongodb://127.0.0.1:27017'),
+    /** Database name; defaults to the namespace. */
+    MONGO_DB: z.string().regex(/^[A-Za-z0-9_-]{1,63}$/).optional(),
+    REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+    /** Comma-separated host:port list. */
+    KAFKA_BROKERS: z
+      .string()
+      .default('127.0.0.1:9092')
+      .transform((s) => s.split(',').map((b) => b.trim()).filter(Boolean))
+      .pipe(z.array(z.string().regex(/^[^:\s]+:\d+$/, 'host:port')).min(1)),
+    /** Partitions of the topics conversa creates (events are keyed by room). */
+    KAFKA_PARTITIONS: z.coerce.number().int().min(1).max(1_000).default(6),
+    /** Interface the HTTP servers bind; loopback unless deployed. */
+    HOST: z.string().default('127.0.0.1'),
+    /** Gateway port: HTTP and WebSocket, both at /graphql. */
+    PORT: port.default(4_000),
+    /** Chat service's health/metrics port. */
+    CHAT_PORT: port.default(4_001),
+    /** Audit service's health/metrics port. */
+    AUDIT_PORT: port.default(4_002),
+    /** HS256 secret for session tokens; production demands ≥ 32 chars and not the default. */
+    JWT_SECRET: z.string().min(16).default(DEV_JWT_SECRET),
+    /** Session lifetime, seconds (12 h). */
+    JWT_TTL_SECONDS: z.coerce.number().int().min(10).max(30 * 86_400).default(43_200),
+    /** How long a mutation waits for its command's result, ms (10 s). */
+    COMMAND_TIMEOUT_MS: ms.default(10_000),
+    /** Commands one chat worker process runs at once. */
+    CHAT_CONCURRENCY: z.coerce.number().int().min(1).max(1_000).default(64),
+    /** Outbox relay sweep period, ms (1 s); it is also nudged after each write. */
+    OUTBOX_SWEEP_MS: ms.default(1_000),
+    /** How long a service waits for a dependency at start before it exits, ms (15 s). */
+    STARTUP_TIMEOUT_MS: ms.default(15_000),
+  })
+  .superRefine((c, ctx) => {
+    if (c.NODE_ENV === 'production' && (c.JWT_SECRET === DEV_JWT_SECRET || c.JWT_SECRET.length < 32)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['JWT_SECRET'],
+        message: 'production needs a JWT_SECRET of at least 32 characters that is not the default',
+      });
+    }
+  })
+  .transform((c) => ({ ...c, MONGO_DB: c.MONGO_DB ?? c.CONVERSA_NAMESPACE }));
+
+export type Config = Readonly<z.infer<typeof ConfigSchema>>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration: ${problems.join('; ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses the environment (or the given record); throws a ConfigError listing every bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const known = Object.fromEntries(
+    Object.entries(env).filter(([, v]) => v !== undefined && v !== ''),
+  );
+  const parsed = ConfigSchema.safeParse(known);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`),
+    );
+  }
+  return Object.freeze(parsed.data);
+}
+
+/** Variables, defaults and descriptions, for docs and `conversa config`. */
+export const CONFIG_KEYS = Object.keys(ConfigSchema.in.shape) as (keyof z.input<typeof ConfigSchema>)[];

@@ -1,0 +1,74 @@
+import { z } from 'zod';
+import { ErrorCode } from './errors.js';
+import { Id, LIMITS, MessageView, RoomView, UserView } from './domain.js';
+
+/**
+ * Commands: the BullMQ job payloads the gateway enqueues and the chat workers execute.
+ * The job name is the command's `type`; the payload is parsed again by the worker.
+ */
+const actor = Id.describe('id of the authenticated user who issued the command');
+
+export const RegisterUser = z.object({
+  type: z.literal('user.register'),
+  username: z.string().min(LIMITS.usernameMin).max(LIMITS.usernameMax),
+  displayName: z.string().min(1).max(LIMITS.displayNameMax),
+  /** argon2id hash computed by the gateway: the password itself never enters the queue. */
+  passwordHash: z.string().min(20).max(512),
+  role: z.enum(['USER', 'ADMIN']).default('USER'),
+});
+
+export const JoinRoom = z.object({
+  type: z.literal('room.join'),
+  actor,
+  name: z.string().min(1).max(LIMITS.roomNameMax),
+});
+
+export const LeaveRoom = z.object({
+  type: z.literal('room.leave'),
+  actor,
+  room: Id,
+});
+
+export const SendMessage = z.object({
+  type: z.literal('message.send'),
+  actor,
+  room: Id,
+  body: z.string().min(1).max(LIMITS.bodyMax),
+  clientMsgId: z.string().min(1).max(LIMITS.clientMsgIdMax),
+});
+
+export const Command = z.discriminatedUnion('type', [RegisterUser, JoinRoom, LeaveRoom, SendMessage]);
+export type Command = z.infer<typeof Command>;
+export type CommandType = Command['type'];
+export type CommandOf<T extends CommandType> = Extract<Command, { type: T }>;
+
+/** What each command answers when it succeeds. */
+export const CommandValue = {
+  'user.register': z.object({ user: UserView }),
+  'room.join': z.object({ room: RoomView }),
+  'room.leave': z.object({ left: z.boolean() }),
+  'message.send': z.object({ message: MessageView, duplicate: z.boolean() }),
+} as const satisfies Record<CommandType, z.ZodType>;
+export type CommandValue<T extends CommandType> = z.infer<(typeof CommandValue)[T]>;
+
+export const CommandError = z.object({
+  code: z.enum(Object.values(ErrorCode) as [ErrorCode, ...ErrorCode[]]),
+  message: z.string(),
+});
+export type CommandError = z.infer<typeof CommandError>;
+
+/**
+ * A job's return value. Business refusals are results, not failures: a failed job is
+ * retried by BullMQ, a refused command must not be.
+ */
+export type CommandResult<T extends CommandType> =
+  | { ok: true; value: CommandValue<T> }
+  | { ok: false; error: CommandError };
+
+export function parseCommandResult<T extends CommandType>(type: T, raw: unknown): CommandResult<T> {
+  const schema = z.union([
+    z.object({ ok: z.literal(true), value: CommandValue[type] }),
+    z.object({ ok: z.literal(false), error: CommandError }),
+  ]);
+  return schema.parse(raw) as CommandResult<T>;
+}

@@ -1,0 +1,72 @@
+import { z } from 'zod';
+
+/** Limits shared by every boundary that checks user input. */
+export const LIMITS = {
+  /** Message body, after trimming: 1..4,000 characters. */
+  bodyMax: 4_000,
+  /** Room slug: 1..64 of a-z 0-9 -. */
+  roomSlugMax: 64,
+  roomNameMax: 100,
+  usernameMin: 3,
+  usernameMax: 32,
+  displayNameMax: 64,
+  passwordMin: 8,
+  passwordMax: 256,
+  clientMsgIdMax: 128,
+  idMax: 128,
+} as const;
+
+export const USERNAME_PATTERN = /^[a-z0-9_.-]{3,32}$/;
+
+export const Role = z.enum(['USER', 'ADMIN']);
+export type Role = z.infer<typeof Role>;
+export const RoomKind = z.enum(['PUBLIC', 'DIRECT']);
+export type RoomKind = z.infer<typeof RoomKind>;
+export const MessageStatus = z.enum(['VISIBLE', 'HIDDEN', 'DELETED']);
+export type MessageStatus = z.infer<typeof MessageStatus>;
+
+export const Id = z.string().min(1).max(LIMITS.idMax);
+
+/** A user as other people see them: no secrets. */
+export const UserView = z.object({
+  id: Id,
+  username: z.string(),
+  displayName: z.string(),
+  role: Role,
+});
+export type UserView = z.infer<typeof UserView>;
+
+export const RoomView = z.object({
+  id: Id,
+  name: z.string(),
+  kind: RoomKind,
+  createdAt: z.iso.datetime(),
+});
+export type RoomView = z.infer<typeof RoomView>;
+
+export const MessageView = z.object({
+  id: Id,
+  room: Id,
+  seq: z.number().int().positive(),
+  author: UserView,
+  body: z.string(),
+  status: MessageStatus,
+  clientMsgId: z.string(),
+  createdAt: z.iso.datetime(),
+  editedAt: z.iso.datetime().nullable(),
+});
+export type MessageView = z.infer<typeof MessageView>;
+
+/**
+ * The id of a public room: lower-cased, spaces to '-', only a-z 0-9 - kept.
+ * Returns '' when nothing is left (callers refuse that).
+ */
+export function roomSlug(name: string): string {
+  return name
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .trim()
+    .toLowerCase()
+    .replace(/\s+/g, '-')
+    .replace(/[^a-z0-9-]/g, '');
+}

@@ -1,0 +1,62 @@
+import { z } from 'zod';
+import { Id, MessageView, RoomKind, UserView } from './domain.js';
+
+/**
+ * Domain events: what chat hands to Kafka through the outbox and the audit log records.
+ * Versioning: a new optional field keeps `version`; any other change is a new version,
+ * and consumers keep parsing the versions they knew.
+ */
+const eventData = {
+  'user.registered': z.object({ user: UserView }),
+  'room.created': z.object({ room: Id, name: z.string(), kind: RoomKind, members: z.array(Id) }),
+  'room.joined': z.object({ room: Id, user: Id }),
+  'room.left': z.object({ room: Id, user: Id }),
+  'message.posted': z.object({ message: MessageView }),
+} as const;
+export type EventType = keyof typeof eventData;
+export const EVENT_TYPES = Object.keys(eventData) as EventType[];
+
+export const TraceContext = z.object({ traceparent: z.string().max(128) }).partial();
+
+const envelope = <T extends EventType>(type: T) =>
+  z.object({
+    /** Unique; the dedupe key of every consumer. */
+    id: z.string().uuid(),
+    type: z.literal(type),
+    version: z.literal(1),
+    occurredAt: z.iso.datetime(),
+    /** Room id for room events (Kafka key: per-room order); user id for user events. */
+    key: Id,
+    /** Id of the user who caused it; null for the system (a rule, a timer). */
+    actor: Id.nullable(),
+    data: eventData[type],
+    trace: TraceContext.optional(),
+  });
+
+export const DomainEvent = z.discriminatedUnion('type', [
+  envelope('user.registered'),
+  envelope('room.created'),
+  envelope('room.joined'),
+  envelope('room.left'),
+  envelope('message.posted'),
+]);
+export type DomainEvent = z.infer<typeof DomainEvent>;
+export type EventOf<T extends EventType> = Extract<DomainEvent, { type: T }>;
+export type EventData<T extends EventType> = EventOf<T>['data'];
+
+/** Parses an event; throws a ZodError that says which field was wrong. */
+export function parseDomainEvent(raw: unknown): DomainEvent {
+  return DomainEvent.parse(raw);
+}
+
+/** Builds an envelope; the id is a random UUID unless given (tests pin it). */
+export function newEvent<T extends EventType>(
+  type: T,
+  key: string,
+  actor: string | null,
+  data: EventData<T>,
+  now: Date = new Date(),
+  id: string = globalThis.crypto.randomUUID(),
+): EventOf<T> {
+  return { id, type, version: 1, occurredAt: now.toISOString(), key, actor, data } as EventOf<T>;
+}

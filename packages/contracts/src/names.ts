@@ -1,0 +1,37 @@
+/**
+ * Names of everything that crosses a process boundary, derived from one namespace so that
+ * tests (and tenants) can run side by side without seeing each other's traffic.
+ */
+export interface Names {
+  /** BullMQ key prefix (the namespace); BullMQ forbids ':' in queue names, not in prefixes. */
+  readonly queuePrefix: string;
+  /** The BullMQ queue that carries every command to the chat workers. */
+  readonly commandQueue: 'commands';
+  /** Kafka topic of every domain event, keyed by room id (per-room order). */
+  readonly eventsTopic: string;
+  /** Kafka topic of moderation actions flowing back to chat. */
+  readonly moderationTopic: string;
+  /** Kafka dead-letter topic: events nobody could parse, with the reason in headers. */
+  readonly deadLetterTopic: string;
+  /** Kafka consumer group of the audit log writer. */
+  readonly auditGroup: string;
+  /** Redis pub/sub channel of one room's live events. */
+  roomChannel(roomId: string): string;
+}
+
+export const NAMESPACE_PATTERN = /^[a-z][a-z0-9_-]{0,47}$/;
+
+export function names(namespace: string): Names {
+  if (!NAMESPACE_PATTERN.test(namespace)) {
+    throw new Error(`namespace must match ${String(NAMESPACE_PATTERN)}, got ${JSON.stringify(namespace)}`);
+  }
+  return Object.freeze({
+    queuePrefix: namespace,
+    commandQueue: 'commands' as const,
+    eventsTopic: `${namespace}.events`,
+    moderationTopic: `${namespace}.moderation.actions`,
+    deadLetterTopic: `${namespace}.dlq`,
+    auditGroup: `${namespace}-audit`,
+    roomChannel: (roomId: string) => `${namespace}:room:${roomId}`,
+  });
+}

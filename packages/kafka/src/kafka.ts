@@ -1,0 +1,227 @@
+/**
+ * The only module that imports kafkajs. Services see producers and consumers through these
+ * small interfaces so the client can be swapped (kafkajs is in maintenance upstream).
+ */
+import {
+  Kafka,
+  Partitioners,
+  logLevel as KafkaLogLevel,
+  type Admin,
+  type Consumer,
+  type LogEntry,
+  type Producer,
+} from 'kafkajs';
+import type { Logger } from 'pino';
+
+export interface KafkaOptions {
+  brokers: string[];
+  clientId: string;
+  logger: Logger;
+  /** Connection timeout per broker, ms (3 s). */
+  connectionTimeoutMs?: number;
+}
+
+export interface OutgoingRecord {
+  /** Partition key: events of one key keep their order. */
+  key: string;
+  value: string;
+  headers?: Record<string, string>;
+}
+
+export interface IncomingRecord {
+  topic: string;
+  partition: number;
+  offset: string;
+  key: string | null;
+  value: Buffer | null;
+  headers: Record<string, string>;
+  timestamp: string;
+}
+
+export interface IncomingBatch {
+  topic: string;
+  partition: number;
+  records: IncomingRecord[];
+  /** Offset of the partition's newest record (high watermark − 1), for lag. */
+  highWatermark: string;
+}
+
+/**
+ * Handles a batch. When it resolves, every record of the batch counts as processed and its
+ * offset is committed; when it throws, nothing is committed and the batch comes again.
+ */
+export type BatchHandler = (batch: IncomingBatch) => Promise<void>;
+
+export interface EventProducer {
+  /** Resolves once every record is acknowledged by all in-sync replicas. */
+  send(topic: string, records: OutgoingRecord[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface ConsumerOptions {
+  groupId: string;
+  topics: string[];
+  fromBeginning: boolean;
+}
+
+export interface EventConsumer {
+  run(handler: BatchHandler): Promise<void>;
+  /** Stops fetching, lets the running batch finish, commits, leaves the group. */
+  stop(): Promise<void>;
+  /** Records behind the newest offset, summed over assigned partitions (last seen). */
+  lag(): number;
+}
+
+export interface TopicSpec {
+  topic: string;
+  partitions: number;
+}
+
+function headersToStrings(headers: Record<string, unknown> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers ?? {})) {
+    if (v === undefined || v === null) continue;
+    out[k] = Buffer.isBuffer(v) ? v.toString('utf8') : Array.isArray(v) ? v.map(String).join(',') : String(v as string);
+  }
+  return out;
+}
+
+export class KafkaAdapter {
+  private readonly kafka: Kafka;
+  private adminClient: Admin | undefined;
+
+  constructor(private readonly opts: KafkaOptions) {
+    const log = opts.logger.child({ component: 'kafkajs' });
+    this.kafka = new Kafka({
+      clientId: opts.clientId,
+      brokers: opts.brokers,
+      connectionTimeout: opts.connectionTimeoutMs ?? 3_000,
+      logLevel: KafkaLogLevel.WARN,
+      retry: { initialRetryTime: 100, retries: 8 },
+      logCreator:
+        () =>
+        ({ level, log: entry }: LogEntry) => {
+          const { message, ...rest } = entry;
+          if (level <= KafkaLogLevel.ERROR) log.error(rest, message);
+          else if (level === KafkaLogLevel.WARN) log.warn(rest, message);
+          else log.debug(rest, message);
+        },
+    });
+  }
+
+  private async admin(): Promise<Admin> {
+    if (!this.adminClient) {
+      const admin = this.kafka.admin();
+      await admin.connect();
+      this.adminClient = admin;
+    }
+    return this.adminClient;
+  }
+
+  /** Resolves when the cluster answers a metadata request. */
+  async ping(): Promise<void> {
+    const admin = await this.admin();
+    await admin.describeCluster();
+  }
+
+  /** Creates missing topics (existing ones are left as they are). */
+  async ensureTopics(specs: TopicSpec[]): Promise<void> {
+    const admin = await this.admin();
+    const existing = new Set(await admin.listTopics());
+    const missing = specs.filter((s) => !existing.has(s.topic));
+    if (missing.length === 0) return;
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: missing.map((s) => ({ topic: s.topic, numPartitions: s.partitions, replicationFactor: -1 })),
+    });
+  }
+
+  async deleteTopics(topics: string[]): Promise<void> {
+    const admin = await this.admin();
+    await admin.deleteTopics({ topics });
+  }
+
+  /** An idempotent producer (acks all, one request in flight): no duplicates from its own retries. */
+  async producer(): Promise<EventProducer> {
+    const producer: Producer = this.kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      createPartitioner: Partitioners.DefaultPartitioner,
+      retry: { retries: 5, initialRetryTime: 100 },
+    });
+    await producer.connect();
+    return {
+      async send(topic, records) {
+        if (records.length === 0) return;
+        await producer.send({
+          topic,
+          acks: -1,
+          messages: records.map((r) => ({ key: r.key, value: r.value, headers: r.headers ?? {} })),
+        });
+      },
+      close: () => producer.disconnect(),
+    };
+  }
+
+  async consumer(opts: ConsumerOptions): Promise<EventConsumer> {
+    const consumer: Consumer = this.kafka.consumer({
+      groupId: opts.groupId,
+      sessionTimeout: 10_000,
+      heartbeatInterval: 1_000,
+      rebalanceTimeout: 15_000,
+      maxWaitTimeInMs: 200,
+      retry: { retries: 10, initialRetryTime: 200 },
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topics: opts.topics, fromBeginning: opts.fromBeginning });
+    const lagByPartition = new Map<string, number>();
+    return {
+      async run(handler) {
+        await consumer.run({
+          autoCommit: true,
+          eachBatchAutoResolve: false,
+          partitionsConsumedConcurrently: 1,
+          eachBatch: async ({ batch, resolveOffset, commitOffsetsIfNecessary, heartbeat, isRunning, isStale }) => {
+            if (!isRunning() || isStale()) return;
+            const records: IncomingRecord[] = batch.messages.map((m) => ({
+              topic: batch.topic,
+              partition: batch.partition,
+              offset: m.offset,
+              key: m.key ? m.key.toString('utf8') : null,
+              value: m.value,
+              headers: headersToStrings(m.headers),
+              timestamp: m.timestamp,
+            }));
+            await handler({
+              topic: batch.topic,
+              partition: batch.partition,
+              records,
+              highWatermark: batch.highWatermark,
+            });
+            const last = records.at(-1);
+            if (last) resolveOffset(last.offset);
+            // Only now, after the handler stored the batch, may its offsets be committed.
+            await commitOffsetsIfNecessary();
+            const lag = Number(batch.highWatermark) - 1 - Number(last?.offset ?? batch.highWatermark);
+            lagByPartition.set(`${batch.topic}/${batch.partition}`, Math.max(0, lag));
+            await heartbeat();
+          },
+        });
+      },
+      async stop() {
+        await consumer.stop();
+        await consumer.disconnect();
+      },
+      lag() {
+        let n = 0;
+        for (const v of lagByPartition.values()) n += v;
+        return n;
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.adminClient?.disconnect();
+    this.adminClient = undefined;
+  }
+}

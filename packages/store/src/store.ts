@@ -1,0 +1,351 @@
+import mongoose, { type Connection } from 'mongoose';
+import type { DomainEvent } from '@conversa/contracts';
+import {
+  defineModels,
+  type AuditDoc,
+  type MembershipDoc,
+  type MessageDoc,
+  type Models,
+  type RoomDoc,
+  type UserDoc,
+} from './models.js';
+import { asDuplicate } from './errors.js';
+
+export interface StoreOptions {
+  url: string;
+  dbName: string;
+  /** Server selection timeout, ms (5 s). */
+  timeoutMs?: number;
+}
+
+export interface MessagePageQuery {
+  before?: number;
+  after?: number;
+  limit: number;
+}
+
+export interface AuditQuery {
+  room?: string;
+  actor?: string;
+  type?: string;
+  since?: Date;
+  until?: Date;
+  /** Exclusive position (at, id) to continue after. */
+  after?: { at: Date; id: string };
+  limit: number;
+}
+
+/** A pending event batch of one document, as the outbox relay sees it. */
+export interface PendingOutbox {
+  collection: OutboxCollection;
+  docId: string;
+  events: DomainEvent[];
+}
+export type OutboxCollection = 'users' | 'rooms' | 'memberships' | 'messages';
+
+type Insertable<T> = Omit<T, 'outboxPending'>;
+
+/** MongoDB access for every conversa service: all reads and writes go through these repositories. */
+export class Store {
+  readonly models: Models;
+
+  private constructor(readonly connection: Connection) {
+    this.models = defineModels(connection);
+  }
+
+  /**
+   * Connects with a journaled majority write concern: an acknowledged write survives a
+   * primary failover on a replica set (FerretDB accepts and ignores it; SQLite commits anyway).
+   */
+  static async connect(opts: StoreOptions): Promise<Store> {
+    const conn = mongoose.createConnection(opts.url, {
+      dbName: opts.dbName,
+      serverSelectionTimeoutMS: opts.timeoutMs ?? 5_000,
+      writeConcern: { w: 'majority', j: true },
+      autoIndex: false,
+      autoCreate: false,
+    });
+    await conn.asPromise();
+    return new Store(conn);
+  }
+
+  /** Creates the indexes every query relies on (idempotent). */
+  async ensureIndexes(): Promise<void> {
+    for (const model of Object.values(this.models) as Models[keyof Models][]) {
+      await model.createCollection().catch((e: unknown) => {
+        if ((e as { code?: number }).code !== 48) throw e; // 48: NamespaceExists
+      });
+      await model.createIndexes();
+    }
+  }
+
+  async ping(): Promise<void> {
+    const db = this.connection.db;
+    if (!db) throw new Error('not connected');
+    await db.command({ ping: 1 });
+  }
+
+  async close(): Promise<void> {
+    await this.connection.close();
+  }
+
+  /** Drops the whole database: for tests only. */
+  async dropDatabase(): Promise<void> {
+    await this.connection.dropDatabase();
+  }
+
+  // ---- users -------------------------------------------------------------------------
+
+  async createUser(doc: Insertable<UserDoc>): Promise<UserDoc> {
+    try {
+      const created = await this.models.User.create({ ...doc, outboxPending: doc.outbox.length > 0 });
+      return created.toObject();
+    } catch (e) {
+      throw asDuplicate(e) ?? e;
+    }
+  }
+
+  findUserById(id: string): Promise<UserDoc | null> {
+    return this.models.User.findById(id).lean<UserDoc>().exec();
+  }
+
+  findUserByUsername(username: string): Promise<UserDoc | null> {
+    return this.models.User.findOne({ username: username.toLowerCase() }).lean<UserDoc>().exec();
+  }
+
+  findUsersByIds(ids: readonly string[]): Promise<UserDoc[]> {
+    return this.models.User.find({ _id: { $in: [...ids] } }).lean<UserDoc[]>().exec();
+  }
+
+  listUsers(limit = 1_000): Promise<UserDoc[]> {
+    return this.models.User.find().sort({ username: 1 }).limit(limit).lean<UserDoc[]>().exec();
+  }
+
+  // ---- rooms -------------------------------------------------------------------------
+
+  findRoom(id: string): Promise<RoomDoc | null> {
+    return this.models.Room.findById(id).lean<RoomDoc>().exec();
+  }
+
+  /** Inserts the room unless it exists; `created` says which. Safe when raced. */
+  async ensureRoom(doc: Insertable<RoomDoc>): Promise<{ room: RoomDoc; created: boolean }> {
+    const existing = await this.findRoom(doc._id);
+    if (existing) return { room: existing, created: false };
+    try {
+      const created = await this.models.Room.create({ ...doc, outboxPending: doc.outbox.length > 0 });
+      return { room: created.toObject(), created: true };
+    } catch (e) {
+      const dup = asDuplicate(e);
+      if (!dup) throw e;
+      const raced = await this.findRoom(doc._id);
+      if (!raced) throw e;
+      return { room: raced, created: false };
+    }
+  }
+
+  listPublicRooms(limit = 1_000): Promise<RoomDoc[]> {
+    return this.models.Room.find({ kind: 'PUBLIC' }).sort({ createdAt: 1 }).limit(limit).lean<RoomDoc[]>().exec();
+  }
+
+  listDirectRooms(userId: string): Promise<RoomDoc[]> {
+    return this.models.Room.find({ pair: userId }).sort({ createdAt: 1 }).lean<RoomDoc[]>().exec();
+  }
+
+  // ---- memberships -------------------------------------------------------------------
+
+  /** Marks the user a member; the event is stored only when the membership changes. */
+  async setMembership(room: string, user: string, active: boolean, event: DomainEvent): Promise<boolean> {
+    const _id = `${room}/${user}`;
+    const current = await this.models.Membership.findById(_id).lean<MembershipDoc>().exec();
+    if ((current?.active ?? false) === active) return false;
+    if (!current) {
+      try {
+        await this.models.Membership.create({
+          _id,
+          room,
+          user,
+          active,
+          joinedAt: new Date(),
+          outbox: [event],
+          outboxPending: true,
+        });
+        return true;
+      } catch (e) {
+        if (asDuplicate(e)) return false;
+        throw e;
+      }
+    }
+    const res = await this.models.Membership.updateOne(
+      { _id, active: !active },
+      {
+        $set: { active, outboxPending: true, ...(active ? { joinedAt: new Date() } : {}) },
+        $push: { outbox: event },
+      },
+    ).exec();
+    return res.modifiedCount === 1;
+  }
+
+  async isMember(room: string, user: string): Promise<boolean> {
+    const m = await this.models.Membership.findById(`${room}/${user}`).select({ active: 1 }).lean<Pick<MembershipDoc, 'active'>>().exec();
+    return m?.active === true;
+  }
+
+  async memberIds(room: string): Promise<string[]> {
+    const rows = await this.models.Membership.find({ room, active: true })
+      .select({ user: 1 })
+      .lean<Pick<MembershipDoc, 'user'>[]>()
+      .exec();
+    return rows.map((r) => r.user);
+  }
+
+  // ---- messages ----------------------------------------------------------------------
+
+  /** Newest seq of the room, 0 when empty (served by the unique (room, seq) index). */
+  async lastSeq(room: string): Promise<number> {
+    const last = await this.models.Message.findOne({ room })
+      .sort({ seq: -1 })
+      .select({ seq: 1 })
+      .lean<Pick<MessageDoc, 'seq'>>()
+      .exec();
+    return last?.seq ?? 0;
+  }
+
+  /** Inserts a message; a DuplicateKeyError names `room_seq` or `author_clientMsgId`. */
+  async insertMessage(doc: Insertable<MessageDoc>): Promise<MessageDoc> {
+    try {
+      const created = await this.models.Message.create({ ...doc, outboxPending: doc.outbox.length > 0 });
+      return created.toObject();
+    } catch (e) {
+      throw asDuplicate(e) ?? e;
+    }
+  }
+
+  findMessage(id: string): Promise<MessageDoc | null> {
+    return this.models.Message.findById(id).lean<MessageDoc>().exec();
+  }
+
+  findMessageByClientId(authorId: string, clientMsgId: string): Promise<MessageDoc | null> {
+    return this.models.Message.findOne({ authorId, clientMsgId }).lean<MessageDoc>().exec();
+  }
+
+  /**
+   * One page of a room's history, ascending by seq. With `before`: the newest `limit` below it;
+   * with `after`: the oldest `limit` above it; with neither: the newest `limit`.
+   * Fetches one extra row to know whether more exist in the paging direction.
+   */
+  async messagePage(room: string, q: MessagePageQuery): Promise<{ messages: MessageDoc[]; hasMore: boolean }> {
+    const ascending = q.after !== undefined;
+    const seq: Record<string, number> = {};
+    if (q.after !== undefined) seq.$gt = q.after;
+    if (q.before !== undefined) seq.$lt = q.before;
+    const filter = Object.keys(seq).length > 0 ? { room, seq } : { room };
+    const rows = await this.models.Message.find(filter)
+      .sort({ seq: ascending ? 1 : -1 })
+      .limit(q.limit + 1)
+      .select({ outbox: 0 })
+      .lean<MessageDoc[]>()
+      .exec();
+    const hasMore = rows.length > q.limit;
+    const page = rows.slice(0, q.limit);
+    if (!ascending) page.reverse();
+    return { messages: page, hasMore };
+  }
+
+  /** Messages with after < seq ≤ upTo, ascending: fills gaps in a live stream. */
+  messagesBetween(room: string, after: number, upTo: number): Promise<MessageDoc[]> {
+    return this.models.Message.find({ room, seq: { $gt: after, $lte: upTo } })
+      .sort({ seq: 1 })
+      .select({ outbox: 0 })
+      .lean<MessageDoc[]>()
+      .exec();
+  }
+
+  // ---- outbox ------------------------------------------------------------------------
+
+  /** Documents with unpublished events, oldest first per collection, at most `limit` in all. */
+  async pendingOutbox(limit: number): Promise<PendingOutbox[]> {
+    const out: PendingOutbox[] = [];
+    for (const collection of OUTBOX_COLLECTIONS) {
+      if (out.length >= limit) break;
+      const model = this.outboxModel(collection);
+      const rows = (await model
+        .find({ outboxPending: true })
+        .select({ outbox: 1 })
+        .limit(limit - out.length)
+        .lean()
+        .exec()) as unknown as { _id: string; outbox: DomainEvent[] }[];
+      for (const r of rows) {
+        if (r.outbox.length > 0) out.push({ collection, docId: r._id, events: r.outbox });
+        else await model.updateOne({ _id: r._id, outbox: { $size: 0 } }, { $set: { outboxPending: false } }).exec();
+      }
+    }
+    return out;
+  }
+
+  /** Removes published events from the document's outbox; clears the flag once it is empty. */
+  async markPublished(collection: OutboxCollection, docId: string, eventIds: string[]): Promise<void> {
+    const model = this.outboxModel(collection);
+    await model.updateOne({ _id: docId }, { $pull: { outbox: { id: { $in: eventIds } } } }).exec();
+    // A write that pushed a new event meanwhile keeps the array non-empty, so the flag stays.
+    await model.updateOne({ _id: docId, outbox: { $size: 0 } }, { $set: { outboxPending: false } }).exec();
+  }
+
+  async countPendingOutbox(): Promise<number> {
+    let n = 0;
+    for (const c of OUTBOX_COLLECTIONS) n += await this.outboxModel(c).countDocuments({ outboxPending: true }).exec();
+    return n;
+  }
+
+  private outboxModel(c: OutboxCollection) {
+    switch (c) {
+      case 'users':
+        return this.models.User as unknown as mongoose.Model<Record<string, unknown>>;
+      case 'rooms':
+        return this.models.Room as unknown as mongoose.Model<Record<string, unknown>>;
+      case 'memberships':
+        return this.models.Membership as unknown as mongoose.Model<Record<string, unknown>>;
+      case 'messages':
+        return this.models.Message as unknown as mongoose.Model<Record<string, unknown>>;
+    }
+  }
+
+  // ---- audit log ---------------------------------------------------------------------
+
+  /** Appends entries; ones already present (same event id) are skipped. Returns how many were new. */
+  async appendAudit(entries: AuditDoc[]): Promise<number> {
+    if (entries.length === 0) return 0;
+    try {
+      const res = await this.models.Audit.insertMany(entries, { ordered: false, rawResult: true });
+      return res.insertedCount;
+    } catch (e) {
+      const err = e as { code?: number; writeErrors?: { code?: number; err?: { code?: number } }[]; insertedDocs?: unknown[]; result?: { insertedCount?: number } };
+      const writeErrors = err.writeErrors ?? [];
+      const allDup =
+        (err.code === 11000 || writeErrors.length > 0) &&
+        writeErrors.every((w) => (w.code ?? w.err?.code) === 11000);
+      if (!allDup) throw e;
+      return err.result?.insertedCount ?? entries.length - writeErrors.length;
+    }
+  }
+
+  async auditPage(q: AuditQuery): Promise<AuditDoc[]> {
+    const filter: Record<string, unknown> = {};
+    if (q.room !== undefined) filter.room = q.room;
+    if (q.actor !== undefined) filter.actor = q.actor;
+    if (q.type !== undefined) filter.type = q.type;
+    const at: Record<string, Date> = {};
+    if (q.since) at.$gte = q.since;
+    if (q.until) at.$lt = q.until;
+    if (Object.keys(at).length > 0) filter.at = at;
+    if (q.after) {
+      filter.$or = [{ at: { $gt: q.after.at } }, { at: q.after.at, _id: { $gt: q.after.id } }];
+    }
+    return this.models.Audit.find(filter).sort({ at: 1, _id: 1 }).limit(q.limit).lean<AuditDoc[]>().exec();
+  }
+
+  countAudit(filter: { room?: string; type?: string } = {}): Promise<number> {
+    return this.models.Audit.countDocuments(filter).exec();
+  }
+}
+
+const OUTBOX_COLLECTIONS: readonly OutboxCollection[] = ['users', 'rooms', 'memberships', 'messages'];

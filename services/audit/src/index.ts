@@ -1,0 +1,2 @@
+export { createAudit, type AuditService } from './audit.js';
+export { decodeRecord } from './audit-entry.js';

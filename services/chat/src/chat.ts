@@ -1,0 +1,107 @@
+import { names, type Names } from '@conversa/contracts';
+import type { Config } from '@conversa/config';
+import { KafkaAdapter } from '@conversa/kafka';
+import {
+  closeServer,
+  createProbeServer,
+  listen,
+  reach,
+  safeUrl,
+  type Logger,
+  type Service,
+} from '@conversa/observability';
+import { Store } from '@conversa/store';
+import { CommandExecutor } from './commands.js';
+import { createCommandWorker } from './adapters/queue.js';
+import { createRedis, redisPublisher } from './adapters/redis.js';
+import { OutboxRelay } from './outbox-relay.js';
+
+export interface ChatService extends Service {
+  readonly port: number;
+  readonly names: Names;
+  readonly relay: OutboxRelay;
+}
+
+/**
+ * Builds the chat service: connects its dependencies (failing fast with the one it could not
+ * reach), then `start()` begins taking commands and relaying the outbox.
+ */
+export async function createChat(config: Config, logger: Logger): Promise<ChatService> {
+  const n = names(config.CONVERSA_NAMESPACE);
+  const t = config.STARTUP_TIMEOUT_MS;
+  const store = await reach('MongoDB', safeUrl(config.MONGO_URL), t, () =>
+    Store.connect({ url: config.MONGO_URL, dbName: config.MONGO_DB }),
+  );
+  await store.ensureIndexes();
+  const redis = createRedis(config.REDIS_URL, 'chat');
+  const workerRedis = createRedis(config.REDIS_URL, 'chat-worker');
+  await reach('Redis', safeUrl(config.REDIS_URL), t, async () => {
+    await redis.connect();
+    await workerRedis.connect();
+  });
+  const kafka = new KafkaAdapter({ brokers: config.KAFKA_BROKERS, clientId: 'conversa-chat', logger });
+  const producer = await reach('Kafka', config.KAFKA_BROKERS.join(','), t, async () => {
+    await kafka.ensureTopics([
+      { topic: n.eventsTopic, partitions: config.KAFKA_PARTITIONS },
+      { topic: n.moderationTopic, partitions: config.KAFKA_PARTITIONS },
+      { topic: n.deadLetterTopic, partitions: 1 },
+    ]);
+    return kafka.producer();
+  });
+
+  const relay = new OutboxRelay({ store, producer, topic: n.eventsTopic, logger, sweepMs: config.OUTBOX_SWEEP_MS });
+  const executor = new CommandExecutor({
+    store,
+    publisher: redisPublisher(redis, n.roomChannel),
+    onEventStored: () => relay.nudge(),
+    logger,
+  });
+  const worker = createCommandWorker({
+    connection: workerRedis,
+    prefix: n.queuePrefix,
+    queue: n.commandQueue,
+    concurrency: config.CHAT_CONCURRENCY,
+    execute: (payload) => executor.execute(payload),
+  });
+  worker.on('failed', (job, err) => logger.warn({ job: job?.id, name: job?.name, err }, 'command failed; queue retries it'));
+  worker.on('error', (err) => logger.error({ err }, 'worker error'));
+
+  let draining = false;
+  const probe = createProbeServer(
+    {
+      mongo: () => store.ping(),
+      redis: async () => {
+        await redis.ping();
+      },
+    },
+    () => draining,
+  );
+  let port = config.CHAT_PORT;
+
+  return {
+    names: n,
+    relay,
+    get port() {
+      return port;
+    },
+    async start() {
+      port = await listen(probe, config.CHAT_PORT, config.HOST);
+      relay.start();
+      void worker.run();
+      await worker.waitUntilReady();
+      logger.info({ port, queue: `${n.queuePrefix}:${n.commandQueue}` }, 'chat worker ready');
+    },
+    async stop() {
+      draining = true;
+      // Finish the jobs in flight, then publish what they stored, then close the clients.
+      await worker.close();
+      await relay.stop();
+      await producer.close();
+      await kafka.close();
+      await closeServer(probe);
+      redis.disconnect();
+      workerRedis.disconnect();
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,229 @@
+import { randomUUID } from 'node:crypto';
+import {
+  AppError,
+  Command,
+  ErrorCode,
+  formatZodError,
+  forbidden,
+  isAppError,
+  notFound,
+  conflict,
+  type CommandOf,
+  type CommandResult,
+  type CommandType,
+  type RoomSignal,
+  type UserView,
+} from '@conversa/contracts';
+import {
+  DuplicateKeyError,
+  toMessageView as messageView,
+  toRoomView as roomView,
+  toUserView as userView,
+  type MessageDoc,
+  type Store,
+} from '@conversa/store';
+import type { Logger } from '@conversa/observability';
+import {
+  eventFactory,
+  normalizeBody,
+  publicRoomId,
+  type EventFactory,
+} from './domain.js';
+import { KeyedMutex } from './keyed-mutex.js';
+
+/** Publishes a room's live signal (Redis pub/sub in production). */
+export interface SignalPublisher {
+  publish(room: string, signal: RoomSignal): Promise<void>;
+}
+
+export interface CommandDeps {
+  store: Store;
+  publisher: SignalPublisher;
+  /** Called after each write that stored an event, so the outbox relay runs soon. */
+  onEventStored: () => void;
+  logger: Logger;
+  now?: () => Date;
+  newId?: () => string;
+}
+
+/** How often one send retries after losing a race for the next seq to another process. */
+const MAX_SEQ_ATTEMPTS = 50;
+
+/**
+ * Executes commands: validates again, writes MongoDB (event in the same document), publishes
+ * the room signal, nudges the outbox relay. Refusals come back as `{ ok: false }` results;
+ * infrastructure failures throw so that the queue retries the job.
+ */
+export class CommandExecutor {
+  private readonly roomLocks = new KeyedMutex();
+  /** Last seq this process wrote per room; a hint only, the unique index decides. */
+  private readonly lastSeq = new Map<string, number>();
+  private readonly makeEvent: EventFactory;
+  private readonly now: () => Date;
+  private readonly newId: () => string;
+
+  constructor(private readonly deps: CommandDeps) {
+    this.now = deps.now ?? (() => new Date());
+    this.newId = deps.newId ?? randomUUID;
+    this.makeEvent = eventFactory(this.now, randomUUID);
+  }
+
+  async execute(raw: unknown): Promise<CommandResult<CommandType>> {
+    const parsed = Command.safeParse(raw);
+    if (!parsed.success) {
+      return { ok: false, error: { code: ErrorCode.BAD_USER_INPUT, message: formatZodError(parsed.error) } };
+    }
+    try {
+      const value = await this.dispatch(parsed.data);
+      return { ok: true, value } as CommandResult<CommandType>;
+    } catch (e) {
+      if (isAppError(e)) return { ok: false, error: { code: e.code, message: e.message } };
+      throw e;
+    }
+  }
+
+  private dispatch(c: Command): Promise<unknown> {
+    switch (c.type) {
+      case 'user.register':
+        return this.register(c);
+      case 'room.join':
+        return this.join(c);
+      case 'room.leave':
+        return this.leave(c);
+      case 'message.send':
+        return this.send(c);
+    }
+  }
+
+  private async actor(id: string): Promise<UserView> {
+    const u = await this.deps.store.findUserById(id);
+    if (!u) throw new AppError(ErrorCode.UNAUTHENTICATED, 'your account no longer exists; sign in again');
+    return userView(u);
+  }
+
+  private async register(c: CommandOf<'user.register'>) {
+    const id = this.newId();
+    const view: UserView = { id, username: c.username.toLowerCase(), displayName: c.displayName, role: c.role };
+    try {
+      await this.deps.store.createUser({
+        _id: id,
+        username: view.username,
+        displayName: c.displayName,
+        role: c.role,
+        passwordHash: c.passwordHash,
+        createdAt: this.now(),
+        outbox: [this.makeEvent('user.registered', id, id, { user: view })],
+      });
+    } catch (e) {
+      if (e instanceof DuplicateKeyError) throw conflict(`username: "${view.username}" is taken`);
+      throw e;
+    }
+    this.deps.onEventStored();
+    return { user: view };
+  }
+
+  private async join(c: CommandOf<'room.join'>) {
+    const user = await this.actor(c.actor);
+    const id = publicRoomId(c.name);
+    return this.roomLocks.run(id, async () => {
+      const { room } = await this.deps.store.ensureRoom({
+        _id: id,
+        name: c.name.trim(),
+        kind: 'PUBLIC',
+        pair: [],
+        createdAt: this.now(),
+        outbox: [this.makeEvent('room.created', id, user.id, { room: id, name: c.name.trim(), kind: 'PUBLIC', members: [] })],
+      });
+      await this.deps.store.setMembership(id, user.id, true, this.makeEvent('room.joined', id, user.id, { room: id, user: user.id }));
+      this.deps.onEventStored();
+      return { room: roomView(room) };
+    });
+  }
+
+  private async leave(c: CommandOf<'room.leave'>) {
+    const room = await this.deps.store.findRoom(c.room);
+    if (!room) throw notFound(`room: no room "${c.room}"`);
+    if (room.kind === 'DIRECT') throw forbidden('room: a private room cannot be left');
+    const left = await this.roomLocks.run(c.room, () =>
+      this.deps.store.setMembership(c.room, c.actor, false, this.makeEvent('room.left', c.room, c.actor, { room: c.room, user: c.actor })),
+    );
+    if (left) this.deps.onEventStored();
+    return { left };
+  }
+
+  private async send(c: CommandOf<'message.send'>) {
+    const body = normalizeBody(c.body);
+    const author = await this.actor(c.actor);
+    const room = await this.deps.store.findRoom(c.room);
+    if (!room) throw notFound(`room: no room "${c.room}"`);
+    if (room.kind === 'DIRECT' ? !room.pair.includes(author.id) : !(await this.deps.store.isMember(room._id, author.id))) {
+      throw forbidden(
+        room.kind === 'DIRECT' ? 'room: you are not a member of this private room' : `room: join "${room._id}" before sending to it`,
+      );
+    }
+    const existing = await this.deps.store.findMessageByClientId(author.id, c.clientMsgId);
+    if (existing) return this.duplicateOf(existing, author, c.room);
+
+    const stored = await this.roomLocks.run(room._id, () => this.insertNext(room._id, author, body, c.clientMsgId));
+    if ('duplicate' in stored) return stored;
+    this.deps.onEventStored();
+    const view = messageView(stored, author);
+    await this.publish(room._id, { kind: 'message.added', message: view });
+    return { message: view, duplicate: false };
+  }
+
+  private duplicateOf(m: MessageDoc, author: UserView, room: string) {
+    if (m.room !== room) throw conflict('clientMsgId: already used for a message to another room');
+    return { message: messageView(m, author), duplicate: true };
+  }
+
+  /** Insert with seq = last + 1 under the unique (room, seq) index; on a lost race, read and retry. */
+  private async insertNext(room: string, author: UserView, body: string, clientMsgId: string) {
+    let seq = this.lastSeq.get(room) ?? (await this.deps.store.lastSeq(room));
+    for (let attempt = 0; attempt < MAX_SEQ_ATTEMPTS; attempt++) {
+      const id = this.newId();
+      const createdAt = this.now();
+      const next = seq + 1;
+      const doc = {
+        _id: id,
+        room,
+        seq: next,
+        authorId: author.id,
+        body,
+        status: 'VISIBLE' as const,
+        clientMsgId,
+        createdAt,
+        editedAt: null,
+      };
+      const view = messageView(doc, author);
+      try {
+        const stored = await this.deps.store.insertMessage({
+          ...doc,
+          outbox: [this.makeEvent('message.posted', room, author.id, { message: view })],
+        });
+        this.lastSeq.set(room, next);
+        return stored;
+      } catch (e) {
+        if (!(e instanceof DuplicateKeyError)) throw e;
+        if (e.index === 'author_clientMsgId') {
+          const dup = await this.deps.store.findMessageByClientId(author.id, clientMsgId);
+          if (dup) return this.duplicateOf(dup, author, room);
+          throw e;
+        }
+        // Another process took this seq: read the truth and go again.
+        seq = await this.deps.store.lastSeq(room);
+        this.lastSeq.set(room, seq);
+      }
+    }
+    throw new Error(`room ${room}: no free seq after ${MAX_SEQ_ATTEMPTS} attempts`);
+  }
+
+  private async publish(room: string, signal: RoomSignal): Promise<void> {
+    try {
+      await this.deps.publisher.publish(room, signal);
+    } catch (e) {
+      // The write is durable; subscribers fill the gap from the database on the next event or on resume.
+      this.deps.logger.warn({ err: e, room }, 'room signal not published');
+    }
+  }
+}

@@ -1,0 +1,81 @@
+import { Queue, QueueEvents } from 'bullmq';
+import { Redis } from 'ioredis';
+import {
+  AppError,
+  ErrorCode,
+  parseCommandResult,
+  type CommandOf,
+  type CommandType,
+  type CommandResult,
+} from '@conversa/contracts';
+
+type CommandValueOf<T extends CommandType> = Extract<CommandResult<T>, { ok: true }>['value'];
+
+export interface CommandBus {
+  /** Enqueues the command and resolves with its result; a refusal throws its AppError. */
+  execute<T extends CommandType>(command: CommandOf<T>): Promise<CommandValueOf<T>>;
+  /** Jobs waiting or running. */
+  depth(): Promise<number>;
+  close(): Promise<void>;
+}
+
+export interface CommandBusOptions {
+  url: string;
+  prefix: string;
+  queue: string;
+  /** How long a mutation waits for its job, ms. */
+  timeoutMs: number;
+}
+
+/** BullMQ producer side: the gateway's only way to change state. */
+export async function createCommandBus(opts: CommandBusOptions): Promise<CommandBus> {
+  const connection = new Redis(opts.url, { maxRetriesPerRequest: null, lazyConnect: true, connectionName: 'gateway-queue' });
+  const eventsConnection = new Redis(opts.url, { maxRetriesPerRequest: null, lazyConnect: true, connectionName: 'gateway-queue-events' });
+  await Promise.all([connection.connect(), eventsConnection.connect()]);
+  const queue = new Queue(opts.queue, {
+    connection,
+    prefix: opts.prefix,
+    defaultJobOptions: {
+      // Infrastructure failures (a database blip) are retried; refusals are results, not failures.
+      attempts: 5,
+      backoff: { type: 'exponential', delay: 200 },
+      removeOnComplete: { age: 300, count: 10_000 },
+      removeOnFail: { age: 86_400 },
+    },
+  });
+  const events = new QueueEvents(opts.queue, { connection: eventsConnection, prefix: opts.prefix });
+  await events.waitUntilReady();
+
+  return {
+    async execute<T extends CommandType>(command: CommandOf<T>) {
+      const { type, ...data } = command;
+      const job = await queue.add(type, data);
+      let raw: unknown;
+      try {
+        raw = await job.waitUntilFinished(events, opts.timeoutMs);
+      } catch (e) {
+        const timedOut = e instanceof Error && /timed out/i.test(e.message);
+        throw new AppError(
+          ErrorCode.INTERNAL_SERVER_ERROR,
+          timedOut
+            ? 'the command did not finish in time; retrying it is safe'
+            : 'the command failed; retrying it is safe',
+          { cause: e },
+        );
+      }
+      const result = parseCommandResult(type as T, raw);
+      if (!result.ok) throw new AppError(result.error.code, result.error.message);
+      return result.value as CommandValueOf<T>;
+    },
+    async depth() {
+      const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
+      return Object.values(counts).reduce((a, b) => a + b, 0);
+    },
+    async close() {
+      await events.close();
+      await queue.close();
+      connection.disconnect();
+      eventsConnection.disconnect();
+    },
+  };
+}

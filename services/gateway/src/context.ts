@@ -1,0 +1,52 @@
+import { AppError, ErrorCode, forbidden, notFound, type MessageView, type UserView } from '@conversa/contracts';
+import { GHOST_USER, toMessageView, toUserView, type MessageDoc, type RoomDoc, type Store } from '@conversa/store';
+import type { Logger } from '@conversa/observability';
+import type { CommandBus } from './adapters/commands.js';
+import type { PasswordHasher, Principal, TokenService } from '@conversa/auth';
+import type { RoomHubs } from './room-hub.js';
+
+/** What every resolver gets: the caller (or why there is none) and the gateway's services. */
+export interface GatewayContext {
+  principal: Principal | null;
+  /** Why `principal` is null when a token was sent but refused. */
+  authError: AppError | null;
+  services: GatewayServices;
+}
+
+export interface GatewayServices {
+  store: Store;
+  bus: CommandBus;
+  tokens: TokenService;
+  hasher: PasswordHasher;
+  hubs: RoomHubs;
+  logger: Logger;
+}
+
+export function requireUser(ctx: GatewayContext): Principal {
+  if (ctx.principal) return ctx.principal;
+  throw ctx.authError ?? new AppError(ErrorCode.UNAUTHENTICATED, 'sign in: send Authorization: Bearer <token>');
+}
+
+export function requireAdmin(ctx: GatewayContext): Principal {
+  const p = requireUser(ctx);
+  if (p.role !== 'ADMIN') throw forbidden('only an admin may do this');
+  return p;
+}
+
+/** The room if the caller may read it: NOT_FOUND when it does not exist, FORBIDDEN for others' private rooms. */
+export async function readableRoom(ctx: GatewayContext, roomId: string): Promise<RoomDoc> {
+  const p = requireUser(ctx);
+  const room = await ctx.services.store.findRoom(roomId);
+  if (!room) throw notFound(`room: no room "${roomId}"`);
+  if (room.kind === 'DIRECT' && !room.pair.includes(p.id)) {
+    throw forbidden('room: this private room belongs to two other people');
+  }
+  return room;
+}
+
+/** Resolves authors of stored messages in one query. */
+export async function withAuthors(store: Store, docs: Omit<MessageDoc, 'outbox' | 'outboxPending'>[]): Promise<MessageView[]> {
+  const ids = [...new Set(docs.map((d) => d.authorId))];
+  const users = new Map<string, UserView>((await store.findUsersByIds(ids)).map((u) => [u._id, toUserView(u)]));
+  return docs.map((d) => toMessageView(d, users.get(d.authorId) ?? { ...GHOST_USER, id: d.authorId }));
+}

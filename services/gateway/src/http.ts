@@ -1,0 +1,91 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { HeaderMap, type ApolloServer } from '@apollo/server';
+import type { GatewayContext } from './context.js';
+
+/** Largest request body accepted, bytes (1 MiB). */
+export const MAX_BODY_BYTES = 1_048_576;
+
+class BodyError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function readBody(req: IncomingMessage, limit: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > limit) {
+        reject(new BodyError(413, `request body larger than ${limit} bytes`));
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function sendJsonError(res: ServerResponse, status: number, message: string, code = 'BAD_USER_INPUT'): void {
+  res
+    .writeHead(status, { 'content-type': 'application/json; charset=utf-8' })
+    .end(JSON.stringify({ errors: [{ message, extensions: { code } }] }));
+}
+
+/**
+ * A small Node http integration for Apollo Server 5 (its documented
+ * `executeHTTPGraphQLRequest` surface), so that HTTP and graphql-ws share one server and port
+ * without a web framework.
+ */
+export async function handleGraphQLHttp(
+  apollo: ApolloServer<GatewayContext>,
+  req: IncomingMessage,
+  res: ServerResponse,
+  context: () => Promise<GatewayContext>,
+): Promise<void> {
+  const headers = new HeaderMap();
+  for (const [k, v] of Object.entries(req.headers)) {
+    if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(', ') : v);
+  }
+  let body: unknown = undefined;
+  if (req.method === 'POST') {
+    let raw: string;
+    try {
+      raw = await readBody(req, MAX_BODY_BYTES);
+    } catch (e) {
+      sendJsonError(res, e instanceof BodyError ? e.status : 400, e instanceof Error ? e.message : 'unreadable body');
+      return;
+    }
+    const type = headers.get('content-type') ?? '';
+    if (type.includes('application/json') || type.includes('application/graphql-response+json')) {
+      try {
+        body = raw.length > 0 ? JSON.parse(raw) : undefined;
+      } catch {
+        sendJsonError(res, 400, 'the request body is not valid JSON');
+        return;
+      }
+    } else {
+      body = raw;
+    }
+  }
+  const url = new URL(req.url ?? '/', 'http://gateway');
+  const result = await apollo.executeHTTPGraphQLRequest({
+    httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
+    context,
+  });
+  const outHeaders: Record<string, string> = {};
+  for (const [k, v] of result.headers) outHeaders[k] = v;
+  res.writeHead(result.status ?? 200, outHeaders);
+  if (result.body.kind === 'complete') {
+    res.end(result.body.string);
+    return;
+  }
+  for await (const chunk of result.body.asyncIterator) res.write(chunk);
+  res.end();
+}

@@ -1,0 +1,235 @@
+import { GraphQLError } from 'graphql';
+import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
+import { AppError, ErrorCode, badInput, unauthenticated, type MessageView, type RoomView, type UserView } from '@conversa/contracts';
+import { toRoomView, toUserView, type AuditDoc } from '@conversa/store';
+import {
+  readableRoom,
+  requireAdmin,
+  requireUser,
+  withAuthors,
+  type GatewayContext,
+} from './context.js';
+import {
+  AuditLogArgs,
+  IdArgs,
+  JoinRoomArgs,
+  LoginArgs,
+  MessageAddedArgs,
+  MessagesArgs,
+  RegisterArgs,
+  RoomArgs,
+  SendMessageArgs,
+  parseArgs,
+} from './validation.js';
+
+type Args = Record<string, unknown>;
+type Resolver<P = unknown> = (parent: P, args: Args, ctx: GatewayContext) => unknown;
+
+const SAME_LOGIN_ERROR = 'invalid username or password';
+
+async function authPayload(ctx: GatewayContext, user: UserView) {
+  const { token, expiresAt } = await ctx.services.tokens.sign(user);
+  return { token, expiresAt, user };
+}
+
+function encodeCursor(doc: AuditDoc): string {
+  return Buffer.from(JSON.stringify([doc.at.toISOString(), doc._id])).toString('base64url');
+}
+
+function decodeCursor(cursor: string): { at: Date; id: string } {
+  try {
+    const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [unknown, unknown];
+    const date = new Date(String(at));
+    if (typeof id !== 'string' || Number.isNaN(date.getTime())) throw new Error('shape');
+    return { at: date, id };
+  } catch {
+    throw badInput('after: not a cursor this API returned');
+  }
+}
+
+function notYet(name: string): Resolver {
+  return () => {
+    throw new GraphQLError(`${name} is not available in this version of conversa yet`, {
+      extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR },
+    });
+  };
+}
+
+export const resolvers = {
+  DateTime: DateTimeResolver,
+  JSON: JSONResolver,
+
+  Query: {
+    me: async (_: unknown, __: Args, ctx: GatewayContext) => {
+      const p = requireUser(ctx);
+      const u = await ctx.services.store.findUserById(p.id);
+      return u ? toUserView(u) : null;
+    },
+    users: async (_: unknown, args: Args, ctx: GatewayContext) => {
+      requireUser(ctx);
+      const all = (await ctx.services.store.listUsers()).map(toUserView);
+      // Presence arrives with the chat-features work; until then nobody is reported online.
+      return args.online === true ? [] : all;
+    },
+    rooms: async (_: unknown, __: Args, ctx: GatewayContext) => {
+      const p = requireUser(ctx);
+      const [pub, direct] = await Promise.all([
+        ctx.services.store.listPublicRooms(),
+        ctx.services.store.listDirectRooms(p.id),
+      ]);
+      return [...pub, ...direct].map(toRoomView);
+    },
+    room: async (_: unknown, args: Args, ctx: GatewayContext) => {
+      const { id } = parseArgs(IdArgs, args);
+      try {
+        return toRoomView(await readableRoom(ctx, id));
+      } catch (e) {
+        if (e instanceof AppError && e.code === ErrorCode.NOT_FOUND) return null;
+        throw e;
+      }
+    },
+    messages: async (_: unknown, args: Args, ctx: GatewayContext) => {
+      const a = parseArgs(MessagesArgs, args);
+      await readableRoom(ctx, a.room);
+      const page = await ctx.services.store.messagePage(a.room, {
+        limit: a.limit,
+        ...(a.before != null ? { before: a.before } : {}),
+        ...(a.after != null ? { after: a.after } : {}),
+      });
+      return { messages: await withAuthors(ctx.services.store, page.messages), hasMore: page.hasMore };
+    },
+    auditLog: async (_: unknown, args: Args, ctx: GatewayContext) => {
+      requireAdmin(ctx);
+      const a = parseArgs(AuditLogArgs, args);
+      const docs = await ctx.services.store.auditPage({
+        limit: a.limit,
+        ...(a.room ? { room: a.room } : {}),
+        ...(a.actor ? { actor: a.actor } : {}),
+        ...(a.type ? { type: a.type } : {}),
+        ...(a.since ? { since: a.since } : {}),
+        ...(a.until ? { until: a.until } : {}),
+        ...(a.after ? { after: decodeCursor(a.after) } : {}),
+      });
+      const actorIds = [...new Set(docs.flatMap((d) => (d.actor ? [d.actor] : [])))];
+      const actors = new Map((await ctx.services.store.findUsersByIds(actorIds)).map((u) => [u._id, toUserView(u)]));
+      const last = docs.at(-1);
+      return {
+        events: docs.map((d) => ({
+          id: d._id,
+          type: d.type,
+          room: d.room,
+          actor: d.actor ? (actors.get(d.actor) ?? null) : null,
+          at: d.at,
+          data: d.data,
+        })),
+        nextCursor: docs.length === a.limit && last ? encodeCursor(last) : null,
+      };
+    },
+    moderationActions: notYet('moderationActions'),
+  },
+
+  Mutation: {
+    register: async (_: unknown, args: Args, ctx: GatewayContext) => {
+      const a = parseArgs(RegisterArgs, args);
+      const passwordHash = await ctx.services.hasher.hash(a.password);
+      const { user } = await ctx.services.bus.execute({
+        type: 'user.register',
+        username: a.username,
+        displayName: a.displayName ?? a.username,
+        passwordHash,
+        role: 'USER',
+      });
+      return authPayload(ctx, user);
+    },
+    login: async (_: unknown, args: Args, ctx: GatewayContext) => {
+      const a = parseArgs(LoginArgs, args);
+      const user = await ctx.services.store.findUserByUsername(a.username.trim());
+      const ok = await ctx.services.hasher.verify(user?.passwordHash, a.password);
+      if (!ok || !user) throw unauthenticated(SAME_LOGIN_ERROR);
+      return authPayload(ctx, toUserView(user));
+    },
+    joinRoom: async (_: unknown, args: Args, ctx: GatewayContext) => {
+      const p = requireUser(ctx);
+      const a = parseArgs(JoinRoomArgs, args);
+      const { room } = await ctx.services.bus.execute({ type: 'room.join', actor: p.id, name: a.name });
+      return room;
+    },
+    leaveRoom: async (_: unknown, args: Args, ctx: GatewayContext) => {
+      const p = requireUser(ctx);
+      const a = parseArgs(RoomArgs, args);
+      const { left } = await ctx.services.bus.execute({ type: 'room.leave', actor: p.id, room: a.room });
+      return left;
+    },
+    sendMessage: async (_: unknown, args: Args, ctx: GatewayContext) => {
+      const p = requireUser(ctx);
+      const a = parseArgs(SendMessageArgs, args);
+      const { message } = await ctx.services.bus.execute({
+        type: 'message.send',
+        actor: p.id,
+        room: a.room,
+        body: a.body,
+        clientMsgId: a.clientMsgId,
+      });
+      return message;
+    },
+    openDirectRoom: notYet('openDirectRoom'),
+    editMessage: notYet('editMessage'),
+    deleteMessage: notYet('deleteMessage'),
+    setTyping: notYet('setTyping'),
+    hideMessage: notYet('hideMessage'),
+    unhideMessage: notYet('unhideMessage'),
+    muteUser: notYet('muteUser'),
+    unmuteUser: notYet('unmuteUser'),
+  },
+
+  Subscription: {
+    messageAdded: {
+      subscribe: async (_: unknown, args: Args, ctx: GatewayContext) => {
+        const a = parseArgs(MessageAddedArgs, args);
+        await readableRoom(ctx, a.room);
+        return ctx.services.hubs.messages(a.room, a.after);
+      },
+      resolve: (m: MessageView) => m,
+    },
+    messageUpdated: {
+      subscribe: async (_: unknown, args: Args, ctx: GatewayContext) => {
+        const a = parseArgs(RoomArgs, args);
+        await readableRoom(ctx, a.room);
+        return ctx.services.hubs.signals(a.room, 'message.updated');
+      },
+      resolve: (s: { message: MessageView }) => s.message,
+    },
+    presenceChanged: {
+      subscribe: async (_: unknown, args: Args, ctx: GatewayContext) => {
+        const a = parseArgs(RoomArgs, args);
+        await readableRoom(ctx, a.room);
+        return ctx.services.hubs.signals(a.room, 'presence');
+      },
+      resolve: (s: { user: UserView; online: boolean }) => ({ user: s.user, online: s.online }),
+    },
+    typing: {
+      subscribe: async (_: unknown, args: Args, ctx: GatewayContext) => {
+        const p = requireUser(ctx);
+        const a = parseArgs(RoomArgs, args);
+        await readableRoom(ctx, a.room);
+        return ctx.services.hubs.signals(a.room, 'typing', (s) => s.user.id !== p.id);
+      },
+      resolve: (s: { user: UserView }, args: Args) => ({ user: s.user, room: args.room }),
+    },
+  },
+
+  User: {
+    // Presence arrives with the chat-features work (heartbeats in Redis).
+    online: () => false,
+  },
+
+  Room: {
+    members: async (room: RoomView, _: Args, ctx: GatewayContext) => {
+      const doc = await ctx.services.store.findRoom(room.id);
+      const ids = doc?.kind === 'DIRECT' ? doc.pair : await ctx.services.store.memberIds(room.id);
+      return (await ctx.services.store.findUsersByIds(ids)).map(toUserView);
+    },
+    online: () => [],
+    lastSeq: (room: RoomView, _: Args, ctx: GatewayContext) => ctx.services.store.lastSeq(room.id),
+  },
+};

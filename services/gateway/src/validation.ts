@@ -1,0 +1,75 @@
+import { z } from 'zod';
+import { LIMITS, USERNAME_PATTERN, badInput, formatZodError } from '@conversa/contracts';
+
+/** Argument schemas of the public API: every value a client sends is checked here first. */
+const text = (field: string, min: number, max: number) =>
+  z
+    .string()
+    .transform((s) => s.normalize('NFC'))
+    .refine((s) => !/[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/.test(s), `${field} contains control characters`)
+    .pipe(z.string().min(min, `${field} needs at least ${min} characters`).max(max, `${field} has at most ${max} characters`));
+
+export const id = text('id', 1, LIMITS.idMax);
+
+export const RegisterArgs = z.object({
+  username: z
+    .string()
+    .transform((s) => s.trim().toLowerCase())
+    .pipe(z.string().regex(USERNAME_PATTERN, '3-32 characters of a-z 0-9 _ . -')),
+  password: text('password', LIMITS.passwordMin, LIMITS.passwordMax),
+  displayName: text('displayName', 1, LIMITS.displayNameMax)
+    .transform((s) => s.trim())
+    .pipe(z.string().min(1, 'displayName cannot be blank'))
+    .nullish(),
+});
+
+export const LoginArgs = z.object({
+  username: z.string().max(LIMITS.usernameMax * 2),
+  password: z.string().max(LIMITS.passwordMax),
+});
+
+export const JoinRoomArgs = z.object({ name: text('name', 1, LIMITS.roomNameMax) });
+export const RoomArgs = z.object({ room: id });
+export const IdArgs = z.object({ id });
+
+export const SendMessageArgs = z.object({
+  room: id,
+  body: z
+    .string()
+    .transform((s) => s.normalize('NFC').trim())
+    .pipe(
+      z
+        .string()
+        .min(1, 'a message cannot be empty')
+        .max(LIMITS.bodyMax, `a message has at most ${LIMITS.bodyMax} characters`),
+    ),
+  clientMsgId: text('clientMsgId', 1, LIMITS.clientMsgIdMax),
+});
+
+export const MessagesArgs = z
+  .object({
+    room: id,
+    before: z.number().int().min(1).nullish(),
+    after: z.number().int().min(0).nullish(),
+    limit: z.number().int().min(1, 'limit must be 1..200').max(200, 'limit must be 1..200').default(50),
+  })
+  .refine((a) => a.before == null || a.after == null, { message: 'give before or after, not both', path: ['before'] });
+
+export const AuditLogArgs = z.object({
+  room: id.nullish(),
+  actor: id.nullish(),
+  type: z.string().max(64).nullish(),
+  since: z.date().nullish(),
+  until: z.date().nullish(),
+  after: z.string().max(512).nullish(),
+  limit: z.number().int().min(1, 'limit must be 1..500').max(500, 'limit must be 1..500').default(100),
+});
+
+export const MessageAddedArgs = z.object({ room: id, after: z.number().int().min(0).nullish() });
+
+/** Parses resolver arguments; throws BAD_USER_INPUT naming each bad field. */
+export function parseArgs<S extends z.ZodType>(schema: S, args: unknown): z.infer<S> {
+  const r = schema.safeParse(args);
+  if (!r.success) throw badInput(formatZodError(r.error));
+  return r.data;
+}
