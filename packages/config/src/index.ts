@@ -48,8 +48,8 @@ export const ConfigSchema = z
     COMMAND_TIMEOUT_MS: ms.default(10_000),
     /** Commands one chat worker process runs at once. */
     CHAT_CONCURRENCY: z.coerce.number().int().min(1).max(1_000).default(64),
-    /** Outbox relay sweep period, ms (1 s); it is also nudged after each write. */
-    OUTBOX_SWEEP_MS: ms.default(1_000),
+    /** Outbox relay sweep period, ms (2 s); fresh events are handed to it after each write. */
+    OUTBOX_SWEEP_MS: ms.default(2_000),
     /** How long a service waits for a dependency at start before it exits, ms (15 s). */
     STARTUP_TIMEOUT_MS: ms.default(15_000),
   })

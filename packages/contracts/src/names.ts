@@ -16,7 +16,7 @@ export interface Names {
   /** Kafka consumer group of the audit log writer. */
   readonly auditGroup: string;
   /** Redis pub/sub channel of one room's live events. */
-  roomChannel(roomId: string): string;
+  readonly roomChannel: (roomId: string) => string;
 }
 
 export const NAMESPACE_PATTERN = /^[a-z][a-z0-9_-]{0,47}$/;

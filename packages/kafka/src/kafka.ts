@@ -81,7 +81,7 @@ function headersToStrings(headers: Record<string, unknown> | undefined): Record<
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(headers ?? {})) {
     if (v === undefined || v === null) continue;
-    out[k] = Buffer.isBuffer(v) ? v.toString('utf8') : Array.isArray(v) ? v.map(String).join(',') : String(v as string);
+    out[k] = Buffer.isBuffer(v) ? v.toString('utf8') : Array.isArray(v) ? v.map(String).join(',') : typeof v === 'string' ? v : JSON.stringify(v);
   }
   return out;
 }
@@ -147,7 +147,9 @@ export class KafkaAdapter {
       idempotent: true,
       maxInFlightRequests: 1,
       createPartitioner: Partitioners.DefaultPartitioner,
-      retry: { retries: 5, initialRetryTime: 100 },
+      // Idempotence needs unbounded retries (bounded ones break sequence numbers): a send to a
+      // broker that is down waits until it is back, capped at 5 s between attempts.
+      retry: { initialRetryTime: 100, maxRetryTime: 5_000 },
     });
     await producer.connect();
     return {
@@ -181,8 +183,9 @@ export class KafkaAdapter {
           autoCommit: true,
           eachBatchAutoResolve: false,
           partitionsConsumedConcurrently: 1,
-          eachBatch: async ({ batch, resolveOffset, commitOffsetsIfNecessary, heartbeat, isRunning, isStale }) => {
-            if (!isRunning() || isStale()) return;
+          eachBatch: async (payload) => {
+            const { batch } = payload;
+            if (!payload.isRunning() || payload.isStale()) return;
             const records: IncomingRecord[] = batch.messages.map((m) => ({
               topic: batch.topic,
               partition: batch.partition,
@@ -199,12 +202,12 @@ export class KafkaAdapter {
               highWatermark: batch.highWatermark,
             });
             const last = records.at(-1);
-            if (last) resolveOffset(last.offset);
+            if (last) payload.resolveOffset(last.offset);
             // Only now, after the handler stored the batch, may its offsets be committed.
-            await commitOffsetsIfNecessary();
+            await payload.commitOffsetsIfNecessary();
             const lag = Number(batch.highWatermark) - 1 - Number(last?.offset ?? batch.highWatermark);
             lagByPartition.set(`${batch.topic}/${batch.partition}`, Math.max(0, lag));
-            await heartbeat();
+            await payload.heartbeat();
           },
         });
       },

@@ -5,7 +5,8 @@ export type ReadinessCheck = () => Promise<void>;
 
 export interface ProbeResult {
   ready: boolean;
-  checks: Record<string, 'ok' | string>;
+  /** 'ok', or why the check failed. */
+  checks: Record<string, string>;
 }
 
 /** Runs every check with a timeout (2 s default); a check that throws or hangs makes the service unready. */

@@ -270,6 +270,7 @@ export class Store {
       const model = this.outboxModel(collection);
       const rows = (await model
         .find({ outboxPending: true })
+        .sort({ [OUTBOX_TIME_FIELD[collection]]: 1 })
         .select({ outbox: 1 })
         .limit(limit - out.length)
         .lean()
@@ -282,10 +283,14 @@ export class Store {
     return out;
   }
 
-  /** Removes published events from the document's outbox; clears the flag once it is empty. */
-  async markPublished(collection: OutboxCollection, docId: string, eventIds: string[]): Promise<void> {
+  /**
+   * Removes published events from the document's outbox; clears the flag once it is empty.
+   * `$pullAll` of the exact stored events, not `$pull` with a condition: FerretDB 1.x silently
+   * ignores conditional `$pull` (it only matches whole values).
+   */
+  async markPublished(collection: OutboxCollection, docId: string, events: DomainEvent[]): Promise<void> {
     const model = this.outboxModel(collection);
-    await model.updateOne({ _id: docId }, { $pull: { outbox: { id: { $in: eventIds } } } }).exec();
+    await model.updateOne({ _id: docId }, { $pullAll: { outbox: events } }).exec();
     // A write that pushed a new event meanwhile keeps the array non-empty, so the flag stays.
     await model.updateOne({ _id: docId, outbox: { $size: 0 } }, { $set: { outboxPending: false } }).exec();
   }
@@ -349,3 +354,10 @@ export class Store {
 }
 
 const OUTBOX_COLLECTIONS: readonly OutboxCollection[] = ['users', 'rooms', 'memberships', 'messages'];
+/** Oldest first within a collection, so a backlog goes out roughly in the order it was written. */
+const OUTBOX_TIME_FIELD: Record<OutboxCollection, string> = {
+  users: 'createdAt',
+  rooms: 'createdAt',
+  memberships: 'joinedAt',
+  messages: 'createdAt',
+};

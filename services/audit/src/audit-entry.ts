@@ -40,7 +40,7 @@ export function decodeRecord(record: IncomingRecord, now: Date): Decoded {
       actor: e.actor,
       key: e.key,
       at: new Date(e.occurredAt),
-      data: e.data as Record<string, unknown>,
+      data: e.data,
       recordedAt: now,
     },
   };

@@ -53,7 +53,7 @@ export async function createChat(config: Config, logger: Logger): Promise<ChatSe
   const executor = new CommandExecutor({
     store,
     publisher: redisPublisher(redis, n.roomChannel),
-    onEventStored: () => relay.nudge(),
+    onEventStored: (collection, docId, events) => relay.stored(collection, docId, events),
     logger,
   });
   const worker = createCommandWorker({

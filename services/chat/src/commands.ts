@@ -11,6 +11,7 @@ import {
   type CommandOf,
   type CommandResult,
   type CommandType,
+  type DomainEvent,
   type RoomSignal,
   type UserView,
 } from '@conversa/contracts';
@@ -20,6 +21,7 @@ import {
   toRoomView as roomView,
   toUserView as userView,
   type MessageDoc,
+  type OutboxCollection,
   type Store,
 } from '@conversa/store';
 import type { Logger } from '@conversa/observability';
@@ -39,8 +41,8 @@ export interface SignalPublisher {
 export interface CommandDeps {
   store: Store;
   publisher: SignalPublisher;
-  /** Called after each write that stored an event, so the outbox relay runs soon. */
-  onEventStored: () => void;
+  /** Called after each write that stored events in a document's outbox (the relay's fast path). */
+  onEventStored: (collection: OutboxCollection, docId: string, events: DomainEvent[]) => void;
   logger: Logger;
   now?: () => Date;
   newId?: () => string;
@@ -104,6 +106,7 @@ export class CommandExecutor {
   private async register(c: CommandOf<'user.register'>) {
     const id = this.newId();
     const view: UserView = { id, username: c.username.toLowerCase(), displayName: c.displayName, role: c.role };
+    const outbox = [this.makeEvent('user.registered', id, id, { user: view })];
     try {
       await this.deps.store.createUser({
         _id: id,
@@ -112,13 +115,13 @@ export class CommandExecutor {
         role: c.role,
         passwordHash: c.passwordHash,
         createdAt: this.now(),
-        outbox: [this.makeEvent('user.registered', id, id, { user: view })],
+        outbox,
       });
     } catch (e) {
       if (e instanceof DuplicateKeyError) throw conflict(`username: "${view.username}" is taken`);
       throw e;
     }
-    this.deps.onEventStored();
+    this.deps.onEventStored('users', id, outbox);
     return { user: view };
   }
 
@@ -126,16 +129,20 @@ export class CommandExecutor {
     const user = await this.actor(c.actor);
     const id = publicRoomId(c.name);
     return this.roomLocks.run(id, async () => {
-      const { room } = await this.deps.store.ensureRoom({
+      const created = [this.makeEvent('room.created', id, user.id, { room: id, name: c.name.trim(), kind: 'PUBLIC', members: [] })];
+      const { room, created: isNew } = await this.deps.store.ensureRoom({
         _id: id,
         name: c.name.trim(),
         kind: 'PUBLIC',
         pair: [],
         createdAt: this.now(),
-        outbox: [this.makeEvent('room.created', id, user.id, { room: id, name: c.name.trim(), kind: 'PUBLIC', members: [] })],
+        outbox: created,
       });
-      await this.deps.store.setMembership(id, user.id, true, this.makeEvent('room.joined', id, user.id, { room: id, user: user.id }));
-      this.deps.onEventStored();
+      if (isNew) this.deps.onEventStored('rooms', id, created);
+      const joined = this.makeEvent('room.joined', id, user.id, { room: id, user: user.id });
+      if (await this.deps.store.setMembership(id, user.id, true, joined)) {
+        this.deps.onEventStored('memberships', `${id}/${user.id}`, [joined]);
+      }
       return { room: roomView(room) };
     });
   }
@@ -144,10 +151,9 @@ export class CommandExecutor {
     const room = await this.deps.store.findRoom(c.room);
     if (!room) throw notFound(`room: no room "${c.room}"`);
     if (room.kind === 'DIRECT') throw forbidden('room: a private room cannot be left');
-    const left = await this.roomLocks.run(c.room, () =>
-      this.deps.store.setMembership(c.room, c.actor, false, this.makeEvent('room.left', c.room, c.actor, { room: c.room, user: c.actor })),
-    );
-    if (left) this.deps.onEventStored();
+    const event = this.makeEvent('room.left', c.room, c.actor, { room: c.room, user: c.actor });
+    const left = await this.roomLocks.run(c.room, () => this.deps.store.setMembership(c.room, c.actor, false, event));
+    if (left) this.deps.onEventStored('memberships', `${c.room}/${c.actor}`, [event]);
     return { left };
   }
 
@@ -166,7 +172,7 @@ export class CommandExecutor {
 
     const stored = await this.roomLocks.run(room._id, () => this.insertNext(room._id, author, body, c.clientMsgId));
     if ('duplicate' in stored) return stored;
-    this.deps.onEventStored();
+    this.deps.onEventStored('messages', stored._id, stored.outbox);
     const view = messageView(stored, author);
     await this.publish(room._id, { kind: 'message.added', message: view });
     return { message: view, duplicate: false };
@@ -205,12 +211,10 @@ export class CommandExecutor {
         return stored;
       } catch (e) {
         if (!(e instanceof DuplicateKeyError)) throw e;
-        if (e.index === 'author_clientMsgId') {
-          const dup = await this.deps.store.findMessageByClientId(author.id, clientMsgId);
-          if (dup) return this.duplicateOf(dup, author, room);
-          throw e;
-        }
-        // Another process took this seq: read the truth and go again.
+        // FerretDB does not say which index refused the insert, so ask the data: a stored
+        // (author, clientMsgId) means a retry; otherwise another process took this seq.
+        const dup = await this.deps.store.findMessageByClientId(author.id, clientMsgId);
+        if (dup) return this.duplicateOf(dup, author, room);
         seq = await this.deps.store.lastSeq(room);
         this.lastSeq.set(room, seq);
       }

@@ -57,11 +57,13 @@ describe('KeyedMutex', () => {
       await gate;
       order.push('a1');
     });
-    const a2 = m.run('a', async () => {
+    const a2 = m.run('a', () => {
       order.push('a2');
+      return Promise.resolve();
     });
-    await m.run('b', async () => {
+    await m.run('b', () => {
       order.push('b');
+      return Promise.resolve();
     });
     expect(order).toEqual(['b']);
     release();

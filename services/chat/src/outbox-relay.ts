@@ -1,7 +1,7 @@
 import type { DomainEvent } from '@conversa/contracts';
 import type { EventProducer } from '@conversa/kafka';
 import type { Logger } from '@conversa/observability';
-import type { PendingOutbox, Store } from '@conversa/store';
+import type { OutboxCollection, PendingOutbox, Store } from '@conversa/store';
 
 export interface OutboxRelayOptions {
   store: Store;
@@ -10,72 +10,101 @@ export interface OutboxRelayOptions {
   logger: Logger;
   /** Sweep period, ms. */
   sweepMs: number;
-  /** Documents per batch (200). */
+  /** Documents per batch (500). */
   batchSize?: number;
 }
 
-function orderKey(e: DomainEvent): [string, number] {
-  return [e.occurredAt, e.type === 'message.posted' ? e.data.message.seq : 0];
+function byOccurrence(a: DomainEvent, b: DomainEvent): number {
+  if (a.occurredAt !== b.occurredAt) return a.occurredAt < b.occurredAt ? -1 : 1;
+  const sa = a.type === 'message.posted' ? a.data.message.seq : 0;
+  const sb = b.type === 'message.posted' ? b.data.message.seq : 0;
+  return sa - sb;
 }
 
 /**
  * Publishes the events waiting in documents' outboxes to Kafka, keyed by room, and removes
- * them once Kafka acknowledged. Runs when nudged after a write and on a periodic sweep, so an
- * event stored while Kafka was down goes out once it is back, also after a restart.
+ * them once Kafka acknowledged.
+ *
+ * Two paths, one at a time so a room's events keep their order:
+ * - fast: the command handler hands over what it just stored; no database scan.
+ * - sweep: a periodic scan for pending documents (events stored while Kafka was down, or by a
+ *   process that died before publishing). After any failure the relay stays on the sweep until
+ *   the backlog is empty, so fresh events never overtake older pending ones.
  */
 export class OutboxRelay {
   private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private again = false;
+  private chain: Promise<void> = Promise.resolve();
+  private fresh: PendingOutbox[] = [];
+  private scheduled = false;
+  /** True while a backlog may exist: fresh hand-overs are left to the sweep. */
+  private backlog = true;
   private failing = false;
   private stopped = false;
+  private readonly inFlight = new Set<string>();
   published = 0;
 
   constructor(private readonly opts: OutboxRelayOptions) {}
 
   start(): void {
-    this.timer = setInterval(() => this.nudge(), this.opts.sweepMs);
-    this.nudge();
+    this.timer = setInterval(() => this.run(() => this.sweep()), this.opts.sweepMs);
+    this.run(() => this.sweep());
   }
 
-  nudge(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = this.loop().finally(() => {
-      this.running = undefined;
+  /** Hands over events just stored in a document (the fast path). */
+  stored(collection: OutboxCollection, docId: string, events: DomainEvent[]): void {
+    if (this.stopped || this.backlog) return;
+    this.fresh.push({ collection, docId, events });
+    this.inFlight.add(`${collection}/${docId}`);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.run(() => this.flushFresh());
     });
   }
 
-  private async loop(): Promise<void> {
-    do {
-      this.again = false;
+  /** Events not yet published by this process's relay (fast path queue). */
+  get queued(): number {
+    return this.fresh.length;
+  }
+
+  private run(task: () => Promise<void>): void {
+    this.chain = this.chain.then(task).catch((e: unknown) => {
+      if (!this.failing) this.opts.logger.warn({ err: e }, 'outbox relay: publish failed; the sweep will retry');
+      this.failing = true;
+      this.backlog = true;
+      for (const f of this.fresh) this.inFlight.delete(`${f.collection}/${f.docId}`);
+      this.fresh = [];
+    });
+  }
+
+  private async flushFresh(): Promise<void> {
+    while (this.fresh.length > 0 && !this.backlog) {
+      const batch = this.fresh.splice(0, this.opts.batchSize ?? 500);
       try {
-        while (!this.stopped && (await this.drainOnce()) > 0) {
-          /* keep draining while batches come back full */
-        }
-        if (this.failing) this.opts.logger.info('outbox relay: Kafka reachable again');
-        this.failing = false;
-      } catch (e) {
-        if (!this.failing) this.opts.logger.warn({ err: e }, 'outbox relay: publish failed; will retry');
-        this.failing = true;
-        return;
+        await this.publish(batch);
+      } finally {
+        for (const f of batch) this.inFlight.delete(`${f.collection}/${f.docId}`);
       }
-    } while (this.again && !this.stopped);
+    }
   }
 
-  /** One batch: returns how many documents it handled. */
-  private async drainOnce(): Promise<number> {
-    const pending: PendingOutbox[] = await this.opts.store.pendingOutbox(this.opts.batchSize ?? 200);
-    if (pending.length === 0) return 0;
-    const events = pending.flatMap((p) => p.events);
-    events.sort((a, b) => {
-      const [ta, sa] = orderKey(a);
-      const [tb, sb] = orderKey(b);
-      return ta < tb ? -1 : ta > tb ? 1 : sa - sb;
-    });
+  private async sweep(): Promise<void> {
+    if (this.stopped) return;
+    for (;;) {
+      const pending = (await this.opts.store.pendingOutbox(this.opts.batchSize ?? 500)).filter(
+        (p) => !this.inFlight.has(`${p.collection}/${p.docId}`),
+      );
+      if (pending.length === 0) break;
+      await this.publish(pending);
+    }
+    if (this.failing) this.opts.logger.info('outbox relay: backlog published; Kafka is reachable');
+    this.failing = false;
+    this.backlog = false;
+  }
+
+  private async publish(docs: PendingOutbox[]): Promise<void> {
+    const events = docs.flatMap((p) => p.events).sort(byOccurrence);
     await this.opts.producer.send(
       this.opts.topic,
       events.map((e) => ({
@@ -84,17 +113,15 @@ export class OutboxRelay {
         headers: { 'event-type': e.type, 'event-id': e.id, 'event-version': String(e.version) },
       })),
     );
-    for (const p of pending) {
-      await this.opts.store.markPublished(p.collection, p.docId, p.events.map((e) => e.id));
-    }
+    for (const p of docs) await this.opts.store.markPublished(p.collection, p.docId, p.events);
     this.published += events.length;
-    return pending.length;
   }
 
-  /** Stops sweeping and waits for the batch in flight; what is left stays pending for the next start. */
+  /** Stops sweeping and publishes what was handed over; what is left stays pending for the next start. */
   async stop(): Promise<void> {
-    this.stopped = true;
     clearInterval(this.timer);
-    await this.running;
+    this.run(() => this.flushFresh());
+    this.stopped = true;
+    await this.chain;
   }
 }

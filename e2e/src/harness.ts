@@ -1,0 +1,228 @@
+/**
+ * Starts conversa's services as separate processes (the built dist/main.js of each), in a
+ * namespace of their own, against the local infrastructure; and talks to them as a client would.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { createClient, type Client } from 'graphql-ws';
+import WebSocket from 'ws';
+
+export const REPO = fileURLToPath(new URL('../../', import.meta.url));
+
+export const INFRA_ENV = {
+  MONGO_URL: process.env.MONGO_URL ?? 'mongodb://127.0.0.1:27017',
+  REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+  KAFKA_BROKERS: process.env.KAFKA_BROKERS ?? '127.0.0.1:9092',
+};
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const addr = s.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Polls `check` until it returns a value (not undefined) or the timeout passes. */
+export async function eventually<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v !== undefined) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${last instanceof Error ? last.message : JSON.stringify(last)}` : ''}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export interface ServiceProcess {
+  name: string;
+  child: ChildProcess;
+  output: string[];
+  exited: Promise<number | null>;
+}
+
+export function spawnService(name: 'gateway' | 'chat' | 'audit', env: Record<string, string>): ServiceProcess {
+  const child = spawn(process.execPath, [`${REPO}services/${name}/dist/main.js`], {
+    cwd: REPO,
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output: string[] = [];
+  child.stdout?.on('data', (d: Buffer) => output.push(d.toString()));
+  child.stderr?.on('data', (d: Buffer) => output.push(d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { name, child, output, exited };
+}
+
+export interface System {
+  namespace: string;
+  env: Record<string, string>;
+  gateways: { http: string; ws: string; port: number; proc: ServiceProcess }[];
+  procs: ServiceProcess[];
+  stop(): Promise<void>;
+}
+
+async function waitReady(p: ServiceProcess, port: number): Promise<void> {
+  const exited = p.exited.then((code) => {
+    throw new Error(`${p.name} exited with ${code} before it was ready:\n${p.output.join('')}`);
+  });
+  const ready = eventually(`${p.name} ready on ${port}`, async () => {
+    const res = await fetch(`http://127.0.0.1:${port}/readyz`);
+    return res.ok ? true : undefined;
+  }, 60_000);
+  exited.catch(() => undefined); // it rejects again when the test stops the process: not an error then
+  await Promise.race([ready, exited]);
+}
+
+/** Starts `gateways` gateways, `chats` chat workers and one audit consumer in a fresh namespace. */
+export async function startSystem(opts: { gateways?: number; chats?: number } = {}): Promise<System> {
+  const namespace = `e2e-${randomUUID().slice(0, 8)}`;
+  const env: Record<string, string> = {
+    ...INFRA_ENV,
+    CONVERSA_NAMESPACE: namespace,
+    NODE_ENV: 'test',
+    LOG_LEVEL: process.env.E2E_LOG_LEVEL ?? 'warn',
+    KAFKA_PARTITIONS: '3',
+    OUTBOX_SWEEP_MS: '500',
+  };
+  const procs: ServiceProcess[] = [];
+  const gateways: System['gateways'] = [];
+  const started: Promise<void>[] = [];
+  for (let i = 0; i < (opts.chats ?? 1); i++) {
+    const port = await freePort();
+    const p = spawnService('chat', { ...env, CHAT_PORT: String(port) });
+    procs.push(p);
+    started.push(waitReady(p, port));
+  }
+  {
+    const port = await freePort();
+    const p = spawnService('audit', { ...env, AUDIT_PORT: String(port) });
+    procs.push(p);
+    started.push(waitReady(p, port));
+  }
+  for (let i = 0; i < (opts.gateways ?? 1); i++) {
+    const port = await freePort();
+    const p = spawnService('gateway', { ...env, PORT: String(port) });
+    procs.push(p);
+    gateways.push({ http: `http://127.0.0.1:${port}/graphql`, ws: `ws://127.0.0.1:${port}/graphql`, port, proc: p });
+    started.push(waitReady(p, port));
+  }
+  const stop = async () => {
+    for (const p of procs) if (p.child.exitCode === null) p.child.kill('SIGTERM');
+    await Promise.all(procs.map((p) => p.exited));
+  };
+  try {
+    await Promise.all(started);
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return { namespace, env, gateways, procs, stop };
+}
+
+export interface GqlResult<T> {
+  data?: T | null;
+  errors?: { message: string; extensions?: { code?: string } }[];
+}
+
+/** One GraphQL request over HTTP. */
+export async function gql<T = Record<string, unknown>>(url: string, query: string, variables: Record<string, unknown> = {}, token?: string): Promise<GqlResult<T>> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify({ query, variables }),
+  });
+  return (await res.json()) as GqlResult<T>;
+}
+
+/** Like gql, but throws unless the request succeeded. */
+export async function gqlOk<T = Record<string, unknown>>(url: string, query: string, variables: Record<string, unknown> = {}, token?: string): Promise<T> {
+  const r = await gql<T>(url, query, variables, token);
+  if (r.errors?.length || !r.data) throw new Error(`GraphQL error: ${JSON.stringify(r.errors)}`);
+  return r.data;
+}
+
+export interface Session {
+  token: string;
+  user: { id: string; username: string; displayName: string };
+}
+
+export async function register(url: string, username: string, displayName: string): Promise<Session> {
+  const d = await gqlOk<{ register: Session }>(
+    url,
+    'mutation($u: String!, $p: String!, $d: String) { register(username: $u, password: $p, displayName: $d) { token user { id username displayName } } }',
+    { u: username, p: 'correct horse battery', d: displayName },
+  );
+  return d.register;
+}
+
+export function wsClient(url: string, token: string | undefined, onClose?: (code: number, reason: string) => void): Client {
+  return createClient({
+    url,
+    webSocketImpl: WebSocket,
+    connectionParams: token ? { authorization: `Bearer ${token}` } : {},
+    retryAttempts: 0,
+    lazy: false,
+    // The close is reported through `on.closed`; without this the client also throws it.
+    onNonLazyError: () => undefined,
+    on: onClose ? { closed: (e) => { const ev = e as { code: number; reason: string }; onClose(ev.code, ev.reason); } } : {},
+  });
+}
+
+/** Collects a subscription's payloads; `until(n)` resolves when n have arrived. */
+export function collect<T>(client: Client, query: string, variables: Record<string, unknown>) {
+  const items: T[] = [];
+  const errors: unknown[] = [];
+  const waiters: { n: number; resolve: () => void }[] = [];
+  const dispose = client.subscribe<T>(
+    { query, variables },
+    {
+      next: (v) => {
+        if (v.errors) errors.push(v.errors);
+        if (v.data) items.push(v.data);
+        for (const w of waiters.filter((w) => items.length >= w.n)) w.resolve();
+      },
+      error: (e) => errors.push(e),
+      complete: () => undefined,
+    },
+  );
+  return {
+    items,
+    errors,
+    dispose,
+    until(n: number, timeoutMs = 20_000): Promise<T[]> {
+      if (items.length >= n) return Promise.resolve(items);
+      return new Promise((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error(`got ${items.length} of ${n} events: ${JSON.stringify(errors)}`)), timeoutMs);
+        waiters.push({ n, resolve: () => { clearTimeout(t); resolve(items); } });
+      });
+    },
+  };
+}
+
+/** Runs the CLI with the system's environment. */
+export function cli(env: Record<string, string>, args: string[]): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [`${REPO}packages/cli/bin/conversa.js`, ...args], {
+      cwd: REPO,
+      env: { PATH: process.env.PATH ?? '', ...env },
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('exit', (code) => resolve({ code, out }));
+  });
+}

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The whole suite, as the README's `npm test` runs it: starts the local infrastructure it needs
+# (installing it on first use), builds, checks, runs unit, integration and end-to-end tests,
+# and stops the infrastructure it started (what was already running is left alone).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+started_file=$(mktemp)
+cleanup() {
+  local code=$?
+  if [ -s "$started_file" ]; then
+    echo "== stopping the infrastructure this run started: $(tr '\n' ' ' < "$started_file")"
+    # shellcheck disable=SC2046
+    bash infra/local/infra.sh down $(cat "$started_file") || true
+  fi
+  rm -f "$started_file"
+  exit $code
+}
+trap cleanup EXIT INT TERM
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "infrastructure (Redis, Kafka, FerretDB)"
+INFRA_STARTED_FILE="$started_file" bash infra/local/infra.sh up
+
+step "build"
+npx turbo run build --output-logs=errors-only
+
+step "lint and typecheck"
+npx turbo run lint typecheck --output-logs=errors-only
+
+step "unit tests"
+npx turbo run test --output-logs=new-only
+
+step "integration tests (real Redis, Kafka, FerretDB)"
+npx turbo run test:integration --concurrency=2 --output-logs=new-only
+
+step "end-to-end tests (services as processes)"
+npx turbo run e2e --output-logs=new-only
+
+step "all tests passed"
