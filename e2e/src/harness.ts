@@ -11,6 +11,9 @@ import WebSocket from 'ws';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
+/** The systems under test sign with this secret, so a test can mint tokens (e.g. short-lived ones). */
+export const E2E_JWT_SECRET = 'e2e-secret-0123456789-abcdefghijklmnop';
+
 export const INFRA_ENV = {
   MONGO_URL: process.env.MONGO_URL ?? 'mongodb://127.0.0.1:27017',
   REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
@@ -88,7 +91,7 @@ async function waitReady(p: ServiceProcess, port: number): Promise<void> {
 }
 
 /** Starts `gateways` gateways, `chats` chat workers and one audit consumer in a fresh namespace. */
-export async function startSystem(opts: { gateways?: number; chats?: number } = {}): Promise<System> {
+export async function startSystem(opts: { gateways?: number; chats?: number; env?: Record<string, string> } = {}): Promise<System> {
   const namespace = `e2e-${randomUUID().slice(0, 8)}`;
   const env: Record<string, string> = {
     ...INFRA_ENV,
@@ -97,6 +100,8 @@ export async function startSystem(opts: { gateways?: number; chats?: number } = 
     LOG_LEVEL: process.env.E2E_LOG_LEVEL ?? 'warn',
     KAFKA_PARTITIONS: '3',
     OUTBOX_SWEEP_MS: '500',
+    JWT_SECRET: E2E_JWT_SECRET,
+    ...opts.env,
   };
   const procs: ServiceProcess[] = [];
   const gateways: System['gateways'] = [];

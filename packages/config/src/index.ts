@@ -43,13 +43,19 @@ export const ConfigSchema = z
     /** HS256 secret for session tokens; production demands ≥ 32 chars and not the default. */
     JWT_SECRET: z.string().min(16).default(DEV_JWT_SECRET),
     /** Session lifetime, seconds (12 h). */
-    JWT_TTL_SECONDS: z.coerce.number().int().min(10).max(30 * 86_400).default(43_200),
+    JWT_TTL_SECONDS: z.coerce.number().int().min(1).max(30 * 86_400).default(43_200),
     /** How long a mutation waits for its command's result, ms (10 s). */
     COMMAND_TIMEOUT_MS: ms.default(10_000),
     /** Commands one chat worker process runs at once. */
     CHAT_CONCURRENCY: z.coerce.number().int().min(1).max(1_000).default(64),
     /** Outbox relay sweep period, ms (2 s); fresh events are handed to it after each write. */
     OUTBOX_SWEEP_MS: ms.default(2_000),
+    /** A connection counts as online this long after its gateway's last heartbeat, ms (30 s). */
+    PRESENCE_TTL_MS: ms.default(30_000),
+    /** Presence heartbeat and expiry sweep period, ms (10 s). */
+    PRESENCE_HEARTBEAT_MS: ms.default(10_000),
+    /** At most one typing signal per user and room in this window, ms (2 s). */
+    TYPING_THROTTLE_MS: ms.default(2_000),
     /** How long a service waits for a dependency at start before it exits, ms (15 s). */
     STARTUP_TIMEOUT_MS: ms.default(15_000),
   })

@@ -37,7 +37,41 @@ export const SendMessage = z.object({
   clientMsgId: z.string().min(1).max(LIMITS.clientMsgIdMax),
 });
 
-export const Command = z.discriminatedUnion('type', [RegisterUser, JoinRoom, LeaveRoom, SendMessage]);
+export const OpenDirectRoom = z.object({
+  type: z.literal('room.openDirect'),
+  actor,
+  peer: Id,
+});
+
+export const EditMessage = z.object({
+  type: z.literal('message.edit'),
+  actor,
+  id: Id,
+  body: z.string().min(1).max(LIMITS.bodyMax),
+});
+
+export const DeleteMessage = z.object({
+  type: z.literal('message.delete'),
+  actor,
+  id: Id,
+});
+
+export const RenameUser = z.object({
+  type: z.literal('user.rename'),
+  actor,
+  displayName: z.string().min(1).max(LIMITS.displayNameMax),
+});
+
+export const Command = z.discriminatedUnion('type', [
+  RegisterUser,
+  RenameUser,
+  JoinRoom,
+  LeaveRoom,
+  OpenDirectRoom,
+  SendMessage,
+  EditMessage,
+  DeleteMessage,
+]);
 export type Command = z.infer<typeof Command>;
 export type CommandType = Command['type'];
 export type CommandOf<T extends CommandType> = Extract<Command, { type: T }>;
@@ -45,9 +79,13 @@ export type CommandOf<T extends CommandType> = Extract<Command, { type: T }>;
 /** What each command answers when it succeeds. */
 export const CommandValue = {
   'user.register': z.object({ user: UserView }),
+  'user.rename': z.object({ user: UserView }),
   'room.join': z.object({ room: RoomView }),
   'room.leave': z.object({ left: z.boolean() }),
+  'room.openDirect': z.object({ room: RoomView }),
   'message.send': z.object({ message: MessageView, duplicate: z.boolean() }),
+  'message.edit': z.object({ message: MessageView }),
+  'message.delete': z.object({ message: MessageView }),
 } as const satisfies Record<CommandType, z.ZodType>;
 export type CommandValue<T extends CommandType> = z.infer<(typeof CommandValue)[T]>;
 

@@ -70,3 +70,8 @@ export function roomSlug(name: string): string {
     .replace(/\s+/g, '-')
     .replace(/[^a-z0-9-]/g, '');
 }
+
+/** A private room is for its two members; a public room is open to everyone signed in. */
+export function canReadRoom(room: { kind: RoomKind; pair: readonly string[] }, userId: string): boolean {
+  return room.kind === 'PUBLIC' || room.pair.includes(userId);
+}

@@ -8,10 +8,15 @@ import { Id, MessageView, RoomKind, UserView } from './domain.js';
  */
 const eventData = {
   'user.registered': z.object({ user: UserView }),
+  'user.renamed': z.object({ user: UserView, previousDisplayName: z.string() }),
   'room.created': z.object({ room: Id, name: z.string(), kind: RoomKind, members: z.array(Id) }),
   'room.joined': z.object({ room: Id, user: Id }),
   'room.left': z.object({ room: Id, user: Id }),
   'message.posted': z.object({ message: MessageView }),
+  /** The message after the edit, and the body it replaced (the audit trail keeps both). */
+  'message.edited': z.object({ message: MessageView, previousBody: z.string() }),
+  /** The message after deletion (body emptied); `by` is the author or an admin. */
+  'message.deleted': z.object({ message: MessageView, by: Id }),
 } as const;
 export type EventType = keyof typeof eventData;
 export const EVENT_TYPES = Object.keys(eventData) as EventType[];
@@ -35,10 +40,13 @@ const envelope = <T extends EventType>(type: T) =>
 
 export const DomainEvent = z.discriminatedUnion('type', [
   envelope('user.registered'),
+  envelope('user.renamed'),
   envelope('room.created'),
   envelope('room.joined'),
   envelope('room.left'),
   envelope('message.posted'),
+  envelope('message.edited'),
+  envelope('message.deleted'),
 ]);
 export type DomainEvent = z.infer<typeof DomainEvent>;
 export type EventOf<T extends EventType> = Extract<DomainEvent, { type: T }>;

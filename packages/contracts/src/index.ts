@@ -20,6 +20,7 @@ export {
   RoomView,
   MessageView,
   roomSlug,
+  canReadRoom,
 } from './domain.js';
 export {
   Command,
@@ -27,6 +28,10 @@ export {
   JoinRoom,
   LeaveRoom,
   SendMessage,
+  OpenDirectRoom,
+  EditMessage,
+  DeleteMessage,
+  RenameUser,
   CommandValue,
   CommandError,
   parseCommandResult,

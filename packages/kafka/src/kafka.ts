@@ -147,8 +147,8 @@ export class KafkaAdapter {
       idempotent: true,
       maxInFlightRequests: 1,
       createPartitioner: Partitioners.DefaultPartitioner,
-      // Idempotence needs unbounded retries (bounded ones break sequence numbers): a send to a
-      // broker that is down waits until it is back, capped at 5 s between attempts.
+      // Retries are bounded (the client's 8, at most 5 s apart): a send to a broker that stays
+      // down fails, and the caller (the outbox sweep) tries again later from the database.
       retry: { initialRetryTime: 100, maxRetryTime: 5_000 },
     });
     await producer.connect();

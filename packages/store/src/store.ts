@@ -105,6 +105,17 @@ export class Store {
     }
   }
 
+  /** Sets the display name, storing `event` in the same write; null when the user does not exist. */
+  renameUser(id: string, displayName: string, event: DomainEvent): Promise<UserDoc | null> {
+    return this.models.User.findOneAndUpdate(
+      { _id: id },
+      { $set: { displayName, outboxPending: true }, $push: { outbox: event } },
+      { returnDocument: 'after' },
+    )
+      .lean<UserDoc>()
+      .exec();
+  }
+
   findUserById(id: string): Promise<UserDoc | null> {
     return this.models.User.findById(id).lean<UserDoc>().exec();
   }
@@ -218,6 +229,25 @@ export class Store {
     } catch (e) {
       throw asDuplicate(e) ?? e;
     }
+  }
+
+  /**
+   * Applies `set` to a message whose status is one of `from`, storing `event` in its outbox in
+   * the same write. Returns the message after the change, or null when it was not in `from`.
+   */
+  updateMessage(
+    id: string,
+    from: MessageDoc['status'][],
+    set: Partial<Pick<MessageDoc, 'body' | 'status' | 'editedAt'>>,
+    event: DomainEvent,
+  ): Promise<MessageDoc | null> {
+    return this.models.Message.findOneAndUpdate(
+      { _id: id, status: { $in: from } },
+      { $set: { ...set, outboxPending: true }, $push: { outbox: event } },
+      { returnDocument: 'after' },
+    )
+      .lean<MessageDoc>()
+      .exec();
   }
 
   findMessage(id: string): Promise<MessageDoc | null> {

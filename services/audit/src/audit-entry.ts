@@ -8,12 +8,15 @@ export type Decoded = { ok: true; entry: AuditDoc } | { ok: false; reason: strin
 function roomOf(e: DomainEvent): string | null {
   switch (e.type) {
     case 'user.registered':
+    case 'user.renamed':
       return null;
     case 'room.created':
     case 'room.joined':
     case 'room.left':
       return e.data.room;
     case 'message.posted':
+    case 'message.edited':
+    case 'message.deleted':
       return e.data.message.room;
   }
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   AppError,
+  badInput,
   Command,
   ErrorCode,
   formatZodError,
@@ -17,6 +18,7 @@ import {
 } from '@conversa/contracts';
 import {
   DuplicateKeyError,
+  GHOST_USER,
   toMessageView as messageView,
   toRoomView as roomView,
   toUserView as userView,
@@ -25,12 +27,8 @@ import {
   type Store,
 } from '@conversa/store';
 import type { Logger } from '@conversa/observability';
-import {
-  eventFactory,
-  normalizeBody,
-  publicRoomId,
-  type EventFactory,
-} from './domain.js';
+import { directRoomId, eventFactory, normalizeBody, publicRoomId, type EventFactory } from './domain.js';
+import { assertCanDelete, assertCanEdit, assertCanSend } from './rules.js';
 import { KeyedMutex } from './keyed-mutex.js';
 
 /** Publishes a room's live signal (Redis pub/sub in production). */
@@ -94,6 +92,14 @@ export class CommandExecutor {
         return this.leave(c);
       case 'message.send':
         return this.send(c);
+      case 'user.rename':
+        return this.rename(c);
+      case 'room.openDirect':
+        return this.openDirect(c);
+      case 'message.edit':
+        return this.edit(c);
+      case 'message.delete':
+        return this.remove(c);
     }
   }
 
@@ -101,6 +107,82 @@ export class CommandExecutor {
     const u = await this.deps.store.findUserById(id);
     if (!u) throw new AppError(ErrorCode.UNAUTHENTICATED, 'your account no longer exists; sign in again');
     return userView(u);
+  }
+
+  private async rename(c: CommandOf<'user.rename'>) {
+    const before = await this.actor(c.actor);
+    const displayName = c.displayName.normalize('NFC').trim();
+    if (displayName.length === 0) throw badInput('displayName: cannot be blank', { field: 'displayName' });
+    const after = { ...before, displayName };
+    const event = this.makeEvent('user.renamed', before.id, before.id, { user: after, previousDisplayName: before.displayName });
+    const stored = await this.deps.store.renameUser(before.id, displayName, event);
+    if (!stored) throw notFound('user: no such user');
+    this.deps.onEventStored('users', before.id, [event]);
+    return { user: userView(stored) };
+  }
+
+  private async openDirect(c: CommandOf<'room.openDirect'>) {
+    if (c.peer === c.actor) throw badInput('userId: a private room needs another person, not yourself', { field: 'userId' });
+    const [me, peer] = await Promise.all([this.actor(c.actor), this.deps.store.findUserById(c.peer)]);
+    if (!peer) throw notFound(`userId: no user "${c.peer}"`);
+    const id = directRoomId(me.id, peer._id);
+    const pair = [me.id, peer._id].sort();
+    const created = [this.makeEvent('room.created', id, me.id, { room: id, name: 'direct', kind: 'DIRECT', members: pair })];
+    // The id is derived from the pair and unique: both opening at once still yields one room.
+    const { room, created: isNew } = await this.deps.store.ensureRoom({
+      _id: id,
+      name: 'direct',
+      kind: 'DIRECT',
+      pair,
+      createdAt: this.now(),
+      outbox: created,
+    });
+    if (isNew) this.deps.onEventStored('rooms', id, created);
+    return { room: roomView(room) };
+  }
+
+  private async loadForChange(id: string) {
+    const m = await this.deps.store.findMessage(id);
+    if (!m) throw notFound(`id: no message "${id}"`);
+    return m;
+  }
+
+  private async edit(c: CommandOf<'message.edit'>) {
+    const body = normalizeBody(c.body);
+    const actor = await this.actor(c.actor);
+    const m = await this.loadForChange(c.id);
+    assertCanEdit(m, actor);
+    const editedAt = this.now();
+    const view = messageView({ ...m, body, editedAt }, actor);
+    const event = this.makeEvent('message.edited', m.room, actor.id, { message: view, previousBody: m.body });
+    const stored = await this.deps.store.updateMessage(m._id, ['VISIBLE'], { body, editedAt }, event);
+    // Deleted or hidden between the read and the write: refuse like the rule would have.
+    if (!stored) throw forbidden('id: the message was deleted or hidden meanwhile');
+    this.deps.onEventStored('messages', m._id, [event]);
+    const out = messageView(stored, actor);
+    await this.publish(m.room, { kind: 'message.updated', message: out });
+    return { message: out };
+  }
+
+  private async remove(c: CommandOf<'message.delete'>) {
+    const actor = await this.actor(c.actor);
+    const m = await this.loadForChange(c.id);
+    assertCanDelete(m, actor);
+    const author = m.authorId === actor.id ? actor : await this.authorOf(m.authorId);
+    if (m.status === 'DELETED') return { message: messageView(m, author) };
+    const view = messageView({ ...m, status: 'DELETED', body: '' }, author);
+    const event = this.makeEvent('message.deleted', m.room, actor.id, { message: view, by: actor.id });
+    const stored = await this.deps.store.updateMessage(m._id, ['VISIBLE', 'HIDDEN'], { status: 'DELETED', body: '' }, event);
+    if (!stored) return { message: view }; // deleted meanwhile by someone else: same outcome
+    this.deps.onEventStored('messages', m._id, [event]);
+    const out = messageView(stored, author);
+    await this.publish(m.room, { kind: 'message.updated', message: out });
+    return { message: out };
+  }
+
+  private async authorOf(id: string): Promise<UserView> {
+    const u = await this.deps.store.findUserById(id);
+    return u ? userView(u) : { ...GHOST_USER, id };
   }
 
   private async register(c: CommandOf<'user.register'>) {
@@ -118,8 +200,11 @@ export class CommandExecutor {
         outbox,
       });
     } catch (e) {
-      if (e instanceof DuplicateKeyError) throw conflict(`username: "${view.username}" is taken`);
-      throw e;
+      if (!(e instanceof DuplicateKeyError)) throw e;
+      // A retried job (its first run stored the user, then died) finds its own hash: same user.
+      const existing = await this.deps.store.findUserByUsername(view.username);
+      if (existing?.passwordHash === c.passwordHash) return { user: userView(existing) };
+      throw conflict(`username: "${view.username}" is taken`);
     }
     this.deps.onEventStored('users', id, outbox);
     return { user: view };
@@ -162,11 +247,7 @@ export class CommandExecutor {
     const author = await this.actor(c.actor);
     const room = await this.deps.store.findRoom(c.room);
     if (!room) throw notFound(`room: no room "${c.room}"`);
-    if (room.kind === 'DIRECT' ? !room.pair.includes(author.id) : !(await this.deps.store.isMember(room._id, author.id))) {
-      throw forbidden(
-        room.kind === 'DIRECT' ? 'room: you are not a member of this private room' : `room: join "${room._id}" before sending to it`,
-      );
-    }
+    assertCanSend(room, author.id, room.kind === 'PUBLIC' && (await this.deps.store.isMember(room._id, author.id)));
     const existing = await this.deps.store.findMessageByClientId(author.id, c.clientMsgId);
     if (existing) return this.duplicateOf(existing, author, c.room);
 

@@ -117,11 +117,16 @@ export class OutboxRelay {
     this.published += events.length;
   }
 
-  /** Stops sweeping and publishes what was handed over; what is left stays pending for the next start. */
-  async stop(): Promise<void> {
+  /**
+   * Stops sweeping and publishes what was handed over, waiting at most `graceMs` (5 s): with
+   * Kafka down, what is left stays pending in the database for the next start.
+   */
+  async stop(graceMs = 5_000): Promise<void> {
     clearInterval(this.timer);
     this.run(() => this.flushFresh());
     this.stopped = true;
-    await this.chain;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.chain, new Promise<void>((r) => (timer = setTimeout(r, graceMs)))]);
+    clearTimeout(timer);
   }
 }

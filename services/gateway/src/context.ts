@@ -1,13 +1,19 @@
-import { AppError, ErrorCode, forbidden, notFound, type MessageView, type UserView } from '@conversa/contracts';
+import { AppError, ErrorCode, canReadRoom, forbidden, notFound, type MessageView, type RoomSignal, type UserView } from '@conversa/contracts';
 import { GHOST_USER, toMessageView, toUserView, type MessageDoc, type RoomDoc, type Store } from '@conversa/store';
 import type { Logger } from '@conversa/observability';
 import type { CommandBus } from './adapters/commands.js';
 import type { PasswordHasher, Principal, TokenService } from '@conversa/auth';
 import type { RoomHubs } from './room-hub.js';
+import type { Presence, PresenceConnection } from './presence.js';
+import DataLoader from 'dataloader';
 
 /** What every resolver gets: the caller (or why there is none) and the gateway's services. */
 export interface GatewayContext {
   principal: Principal | null;
+  /** The socket's presence, for subscriptions over WebSocket; null over HTTP. */
+  connection: PresenceConnection | null;
+  /** Batches `User.online` look-ups of one request into one Redis call. */
+  online: DataLoader<string, boolean>;
   /** Why `principal` is null when a token was sent but refused. */
   authError: AppError | null;
   services: GatewayServices;
@@ -19,7 +25,31 @@ export interface GatewayServices {
   tokens: TokenService;
   hasher: PasswordHasher;
   hubs: RoomHubs;
+  presence: Presence;
+  /** Publishes a signal that is not stored (typing) straight onto a room's channel. */
+  publish: (room: string, signal: RoomSignal) => Promise<void>;
+  /** True when the user may signal typing in the room now (at most once per window). */
+  typingAllowed: (room: string, user: string) => Promise<boolean>;
   logger: Logger;
+}
+
+/** A fresh context for one operation (HTTP request or WebSocket subscribe). */
+export function makeContext(
+  services: GatewayServices,
+  principal: Principal | null,
+  authError: AppError | null,
+  connection: PresenceConnection | null,
+): GatewayContext {
+  return {
+    principal,
+    authError,
+    connection,
+    services,
+    online: new DataLoader(async (ids: readonly string[]) => {
+      const on = await services.presence.isOnline([...ids]);
+      return ids.map((id) => on.has(id));
+    }),
+  };
 }
 
 export function requireUser(ctx: GatewayContext): Principal {
@@ -38,7 +68,7 @@ export async function readableRoom(ctx: GatewayContext, roomId: string): Promise
   const p = requireUser(ctx);
   const room = await ctx.services.store.findRoom(roomId);
   if (!room) throw notFound(`room: no room "${roomId}"`);
-  if (room.kind === 'DIRECT' && !room.pair.includes(p.id)) {
+  if (!canReadRoom(room, p.id)) {
     throw forbidden('room: this private room belongs to two other people');
   }
   return room;

@@ -7,7 +7,7 @@ import { GraphQLError, type ExecutionResult, type GraphQLFormattedError } from '
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
-import { AppError, names, type Names } from '@conversa/contracts';
+import { AppError, names, type Names, type RoomSignal } from '@conversa/contracts';
 import type { Config } from '@conversa/config';
 import {
   closeServer,
@@ -18,11 +18,13 @@ import {
   type Logger,
   type Service,
 } from '@conversa/observability';
-import { Store } from '@conversa/store';
+import { Store, toUserView } from '@conversa/store';
 import { createCommandBus } from './adapters/commands.js';
 import { createRedisSignals } from './adapters/pubsub.js';
 import { PasswordHasher, TokenService, type Principal } from '@conversa/auth';
-import { withAuthors, type GatewayContext, type GatewayServices } from './context.js';
+import { makeContext, withAuthors, type GatewayContext, type GatewayServices } from './context.js';
+import { Presence, type PresenceConnection } from './presence.js';
+import { redisPresenceStore } from './adapters/presence.js';
 import { formatError } from './errors.js';
 import { handleGraphQLHttp } from './http.js';
 import { RoomHubs } from './room-hub.js';
@@ -37,6 +39,7 @@ export interface GatewayService extends Service {
 // A type alias (not an interface) so that it satisfies graphql-ws's Record constraint.
 type SocketExtra = {
   principal?: Principal;
+  presence?: PresenceConnection;
   expiryTimer?: NodeJS.Timeout;
 };
 
@@ -69,12 +72,27 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
   );
   signals.onReconnect(() => void hubs.resyncAll());
 
+  const publish = async (room: string, signal: RoomSignal) => {
+    await signals.publisher.publish(n.roomChannel(room), JSON.stringify(signal));
+  };
+  const presence = new Presence({
+    store: redisPresenceStore(signals.publisher, n.queuePrefix),
+    publish,
+    users: async (ids) => (await store.findUsersByIds(ids)).map(toUserView),
+    logger,
+    ttlMs: config.PRESENCE_TTL_MS,
+    heartbeatMs: config.PRESENCE_HEARTBEAT_MS,
+  });
   const services: GatewayServices = {
     store,
     bus,
     tokens: new TokenService(config.JWT_SECRET, config.JWT_TTL_SECONDS),
     hasher: new PasswordHasher(),
     hubs,
+    presence,
+    publish,
+    typingAllowed: async (room, user) =>
+      (await signals.publisher.set(`${n.queuePrefix}:typing:${room}:${user}`, '1', 'PX', config.TYPING_THROTTLE_MS, 'NX')) === 'OK',
     logger,
   };
   const schema = makeExecutableSchema<GatewayContext>({ typeDefs, resolvers });
@@ -98,11 +116,11 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
   });
 
   const httpContext = async (authorization: string | undefined): Promise<GatewayContext> => {
-    if (!authorization) return { principal: null, authError: null, services };
+    if (!authorization) return makeContext(services, null, null, null);
     try {
-      return { principal: await services.tokens.verify(authorization), authError: null, services };
+      return makeContext(services, await services.tokens.verify(authorization), null, null);
     } catch (e) {
-      return { principal: null, authError: e instanceof AppError ? e : null, services };
+      return makeContext(services, null, e instanceof AppError ? e : null, null);
     }
   };
 
@@ -142,20 +160,28 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
   const wsServer = useServer<Record<string, unknown> | undefined, SocketExtra>(
     {
       schema,
-      context: (ctx): GatewayContext => ({ principal: ctx.extra.principal ?? null, authError: null, services }),
+      context: (ctx): GatewayContext => makeContext(services, ctx.extra.principal ?? null, null, ctx.extra.presence ?? null),
       onConnect: async (ctx) => {
+        let principal: Principal;
         try {
-          const principal = await services.tokens.verify(ctx.connectionParams?.authorization);
-          ctx.extra.principal = principal;
-          // The session ends with its token: the client must sign in again.
-          const left = principal.expiresAt - Date.now();
-          ctx.extra.expiryTimer = setTimeout(() => ctx.extra.socket.close(CloseCode.Forbidden, 'Forbidden: token expired'), Math.max(0, left));
-          return true;
+          principal = await services.tokens.verify(ctx.connectionParams?.authorization);
         } catch {
           return false; // graphql-ws closes with 4403 Forbidden
         }
+        const user = await store.findUserById(principal.id);
+        if (!user) return false;
+        ctx.extra.principal = principal;
+        // Anything else that fails here (Redis down) closes with 4500, not a misleading 4403.
+        ctx.extra.presence = await presence.connect(toUserView(user));
+        // The session ends with its token: the client must sign in again.
+        const left = principal.expiresAt - Date.now();
+        ctx.extra.expiryTimer = setTimeout(() => ctx.extra.socket.close(CloseCode.Forbidden, 'Forbidden: token expired'), Math.max(0, left));
+        return true;
       },
-      onClose: (ctx) => clearTimeout(ctx.extra.expiryTimer),
+      onClose: async (ctx) => {
+        clearTimeout(ctx.extra.expiryTimer);
+        await ctx.extra.presence?.close().catch((e: unknown) => logger.warn({ err: e }, 'presence close failed'));
+      },
       onError: (_ctx, _id, _payload, errors) => formatWsErrors(errors),
       onNext: (_ctx, _id, _payload, _args, result) => {
         const r = result as ExecutionResult;
@@ -175,6 +201,7 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
     },
     async start() {
       await apollo.start();
+      presence.start();
       port = await listen(httpServer, config.PORT, config.HOST);
       logger.info({ port, url: `http://${config.HOST}:${port}/graphql` }, 'gateway ready');
     },
@@ -183,6 +210,7 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
       // Stop accepting, close sockets with 1001 (going away), drain HTTP, then close clients.
       for (const client of wss.clients) client.close(1001, 'Going away: server restarting');
       await wsServer.dispose();
+      await presence.stop();
       await closeServer(httpServer);
       await apollo.stop();
       await bus.close();

@@ -11,7 +11,10 @@ import {
 } from './context.js';
 import {
   AuditLogArgs,
+  DisplayNameArgs,
+  EditMessageArgs,
   IdArgs,
+  UserIdArgs,
   JoinRoomArgs,
   LoginArgs,
   MessageAddedArgs,
@@ -21,6 +24,7 @@ import {
   SendMessageArgs,
   parseArgs,
 } from './validation.js';
+import type { RoomPresence } from './room-hub.js';
 
 type Args = Record<string, unknown>;
 type Resolver<P = unknown> = (parent: P, args: Args, ctx: GatewayContext) => unknown;
@@ -55,6 +59,10 @@ function notYet(name: string): Resolver {
   };
 }
 
+/** Keeps a WebSocket "in the room" for presence while its subscription lives. */
+const presenceOf = (ctx: GatewayContext, room: string): RoomPresence | undefined =>
+  ctx.connection ? { enter: () => ctx.connection!.enterRoom(room), leave: () => ctx.connection!.leaveRoom(room) } : undefined;
+
 export const resolvers = {
   DateTime: DateTimeResolver,
   JSON: JSONResolver,
@@ -67,9 +75,12 @@ export const resolvers = {
     },
     users: async (_: unknown, args: Args, ctx: GatewayContext) => {
       requireUser(ctx);
-      const all = (await ctx.services.store.listUsers()).map(toUserView);
-      // Presence arrives with the chat-features work; until then nobody is reported online.
-      return args.online === true ? [] : all;
+      if (args.online == null) return (await ctx.services.store.listUsers()).map(toUserView);
+      const online = new Set(await ctx.services.presence.onlineUsers());
+      if (args.online === true) {
+        return (await ctx.services.store.findUsersByIds([...online])).map(toUserView).sort((a, b) => a.username.localeCompare(b.username));
+      }
+      return (await ctx.services.store.listUsers()).filter((u) => !online.has(u._id)).map(toUserView);
     },
     rooms: async (_: unknown, __: Args, ctx: GatewayContext) => {
       const p = requireUser(ctx);
@@ -172,10 +183,41 @@ export const resolvers = {
       });
       return message;
     },
-    openDirectRoom: notYet('openDirectRoom'),
-    editMessage: notYet('editMessage'),
-    deleteMessage: notYet('deleteMessage'),
-    setTyping: notYet('setTyping'),
+    openDirectRoom: async (_: unknown, args: Args, ctx: GatewayContext) => {
+      const p = requireUser(ctx);
+      const a = parseArgs(UserIdArgs, args);
+      const { room } = await ctx.services.bus.execute({ type: 'room.openDirect', actor: p.id, peer: a.userId });
+      return room;
+    },
+    editMessage: async (_: unknown, args: Args, ctx: GatewayContext) => {
+      const p = requireUser(ctx);
+      const a = parseArgs(EditMessageArgs, args);
+      const { message } = await ctx.services.bus.execute({ type: 'message.edit', actor: p.id, id: a.id, body: a.body });
+      return message;
+    },
+    deleteMessage: async (_: unknown, args: Args, ctx: GatewayContext) => {
+      const p = requireUser(ctx);
+      const a = parseArgs(IdArgs, args);
+      const { message } = await ctx.services.bus.execute({ type: 'message.delete', actor: p.id, id: a.id });
+      return message;
+    },
+    setTyping: async (_: unknown, args: Args, ctx: GatewayContext) => {
+      const p = requireUser(ctx);
+      const a = parseArgs(RoomArgs, args);
+      await readableRoom(ctx, a.room);
+      // Not stored and not a command: a throttled signal straight onto the room's channel.
+      if (await ctx.services.typingAllowed(a.room, p.id)) {
+        const u = await ctx.services.store.findUserById(p.id);
+        if (u) await ctx.services.publish(a.room, { kind: 'typing', user: toUserView(u) });
+      }
+      return true;
+    },
+    setDisplayName: async (_: unknown, args: Args, ctx: GatewayContext) => {
+      const p = requireUser(ctx);
+      const a = parseArgs(DisplayNameArgs, args);
+      const { user } = await ctx.services.bus.execute({ type: 'user.rename', actor: p.id, displayName: a.displayName });
+      return user;
+    },
     hideMessage: notYet('hideMessage'),
     unhideMessage: notYet('unhideMessage'),
     muteUser: notYet('muteUser'),
@@ -187,7 +229,7 @@ export const resolvers = {
       subscribe: async (_: unknown, args: Args, ctx: GatewayContext) => {
         const a = parseArgs(MessageAddedArgs, args);
         await readableRoom(ctx, a.room);
-        return ctx.services.hubs.messages(a.room, a.after);
+        return ctx.services.hubs.messages(a.room, a.after, presenceOf(ctx, a.room));
       },
       resolve: (m: MessageView) => m,
     },
@@ -195,7 +237,7 @@ export const resolvers = {
       subscribe: async (_: unknown, args: Args, ctx: GatewayContext) => {
         const a = parseArgs(RoomArgs, args);
         await readableRoom(ctx, a.room);
-        return ctx.services.hubs.signals(a.room, 'message.updated');
+        return ctx.services.hubs.signals(a.room, 'message.updated', presenceOf(ctx, a.room));
       },
       resolve: (s: { message: MessageView }) => s.message,
     },
@@ -203,7 +245,7 @@ export const resolvers = {
       subscribe: async (_: unknown, args: Args, ctx: GatewayContext) => {
         const a = parseArgs(RoomArgs, args);
         await readableRoom(ctx, a.room);
-        return ctx.services.hubs.signals(a.room, 'presence');
+        return ctx.services.hubs.signals(a.room, 'presence', presenceOf(ctx, a.room));
       },
       resolve: (s: { user: UserView; online: boolean }) => ({ user: s.user, online: s.online }),
     },
@@ -212,24 +254,34 @@ export const resolvers = {
         const p = requireUser(ctx);
         const a = parseArgs(RoomArgs, args);
         await readableRoom(ctx, a.room);
-        return ctx.services.hubs.signals(a.room, 'typing', (s) => s.user.id !== p.id);
+        return ctx.services.hubs.signals(a.room, 'typing', presenceOf(ctx, a.room), (s) => s.user.id !== p.id);
       },
       resolve: (s: { user: UserView }, args: Args) => ({ user: s.user, room: args.room }),
     },
   },
 
   User: {
-    // Presence arrives with the chat-features work (heartbeats in Redis).
-    online: () => false,
+    online: (u: UserView, _: Args, ctx: GatewayContext) => ctx.online.load(u.id),
   },
 
   Room: {
+    // A private room is named after the other person, as each of the two sees it.
+    name: async (room: RoomView, _: Args, ctx: GatewayContext) => {
+      if (room.kind !== 'DIRECT') return room.name;
+      const doc = await ctx.services.store.findRoom(room.id);
+      const other = doc?.pair.find((id) => id !== ctx.principal?.id) ?? doc?.pair[0];
+      const u = other ? await ctx.services.store.findUserById(other) : null;
+      return u?.displayName ?? room.name;
+    },
     members: async (room: RoomView, _: Args, ctx: GatewayContext) => {
       const doc = await ctx.services.store.findRoom(room.id);
       const ids = doc?.kind === 'DIRECT' ? doc.pair : await ctx.services.store.memberIds(room.id);
       return (await ctx.services.store.findUsersByIds(ids)).map(toUserView);
     },
-    online: () => [],
+    online: async (room: RoomView, _: Args, ctx: GatewayContext) => {
+      const ids = await ctx.services.presence.inRoom(room.id);
+      return (await ctx.services.store.findUsersByIds(ids)).map(toUserView);
+    },
     lastSeq: (room: RoomView, _: Args, ctx: GatewayContext) => ctx.services.store.lastSeq(room.id),
   },
 };

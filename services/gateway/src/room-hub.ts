@@ -16,6 +16,12 @@ export interface HistoryReader {
 }
 
 type MessageListener = (m: MessageView) => void;
+
+/** Called when a subscriber's stream starts and when it ends (presence "in the room"). */
+export interface RoomPresence {
+  enter(): Promise<void>;
+  leave(): Promise<void>;
+}
 type SignalListener = (s: RoomSignal) => void;
 
 /** Messages a replay reads per round trip. */
@@ -166,7 +172,7 @@ export class RoomHubs {
    * with seq > after, then live ones, each exactly once and in order. Live events that arrive
    * during the replay are buffered and deduplicated at the seam.
    */
-  messages(room: string, after: number | null | undefined): AsyncIterable<MessageView> {
+  messages(room: string, after: number | null | undefined, presence?: RoomPresence): AsyncIterable<MessageView> {
     return new Repeater<MessageView>(async (push, stop) => {
       const hub = await this.acquire(room);
       let delivered = 0;
@@ -179,6 +185,7 @@ export class RoomHubs {
       };
       const listener: MessageListener = (m) => (live ? deliver(m) : buffered.push(m));
       try {
+        await presence?.enter();
         const snapshot = hub.attachMessages(listener);
         delivered = after ?? snapshot;
         while (delivered < snapshot) {
@@ -196,12 +203,18 @@ export class RoomHubs {
       } finally {
         hub.detachMessages(listener);
         this.release(hub);
+        await presence?.leave();
       }
     });
   }
 
   /** Non-message signals of one kind (updates, presence, typing), unordered. */
-  signals<K extends RoomSignal['kind']>(room: string, kind: K, accept: (s: Extract<RoomSignal, { kind: K }>) => boolean = () => true): AsyncIterable<Extract<RoomSignal, { kind: K }>> {
+  signals<K extends RoomSignal['kind']>(
+    room: string,
+    kind: K,
+    presence?: RoomPresence,
+    accept: (s: Extract<RoomSignal, { kind: K }>) => boolean = () => true,
+  ): AsyncIterable<Extract<RoomSignal, { kind: K }>> {
     return new Repeater<Extract<RoomSignal, { kind: K }>>(async (push, stop) => {
       const hub = await this.acquire(room);
       const listener: SignalListener = (s) => {
@@ -211,10 +224,12 @@ export class RoomHubs {
       };
       hub.attachSignals(listener);
       try {
+        await presence?.enter();
         await stop;
       } finally {
         hub.detachSignals(listener);
         this.release(hub);
+        await presence?.leave();
       }
     });
   }

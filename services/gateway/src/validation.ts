@@ -32,18 +32,28 @@ export const JoinRoomArgs = z.object({ name: text('name', 1, LIMITS.roomNameMax)
 export const RoomArgs = z.object({ room: id });
 export const IdArgs = z.object({ id });
 
+const body = z
+  .string()
+  .transform((s) => s.normalize('NFC').trim())
+  .pipe(
+    z
+      .string()
+      .min(1, 'a message cannot be empty')
+      .max(LIMITS.bodyMax, `a message has at most ${LIMITS.bodyMax} characters`),
+  );
+
 export const SendMessageArgs = z.object({
   room: id,
-  body: z
-    .string()
-    .transform((s) => s.normalize('NFC').trim())
-    .pipe(
-      z
-        .string()
-        .min(1, 'a message cannot be empty')
-        .max(LIMITS.bodyMax, `a message has at most ${LIMITS.bodyMax} characters`),
-    ),
+  body,
   clientMsgId: text('clientMsgId', 1, LIMITS.clientMsgIdMax),
+});
+
+export const UserIdArgs = z.object({ userId: id });
+export const EditMessageArgs = z.object({ id, body });
+export const DisplayNameArgs = z.object({
+  displayName: text('displayName', 1, LIMITS.displayNameMax)
+    .transform((s) => s.trim())
+    .pipe(z.string().min(1, 'displayName cannot be blank')),
 });
 
 export const MessagesArgs = z

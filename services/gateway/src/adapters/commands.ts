@@ -49,10 +49,16 @@ export async function createCommandBus(opts: CommandBusOptions): Promise<Command
   return {
     async execute<T extends CommandType>(command: CommandOf<T>) {
       const { type, ...data } = command;
-      const job = await queue.add(type, data);
       let raw: unknown;
+      let timer: NodeJS.Timeout | undefined;
       try {
-        raw = await job.waitUntilFinished(events, opts.timeoutMs);
+        // One deadline for enqueueing and waiting: with Redis down, `add` would wait forever.
+        raw = await Promise.race([
+          queue.add(type, data).then((job) => job.waitUntilFinished(events, opts.timeoutMs)),
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(() => reject(new Error('command timed out')), opts.timeoutMs);
+          }),
+        ]);
       } catch (e) {
         const timedOut = e instanceof Error && /timed out/i.test(e.message);
         throw new AppError(
@@ -62,6 +68,8 @@ export async function createCommandBus(opts: CommandBusOptions): Promise<Command
             : 'the command failed; retrying it is safe',
           { cause: e },
         );
+      } finally {
+        clearTimeout(timer);
       }
       const result = parseCommandResult(type as T, raw);
       if (!result.ok) throw new AppError(result.error.code, result.error.message);

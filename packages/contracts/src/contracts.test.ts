@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+import { Command, DomainEvent, RoomSignal, names, newEvent, parseCommandResult, roomSlug } from './index.js';
+
+const user = { id: 'u1', username: 'ann', displayName: 'Ann', role: 'USER' as const };
+const message = {
+  id: 'm1',
+  room: 'general',
+  seq: 1,
+  author: user,
+  body: 'hi',
+  status: 'VISIBLE' as const,
+  clientMsgId: 'c1',
+  createdAt: '2026-01-01T00:00:00.000Z',
+  editedAt: null,
+};
+
+describe('names', () => {
+  it('derives every boundary name from the namespace', () => {
+    const n = names('acme');
+    expect([n.eventsTopic, n.moderationTopic, n.deadLetterTopic, n.auditGroup, n.roomChannel('general')]).toEqual([
+      'acme.events',
+      'acme.moderation.actions',
+      'acme.dlq',
+      'acme-audit',
+      'acme:room:general',
+    ]);
+  });
+  it('refuses a namespace that could collide or break a key', () => {
+    expect(() => names('Acme:x')).toThrow(/namespace must match/);
+  });
+});
+
+describe('commands', () => {
+  it('parses a valid command and names the field of an invalid one', () => {
+    expect(Command.parse({ type: 'message.send', actor: 'u1', room: 'general', body: 'hi', clientMsgId: 'c1' }).type).toBe('message.send');
+    const bad = Command.safeParse({ type: 'message.send', actor: 'u1', room: 'general', body: '', clientMsgId: 'c1' });
+    expect(bad.success).toBe(false);
+    expect(bad.error?.issues[0]?.path).toEqual(['body']);
+    expect(Command.safeParse({ type: 'message.explode' }).success).toBe(false);
+  });
+  it('parses results of both kinds and refuses a result of the wrong shape', () => {
+    expect(parseCommandResult('room.leave', { ok: true, value: { left: true } })).toEqual({ ok: true, value: { left: true } });
+    expect(parseCommandResult('room.leave', { ok: false, error: { code: 'NOT_FOUND', message: 'no' } }).ok).toBe(false);
+    expect(() => parseCommandResult('room.leave', { ok: true, value: { message: message } })).toThrow();
+    expect(() => parseCommandResult('room.leave', { ok: false, error: { code: 'TEAPOT', message: 'no' } })).toThrow();
+  });
+});
+
+describe('events', () => {
+  it('builds envelopes that parse, with a fresh uuid each time', () => {
+    const a = newEvent('message.posted', 'general', 'u1', { message });
+    const b = newEvent('message.posted', 'general', 'u1', { message });
+    expect(DomainEvent.parse(a)).toEqual(a);
+    expect(a.id).not.toBe(b.id);
+    expect(a.version).toBe(1);
+  });
+  it('refuses an event whose data does not match its type', () => {
+    const e = { ...newEvent('room.joined', 'general', 'u1', { room: 'general', user: 'u1' }), type: 'message.posted' };
+    expect(DomainEvent.safeParse(e).success).toBe(false);
+  });
+});
+
+describe('room signals and slugs', () => {
+  it('parses the signals a room channel carries', () => {
+    expect(RoomSignal.parse({ kind: 'typing', user }).kind).toBe('typing');
+    expect(RoomSignal.safeParse({ kind: 'presence', user }).success).toBe(false);
+  });
+  it('turns names into slugs', () => {
+    expect(roomSlug(' Hello  World ')).toBe('hello-world');
+    expect(roomSlug('Ação!')).toBe('acao');
+    expect(roomSlug('<script>')).toBe('script');
+  });
+});
