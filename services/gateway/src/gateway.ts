@@ -70,7 +70,6 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
     },
     logger,
   );
-  signals.onReconnect(() => void hubs.resyncAll());
 
   const publish = async (room: string, signal: RoomSignal) => {
     await signals.publisher.publish(n.roomChannel(room), JSON.stringify(signal));
@@ -82,6 +81,11 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
     logger,
     ttlMs: config.PRESENCE_TTL_MS,
     heartbeatMs: config.PRESENCE_HEARTBEAT_MS,
+  });
+  // After a Redis drop: repair the live streams from the database and re-announce presence.
+  signals.onReconnect(() => {
+    void hubs.resyncAll();
+    void presence.restore();
   });
   const services: GatewayServices = {
     store,

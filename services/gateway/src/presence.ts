@@ -128,6 +128,22 @@ export class Presence {
     }
   }
 
+  /**
+   * Writes this gateway's connections again (after Redis lost its data, e.g. a restart without
+   * persistence): heartbeats only extend existing entries, so they would not bring them back.
+   */
+  async restore(): Promise<void> {
+    const exp = this.expiry();
+    try {
+      for (const [conn, c] of this.live) {
+        await this.opts.store.enter(GLOBAL_SCOPE, c.user.id, conn, exp);
+        for (const room of c.rooms.keys()) await this.opts.store.enter(room, c.user.id, conn, exp);
+      }
+    } catch (e) {
+      this.opts.logger.warn({ err: e }, 'presence restore failed; the next reconnect tries again');
+    }
+  }
+
   isOnline(users: string[]): Promise<Set<string>> {
     return this.opts.store.onlineAmong(GLOBAL_SCOPE, users, Date.now());
   }

@@ -1,0 +1,145 @@
+/**
+ * The fault suite: steady load (senders into several rooms through two gateways, subscribers
+ * on both gateways that drop and resume with `after`) while one component at a time is killed
+ * with SIGKILL and restarted. An independent checker then proves nothing acknowledged was
+ * lost or doubled, every subscriber saw its room exactly once in order, and the audit log
+ * holds every message once with nothing left in the outbox.
+ *
+ * Size: FAULT_MESSAGES_PER_FAULT (60 in CI; `npm run test:faults` uses 400), FAULT_DOWN_MS
+ * (how long the component stays down), FAULT_ONLY (comma list of faults).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO, eventually, freePort, gqlOk, register, spawnService, startSystem, type ServiceProcess, type Session, type System } from '../harness.js';
+import { check, type Verdict } from './checker.js';
+import { resilientSubscriber, sendUntilAcked, type Ack, type Gateways } from './load.js';
+import { startPrivateInfra, type InfraService, type PrivateInfra } from './private-infra.js';
+
+const SIZE = Number(process.env.FAULT_MESSAGES_PER_FAULT ?? 60);
+const DOWN_MS = Number(process.env.FAULT_DOWN_MS ?? 2_000);
+const ALL = ['redis', 'kafka', 'mongo', 'chat', 'audit', 'gateway'] as const;
+type Fault = (typeof ALL)[number];
+const FAULTS = (process.env.FAULT_ONLY?.split(',') ?? [...ALL]) as Fault[];
+const ROOMS_PER_FAULT = 3;
+const SENDERS = 4;
+
+interface Row extends Verdict {
+  fault: Fault;
+  recoverMs: number;
+  durationMs: number;
+}
+const rows: Row[] = [];
+
+describe(`fault suite (${SIZE} messages per fault, ${DOWN_MS} ms down)`, () => {
+  let infra: PrivateInfra;
+  let sys: System;
+  let senders: Session[] = [];
+  const live: string[] = [];
+  const gateways: Gateways = { list: () => live };
+
+  beforeAll(async () => {
+    infra = await startPrivateInfra(26_380);
+    sys = await startSystem({
+      gateways: 2,
+      chats: 2,
+      env: { ...infra.env, COMMAND_TIMEOUT_MS: '6000', STARTUP_TIMEOUT_MS: '30000', PRESENCE_HEARTBEAT_MS: '2000' },
+    });
+    for (const g of sys.gateways) live.push(g.http.replace(/\/graphql$/, ''));
+    senders = await Promise.all(Array.from({ length: SENDERS }, (_, i) => register(sys.gateways[i % 2]!.http, `sender${i}_${sys.namespace.slice(4)}`, `Sender ${i}`)));
+  }, 180_000);
+
+  afterAll(async () => {
+    await sys?.stop();
+    await infra?.destroy();
+    if (rows.length === 0) return;
+    const head = ['fault', 'acked', 'stored', 'delivered', 'audited', 'dup', 'gaps', 'lost', 'pending', 'recover ms', 'run ms'];
+    const table = rows.map((r) => [r.fault, r.acknowledged, r.stored, `${r.delivered}/${r.expectedDeliveries}`, r.audited, r.duplicates, r.gaps, r.lostAcked, r.pendingOutbox, r.recoverMs, r.durationMs].map(String));
+    const width = head.map((h, i) => Math.max(h.length, ...table.map((t) => t[i]!.length)));
+    const line = (cells: string[]) => cells.map((c, i) => c.padStart(width[i]!)).join('  ');
+    console.log(['', line(head), ...table.map(line), ''].join('\n'));
+    mkdirSync(`${REPO}artifacts`, { recursive: true });
+    writeFileSync(`${REPO}artifacts/faults.json`, JSON.stringify({ size: SIZE, downMs: DOWN_MS, at: new Date().toISOString(), rows }, null, 2));
+  });
+
+  /** Kills the component with SIGKILL, keeps it down for DOWN_MS, starts it again. Returns when it is back. */
+  async function inject(fault: Fault): Promise<void> {
+    const restartProcess = async (name: 'chat' | 'audit' | 'gateway') => {
+      const victim = sys.procs.find((p) => p.name === name && p.child.exitCode === null && p.child.signalCode === null);
+      if (!victim) throw new Error(`no live ${name}`);
+      const gwIndex = sys.gateways.findIndex((g) => g.proc === victim);
+      if (gwIndex >= 0) live.splice(live.indexOf(`http://127.0.0.1:${sys.gateways[gwIndex]!.port}`), 1);
+      victim.child.kill('SIGKILL');
+      await victim.exited;
+      await new Promise((r) => setTimeout(r, DOWN_MS)); // the outage itself, part of the scenario
+      const port = await freePort();
+      const portVar = name === 'gateway' ? 'PORT' : name === 'chat' ? 'CHAT_PORT' : 'AUDIT_PORT';
+      const next: ServiceProcess = spawnService(name, { ...sys.env, [portVar]: String(port) });
+      sys.procs.push(next);
+      await eventually(`${name} ready again`, async () => ((await fetch(`http://127.0.0.1:${port}/readyz`)).ok ? true : undefined), 60_000);
+      if (name === 'gateway') {
+        sys.gateways[gwIndex] = { http: `http://127.0.0.1:${port}/graphql`, ws: `ws://127.0.0.1:${port}/graphql`, port, proc: next };
+        live.push(`http://127.0.0.1:${port}`);
+      }
+    };
+    if (fault === 'chat' || fault === 'audit' || fault === 'gateway') return restartProcess(fault);
+    const svc: InfraService = fault;
+    infra.kill(svc);
+    await new Promise((r) => setTimeout(r, DOWN_MS)); // the outage itself
+    await infra.start(svc);
+  }
+
+  for (const fault of FAULTS) {
+    it(`loses nothing and doubles nothing when ${fault} is killed and restarted`, async () => {
+      const started = Date.now();
+      const rooms = Array.from({ length: ROOMS_PER_FAULT }, (_, i) => `f-${fault}-${i}`);
+      for (const s of senders) for (const r of rooms) await gqlOk(sys.gateways[0]!.http, 'mutation($n: String!) { joinRoom(name: $n) { id } }', { n: r }, s.token);
+      const subs = rooms.flatMap((r, i) => [0, 1].map((k) => resilientSubscriber(gateways, senders[(i + k) % SENDERS]!.token, r, k)));
+
+      const acks: Ack[] = [];
+      let injected: Promise<void> | undefined;
+      let restartedAt = 0;
+      let acksAtRestart = 0;
+      let firstAckMs = -1;
+      const deadline = Date.now() + 180_000;
+      await Promise.all(
+        senders.map(async (s, si) => {
+          // Load goes on until SIZE are acknowledged and a third of SIZE more after the restart.
+          const more = () => acks.length < SIZE || restartedAt === 0 || acks.length < acksAtRestart + SIZE / 3;
+          for (let n = 0; more() && Date.now() < deadline; n++) {
+            const ack = await sendUntilAcked(gateways, s.token, rooms[(si + n) % rooms.length]!, `${fault} #${n} from ${si}`, deadline);
+            if (!ack) continue;
+            acks.push(ack);
+            if (restartedAt > 0 && firstAckMs < 0) firstAckMs = Date.now() - restartedAt;
+            if (acks.length % Math.max(5, Math.floor(SIZE / 6)) === 0) subs[acks.length % subs.length]!.bounce();
+            if (!injected && acks.length >= SIZE / 3) {
+              injected = inject(fault).then(() => {
+                restartedAt = Date.now();
+                acksAtRestart = acks.length;
+              });
+            }
+          }
+        }),
+      );
+      await injected;
+      // Quiesce: every subscriber caught up, the audit log complete, the outbox empty.
+      let settledAt = -1;
+      let verdict = await check(infra.env.MONGO_URL, sys.namespace, rooms, acks, subs.map((s) => s.rec));
+      try {
+        verdict = await eventually('the system to settle with nothing missing', async () => {
+          const v = await check(infra.env.MONGO_URL, sys.namespace, rooms, acks, subs.map((s) => s.rec));
+          verdict = v;
+          return v.problems.length === 0 ? v : undefined;
+        }, 90_000);
+        settledAt = Date.now();
+      } finally {
+        await Promise.all(subs.map((s) => s.stop()));
+        // Time to recover: from the restart until everything is consistent again (delivered,
+        // audited, outbox empty), and no earlier than the first acknowledged send after it.
+        rows.push({ fault, ...verdict, recoverMs: settledAt < 0 ? -1 : Math.max(firstAckMs, settledAt - restartedAt), durationMs: Date.now() - started });
+      }
+      expect(verdict.problems).toEqual([]);
+      expect(verdict.acknowledged).toBeGreaterThanOrEqual(SIZE);
+      expect(verdict.lostAcked).toBe(0);
+    }, 360_000);
+  }
+});

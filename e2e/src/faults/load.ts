@@ -1,0 +1,119 @@
+/**
+ * The fault suite's clients: senders that retry a send with the same clientMsgId until it is
+ * acknowledged (as a real client would), and subscribers that resume with `after` whenever
+ * their socket drops (and sometimes on purpose), recording every seq they receive.
+ */
+import { randomUUID } from 'node:crypto';
+import { createClient, type Client } from 'graphql-ws';
+import WebSocket from 'ws';
+
+export interface Ack {
+  id: string;
+  room: string;
+  seq: number;
+  clientMsgId: string;
+}
+
+export interface Gateways {
+  /** Live gateway base URLs (http://127.0.0.1:port). Faults replace entries. */
+  list(): string[];
+}
+
+const SEND = 'mutation($room: ID!, $body: String!, $c: String!) { sendMessage(room: $room, body: $body, clientMsgId: $c) { id room seq clientMsgId } }';
+
+/** Sends one message, retrying the same clientMsgId until acknowledged or `deadline`. */
+export async function sendUntilAcked(gw: Gateways, token: string, room: string, body: string, deadline: number): Promise<Ack | undefined> {
+  const clientMsgId = randomUUID();
+  let attempt = 0;
+  while (Date.now() < deadline) {
+    const list = gw.list();
+    const base = list[attempt++ % list.length];
+    try {
+      const res = await fetch(`${base}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({ query: SEND, variables: { room, body, c: clientMsgId } }),
+        signal: AbortSignal.timeout(15_000),
+      });
+      const json = (await res.json()) as { data?: { sendMessage?: Ack } | null; errors?: { extensions?: { code?: string } }[] };
+      if (json.data?.sendMessage) return json.data.sendMessage;
+      const code = json.errors?.[0]?.extensions?.code;
+      if (code && code !== 'INTERNAL_SERVER_ERROR') throw new Error(`send refused: ${JSON.stringify(json.errors)}`);
+    } catch (e) {
+      if (e instanceof Error && e.message.startsWith('send refused')) throw e;
+      /* unreachable gateway, timeout, reset: retry */
+    }
+    await new Promise((r) => setTimeout(r, Math.min(1_000, 100 * attempt)));
+  }
+  return undefined;
+}
+
+export interface SubscriberRecord {
+  room: string;
+  seqs: number[];
+  /** Deliveries that were not exactly last + 1: a gap or a duplicate. */
+  violations: string[];
+  resumes: number;
+}
+
+/**
+ * A subscriber that keeps `messageAdded(room, after: last)` open across drops, on whichever
+ * gateway is up. `stop()` ends it.
+ */
+export function resilientSubscriber(gw: Gateways, token: string, room: string, pickOffset: number) {
+  const rec: SubscriberRecord = { room, seqs: [], violations: [], resumes: 0 };
+  let client: Client | undefined;
+  let stopped = false;
+  let attempt = pickOffset;
+  const last = () => rec.seqs.at(-1) ?? 0;
+
+  const connect = () => {
+    if (stopped) return;
+    const list = gw.list();
+    const base = list[attempt++ % list.length]!.replace(/^http/, 'ws');
+    const c = createClient({
+      url: `${base}/graphql`,
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${token}` },
+      retryAttempts: 0,
+      lazy: false,
+      onNonLazyError: () => undefined,
+    });
+    client = c;
+    let ended = false;
+    const reconnect = () => {
+      if (ended) return;
+      ended = true;
+      void c.dispose();
+      if (stopped) return;
+      rec.resumes++;
+      setTimeout(connect, 100);
+    };
+    c.on('closed', reconnect);
+    c.subscribe<{ messageAdded: { seq: number } }>(
+      { query: 'subscription($r: ID!, $a: Int) { messageAdded(room: $r, after: $a) { seq } }', variables: { r: room, a: last() } },
+      {
+        next: (v) => {
+          const seq = v.data?.messageAdded.seq;
+          if (seq === undefined) return reconnect();
+          if (seq !== last() + 1) rec.violations.push(`expected ${last() + 1}, got ${seq}`);
+          rec.seqs.push(seq);
+        },
+        error: reconnect,
+        complete: reconnect,
+      },
+    );
+  };
+  connect();
+  return {
+    rec,
+    /** Drops the socket on purpose; the subscriber resumes with `after`. */
+    bounce() {
+      void client?.dispose();
+    },
+    async stop() {
+      stopped = true;
+      await client?.dispose();
+    },
+  };
+}
