@@ -18,6 +18,8 @@ export async function runService(name: string, logger: Logger, build: () => Prom
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, `${name} stopping`);
+    // While clients close, a late reply on a closing connection must not crash the drain.
+    process.on('unhandledRejection', (e) => logger.warn({ err: e }, 'rejection while stopping'));
     const hardExit = setTimeout(() => {
       logger.error(`${name} did not stop within 30 s; exiting`);
       process.exit(1);

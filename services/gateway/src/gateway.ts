@@ -214,6 +214,7 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
       // Stop accepting, close sockets with 1001 (going away), drain HTTP, then close clients.
       for (const client of wss.clients) client.close(1001, 'Going away: server restarting');
       await wsServer.dispose();
+      await hubs.drain(5_000);
       await presence.stop();
       await closeServer(httpServer);
       await apollo.stop();

@@ -113,6 +113,7 @@ export class RoomHub {
 /** The room hubs of one gateway process, reference-counted: the last listener out unsubscribes. */
 export class RoomHubs {
   private readonly hubs = new Map<string, Promise<RoomHub>>();
+  private readonly unsubscribing = new Set<Promise<void>>();
 
   constructor(
     private readonly source: RoomSignalSource,
@@ -140,7 +141,21 @@ export class RoomHubs {
     hub.refs--;
     if (hub.refs > 0) return;
     this.hubs.delete(hub.room);
-    void hub.unsubscribe?.().catch((e: unknown) => this.logger.warn({ err: e, room: hub.room }, 'unsubscribe failed'));
+    const done = (hub.unsubscribe?.() ?? Promise.resolve())
+      .catch((e: unknown) => this.logger.warn({ err: e, room: hub.room }, 'unsubscribe failed'))
+      .finally(() => this.unsubscribing.delete(done));
+    this.unsubscribing.add(done);
+  }
+
+  /**
+   * Resolves once every hub is released and unsubscribed (subscribers end asynchronously after
+   * their sockets close), or after `timeoutMs`: shutdown closes Redis only after this.
+   */
+  async drain(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while ((this.hubs.size > 0 || this.unsubscribing.size > 0) && Date.now() < deadline) {
+      await Promise.race([Promise.allSettled([...this.unsubscribing]), new Promise((r) => setTimeout(r, 20))]);
+    }
   }
 
   /** After the signal source reconnected: every hub re-reads what it may have missed. */
