@@ -38,6 +38,9 @@ npx turbo run test:integration --concurrency=2 --output-logs=new-only
 step "end-to-end tests (services as processes)"
 npx turbo run e2e --output-logs=new-only
 
+step "benchmark smoke (S2 hot room, S3 full path: checks delivery, not speed)"
+npx turbo run smoke --output-logs=new-only
+
 step "fault suite, CI size (kill -9 of each component under load; npm run test:faults for the full size)"
 FAULT_MESSAGES_PER_FAULT="${FAULT_MESSAGES_PER_FAULT:-60}" FAULT_DOWN_MS="${FAULT_DOWN_MS:-2000}" \
   npx turbo run faults --output-logs=new-only

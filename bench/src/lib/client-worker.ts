@@ -1,0 +1,151 @@
+/**
+ * A load-generator process: opens sockets (graphql-ws, or bare ws for the ceiling), keeps
+ * subscriptions open and records, for every payload, the delivery latency encoded in its body
+ * ("<epoch ms>|padding"). Driven by its parent over IPC.
+ */
+import { createClient, type Client } from 'graphql-ws';
+import WebSocket from 'ws';
+import * as hdr from 'hdr-histogram-js';
+import { histogram } from './report.js';
+
+export type WorkerCommand =
+  | {
+      type: 'open';
+      mode: 'graphql' | 'bare';
+      url: string;
+      /** One entry per socket: its token and the subscriptions it holds. */
+      sockets: { token: string; subs: { query: string; variables: Record<string, unknown> }[] }[];
+      /** Local addresses to spread sockets over (127.0.0.x) when they run into the tens of thousands. */
+      localAddresses?: string[];
+    }
+  | { type: 'stats'; reset?: boolean }
+  | { type: 'drop'; resumeQuery?: string }
+  | { type: 'close' };
+
+export type WorkerReply =
+  | { type: 'opened'; sockets: number; ms: number; errors: number }
+  | { type: 'stats'; received: number; p50: number; p99: number; max: number; errors: number; histogram: string }
+  | { type: 'dropped'; recovered: number; ms: number; errors: number }
+  | { type: 'closed' };
+
+const send = (m: WorkerReply) => process.send?.(m);
+let received = 0;
+let errors = 0;
+let hist = histogram();
+const clients: Client[] = [];
+const bare: WebSocket[] = [];
+
+function record(body: unknown): void {
+  if (typeof body !== 'string') return;
+  const t = Number(body.slice(0, body.indexOf('|')));
+  if (Number.isFinite(t)) hist.recordValue(Math.max(1, Date.now() - t));
+  received++;
+}
+
+async function openGraphql(cmd: Extract<WorkerCommand, { type: 'open' }>): Promise<void> {
+  let i = 0;
+  await Promise.all(
+    cmd.sockets.map(
+      (s) =>
+        new Promise<void>((resolve) => {
+          const localAddress = cmd.localAddresses?.[i++ % cmd.localAddresses.length];
+          const Impl = localAddress
+            ? class extends WebSocket {
+                constructor(address: string, protocols?: string | string[]) {
+                  super(address, protocols, { localAddress });
+                }
+              }
+            : WebSocket;
+          const c = createClient({
+            url: cmd.url,
+            webSocketImpl: Impl,
+            connectionParams: { authorization: `Bearer ${s.token}` },
+            lazy: false,
+            retryAttempts: 0,
+            onNonLazyError: () => {
+              errors++;
+              resolve();
+            },
+          });
+          c.on('connected', () => resolve());
+          clients.push(c);
+          for (const sub of s.subs) {
+            c.subscribe<Record<string, { body?: string }>>(sub, {
+              next: (v) => {
+                const payload = v.data ? Object.values(v.data)[0] : undefined;
+                record(payload?.body);
+              },
+              error: () => errors++,
+              complete: () => undefined,
+            });
+          }
+        }),
+    ),
+  );
+}
+
+async function openBare(cmd: Extract<WorkerCommand, { type: 'open' }>): Promise<void> {
+  await Promise.all(
+    cmd.sockets.map(
+      () =>
+        new Promise<void>((resolve) => {
+          const ws = new WebSocket(cmd.url);
+          ws.on('open', () => resolve());
+          ws.on('error', () => {
+            errors++;
+            resolve();
+          });
+          ws.on('message', (data: Buffer) => {
+            const m = JSON.parse(data.toString()) as { payload?: { data?: Record<string, { body?: string }> } };
+            const payload = m.payload?.data ? Object.values(m.payload.data)[0] : undefined;
+            record(payload?.body);
+          });
+          bare.push(ws);
+        }),
+    ),
+  );
+}
+
+process.on('message', (raw: WorkerCommand) => {
+  void (async () => {
+    switch (raw.type) {
+      case 'open': {
+        const t0 = Date.now();
+        if (raw.mode === 'graphql') await openGraphql(raw);
+        else await openBare(raw);
+        send({ type: 'opened', sockets: raw.sockets.length, ms: Date.now() - t0, errors });
+        return;
+      }
+      case 'stats': {
+        send({
+          type: 'stats',
+          received,
+          p50: hist.getValueAtPercentile(50),
+          p99: hist.getValueAtPercentile(99),
+          max: hist.maxValue,
+          errors,
+          histogram: hdr.encodeIntoCompressedBase64(hist),
+        });
+        if (raw.reset) {
+          received = 0;
+          hist = histogram();
+        }
+        return;
+      }
+      case 'drop': {
+        // Close every socket abruptly; each client resumes by opening a new socket (S5).
+        const t0 = Date.now();
+        for (const ws of bare.splice(0)) ws.terminate();
+        await Promise.all(clients.splice(0).map(async (c) => c.dispose()));
+        send({ type: 'dropped', recovered: 0, ms: Date.now() - t0, errors });
+        return;
+      }
+      case 'close': {
+        for (const ws of bare.splice(0)) ws.close();
+        await Promise.all(clients.splice(0).map(async (c) => c.dispose()));
+        send({ type: 'closed' });
+        process.exit(0);
+      }
+    }
+  })();
+});

@@ -1,0 +1,59 @@
+/**
+ * The system under test for benchmarks: the same processes the end-to-end tests start
+ * (reused from e2e/src/harness.ts), users seeded straight into the database and tokens minted
+ * with the system's secret, so that thousands of sockets need no thousand sign-ups.
+ */
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { SignJWT } from 'jose';
+import { MongoClient } from 'mongodb';
+import { E2E_JWT_SECRET, INFRA_ENV, startSystem, type System } from '../../../e2e/src/harness.js';
+
+export { INFRA_ENV, type System };
+
+export interface Seeded {
+  sys: System;
+  users: { id: string; token: string }[];
+  close: () => Promise<void>;
+}
+
+/** RSS of a process, bytes (Linux /proc). */
+export function rss(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = /VmRSS:\s+(\d+)/.exec(status)?.[1];
+  return Number(kb ?? 0) * 1024;
+}
+
+export async function startSeeded(opts: { users: number; gateways?: number; chats?: number; env?: Record<string, string> }): Promise<Seeded> {
+  const sys = await startSystem({
+    gateways: opts.gateways ?? 1,
+    chats: opts.chats ?? 1,
+    env: { LOG_LEVEL: 'warn', PRESENCE_HEARTBEAT_MS: '10000', ...opts.env },
+  });
+  const mongo = await MongoClient.connect(INFRA_ENV.MONGO_URL);
+  const now = new Date();
+  const users = Array.from({ length: opts.users }, (_, i) => ({
+    _id: randomUUID(),
+    username: `bench${i}_${sys.namespace.slice(4)}`,
+    displayName: `Bench ${i}`,
+    role: 'USER',
+    passwordHash: 'seeded-by-the-benchmark-no-login',
+    createdAt: now,
+    outbox: [],
+    outboxPending: false,
+  }));
+  await mongo.db(sys.namespace).collection('users').insertMany(users as never[]);
+  await mongo.close();
+  const key = new TextEncoder().encode(E2E_JWT_SECRET);
+  const exp = Math.floor(Date.now() / 1000) + 6 * 3600;
+  const tokens = await Promise.all(
+    users.map((u) =>
+      new SignJWT({ username: u.username, role: 'USER' }).setProtectedHeader({ alg: 'HS256' }).setSubject(u._id).setIssuer('conversa').setExpirationTime(exp).sign(key),
+    ),
+  );
+  return {
+    sys,
+    users: users.map((u, i) => ({ id: u._id, token: tokens[i]! })),
+    close: () => sys.stop(),
+  };
+}
