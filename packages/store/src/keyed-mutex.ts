@@ -22,3 +22,16 @@ export class KeyedMutex {
     return this.tails.size;
   }
 }
+
+/** Runs a task while holding a lock on one key (a document), across whatever scope it spans. */
+export interface DocLocks {
+  run<T>(key: string, task: () => Promise<T>): Promise<T>;
+}
+
+/** Locks that hold within this process only. */
+export class LocalLocks implements DocLocks {
+  private readonly mutex = new KeyedMutex();
+  run<T>(key: string, task: () => Promise<T>): Promise<T> {
+    return this.mutex.run(key, task);
+  }
+}
