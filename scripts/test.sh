@@ -35,6 +35,9 @@ npx turbo run test --output-logs=new-only
 step "integration tests (real Redis, Kafka, FerretDB)"
 npx turbo run test:integration --concurrency=2 --output-logs=new-only
 
+step "Kubernetes manifests (kustomize build + offline schema validation)"
+node infra/k8s/validate.mjs
+
 step "end-to-end tests (services as processes)"
 npx turbo run e2e --output-logs=new-only
 
