@@ -17,6 +17,8 @@ export type WorkerCommand =
       sockets: { token: string; subs: { query: string; variables: Record<string, unknown> }[] }[];
       /** Local addresses to spread sockets over (127.0.0.x) when they run into the tens of thousands. */
       localAddresses?: string[];
+      /** Share of sockets (0..1) that stop reading once connected (S6): their TCP window fills. */
+      slowFraction?: number;
     }
   | { type: 'stats'; reset?: boolean }
   | { type: 'drop'; resumeQuery?: string }
@@ -24,13 +26,15 @@ export type WorkerCommand =
 
 export type WorkerReply =
   | { type: 'opened'; sockets: number; ms: number; errors: number }
-  | { type: 'stats'; received: number; p50: number; p99: number; max: number; errors: number; histogram: string }
+  | { type: 'stats'; received: number; p50: number; p99: number; max: number; errors: number; histogram: string; closes: Record<string, number> }
   | { type: 'dropped'; recovered: number; ms: number; errors: number }
   | { type: 'closed' };
 
 const send = (m: WorkerReply) => process.send?.(m);
 let received = 0;
 let errors = 0;
+/** Close codes seen by graphql sockets, e.g. 4413 for slow consumers. */
+const closes: Record<string, number> = {};
 let hist = histogram();
 const clients: Client[] = [];
 const bare: WebSocket[] = [];
@@ -44,18 +48,21 @@ function record(body: unknown): void {
 
 async function openGraphql(cmd: Extract<WorkerCommand, { type: 'open' }>): Promise<void> {
   let i = 0;
+  const slowEvery = cmd.slowFraction ? Math.round(1 / cmd.slowFraction) : 0;
   await Promise.all(
     cmd.sockets.map(
       (s) =>
         new Promise<void>((resolve) => {
-          const localAddress = cmd.localAddresses?.[i++ % cmd.localAddresses.length];
-          const Impl = localAddress
-            ? class extends WebSocket {
-                constructor(address: string, protocols?: string | string[]) {
-                  super(address, protocols, { localAddress });
-                }
-              }
-            : WebSocket;
+          const n = i++;
+          const localAddress = cmd.localAddresses?.[n % cmd.localAddresses.length];
+          const slow = slowEvery > 0 && n % slowEvery === 0;
+          const Impl = class extends WebSocket {
+            constructor(address: string, protocols?: string | string[]) {
+              super(address, protocols, localAddress ? { localAddress } : {});
+              // A slow reader: once acknowledged, it stops reading its socket.
+              if (slow) this.once('message', () => (this as unknown as { _socket: { pause(): void } })._socket.pause());
+            }
+          };
           const c = createClient({
             url: cmd.url,
             webSocketImpl: Impl,
@@ -68,6 +75,10 @@ async function openGraphql(cmd: Extract<WorkerCommand, { type: 'open' }>): Promi
             },
           });
           c.on('connected', () => resolve());
+          c.on('closed', (e) => {
+            const code = String((e as { code?: number }).code ?? 'unknown');
+            closes[code] = (closes[code] ?? 0) + 1;
+          });
           clients.push(c);
           for (const sub of s.subs) {
             c.subscribe<Record<string, { body?: string }>>(sub, {
@@ -125,6 +136,7 @@ process.on('message', (raw: WorkerCommand) => {
           max: hist.maxValue,
           errors,
           histogram: hdr.encodeIntoCompressedBase64(hist),
+          closes,
         });
         if (raw.reset) {
           received = 0;

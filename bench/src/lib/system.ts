@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { SignJWT } from 'jose';
 import { MongoClient } from 'mongodb';
 import { E2E_JWT_SECRET, INFRA_ENV, startSystem, type System } from '../../../e2e/src/harness.js';
+import { REPO } from './report.js';
 
 export { INFRA_ENV, type System };
 
@@ -28,7 +29,13 @@ export async function startSeeded(opts: { users: number; gateways?: number; chat
   const sys = await startSystem({
     gateways: opts.gateways ?? 1,
     chats: opts.chats ?? 1,
-    env: { LOG_LEVEL: 'warn', PRESENCE_HEARTBEAT_MS: '10000', ...opts.env },
+    env: {
+      LOG_LEVEL: 'warn',
+      PRESENCE_HEARTBEAT_MS: '10000',
+      // BENCH_PROFILE=1: every service writes a V8 CPU profile on exit (see src/profile-summary.ts).
+      ...(process.env.BENCH_PROFILE === '1' ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${REPO}artifacts/profiles` } : {}),
+      ...opts.env,
+    },
   });
   const mongo = await MongoClient.connect(INFRA_ENV.MONGO_URL);
   const now = new Date();

@@ -41,7 +41,7 @@ export class Workers {
   }
 
   /** Deliveries and merged latency percentiles across workers. */
-  async stats(reset = false): Promise<{ received: number; p50: number; p99: number; max: number; errors: number }> {
+  async stats(reset = false): Promise<{ received: number; p50: number; p99: number; max: number; errors: number; closes: Record<string, number> }> {
     const r = await Promise.all(this.procs.map((p) => this.ask(p, { type: 'stats', reset }, 'stats')));
     const merged = histogram();
     for (const x of r) merged.add(hdr.decodeFromCompressedBase64(x.histogram));
@@ -51,6 +51,10 @@ export class Workers {
       p99: merged.getValueAtPercentile(99),
       max: merged.maxValue,
       errors: r.reduce((a, x) => a + x.errors, 0),
+      closes: r.reduce<Record<string, number>>((acc, x) => {
+        for (const [k, v] of Object.entries(x.closes)) acc[k] = (acc[k] ?? 0) + v;
+        return acc;
+      }, {}),
     };
   }
 

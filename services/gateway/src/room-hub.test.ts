@@ -155,3 +155,25 @@ describe('RoomHubs', () => {
     await it.return?.();
   });
 });
+
+describe('slow consumers', () => {
+  it('ends the stream of a subscriber that lets too many messages wait, and calls onSlow once', async () => {
+    const f = fakeRoom();
+    const hubs = new RoomHubs(f.source, f.history, logger);
+    let slow = 0;
+    const it = hubs.messages('r', 0, undefined, { maxPending: 3, onSlow: () => slow++ })[Symbol.asyncIterator]();
+    const first = it.next(); // starts the stream; the subscriber then stops reading
+    await new Promise((r) => setImmediate(r));
+    for (let s = 1; s <= 6; s++) {
+      f.store('r', s);
+      f.emit('r', s);
+      await new Promise((r) => setImmediate(r));
+    }
+    expect((await first).value?.seq).toBe(1);
+    expect(slow).toBe(1);
+    const rest: number[] = [];
+    for (let r = await it.next(); !r.done; r = await it.next()) rest.push(r.value.seq);
+    expect(rest.length).toBeLessThanOrEqual(3);
+    expect(hubs.size).toBe(0);
+  });
+});
