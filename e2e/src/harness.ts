@@ -55,6 +55,8 @@ export interface ServiceProcess {
   child: ChildProcess;
   output: string[];
   exited: Promise<number | null>;
+  /** The port it serves /healthz, /readyz and /metrics on (set by startSystem). */
+  port?: number;
 }
 
 export function spawnService(name: 'gateway' | 'chat' | 'audit', env: Record<string, string>): ServiceProcess {
@@ -90,8 +92,8 @@ async function waitReady(p: ServiceProcess, port: number): Promise<void> {
   await Promise.race([ready, exited]);
 }
 
-/** Starts `gateways` gateways, `chats` chat workers and one audit consumer in a fresh namespace. */
-export async function startSystem(opts: { gateways?: number; chats?: number; env?: Record<string, string> } = {}): Promise<System> {
+/** Starts `gateways` gateways, `chats` chat workers and `audits` audit consumers (1 each by default) in a fresh namespace. */
+export async function startSystem(opts: { gateways?: number; chats?: number; audits?: number; env?: Record<string, string> } = {}): Promise<System> {
   const namespace = `e2e-${randomUUID().slice(0, 8)}`;
   const env: Record<string, string> = {
     ...INFRA_ENV,
@@ -109,18 +111,21 @@ export async function startSystem(opts: { gateways?: number; chats?: number; env
   for (let i = 0; i < (opts.chats ?? 1); i++) {
     const port = await freePort();
     const p = spawnService('chat', { ...env, CHAT_PORT: String(port) });
+    p.port = port;
     procs.push(p);
     started.push(waitReady(p, port));
   }
-  {
+  for (let i = 0; i < (opts.audits ?? 1); i++) {
     const port = await freePort();
     const p = spawnService('audit', { ...env, AUDIT_PORT: String(port) });
+    p.port = port;
     procs.push(p);
     started.push(waitReady(p, port));
   }
   for (let i = 0; i < (opts.gateways ?? 1); i++) {
     const port = await freePort();
     const p = spawnService('gateway', { ...env, PORT: String(port) });
+    p.port = port;
     procs.push(p);
     gateways.push({ http: `http://127.0.0.1:${port}/graphql`, ws: `ws://127.0.0.1:${port}/graphql`, port, proc: p });
     started.push(waitReady(p, port));

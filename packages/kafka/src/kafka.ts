@@ -19,6 +19,12 @@ export interface KafkaOptions {
   logger: Logger;
   /** Connection timeout per broker, ms (3 s). */
   connectionTimeoutMs?: number;
+  /**
+   * Called on each error path (for metrics): `client` for errors the client logs (a lost
+   * broker connection, a failed request), `produce` for a send that failed, `consume` for a
+   * consumer that crashed and restarts.
+   */
+  onError?: (op: 'client' | 'produce' | 'consume', err: unknown) => void;
 }
 
 export interface OutgoingRecord {
@@ -102,7 +108,10 @@ export class KafkaAdapter {
         () =>
         ({ level, log: entry }: LogEntry) => {
           const { message, ...rest } = entry;
-          if (level <= KafkaLogLevel.ERROR) log.error(rest, message);
+          if (level <= KafkaLogLevel.ERROR) {
+            log.error(rest, message);
+            opts.onError?.('client', message);
+          }
           else if (level === KafkaLogLevel.WARN) log.warn(rest, message);
           else log.debug(rest, message);
         },
@@ -152,14 +161,20 @@ export class KafkaAdapter {
       retry: { initialRetryTime: 100, maxRetryTime: 5_000 },
     });
     await producer.connect();
+    const onError = this.opts.onError;
     return {
       async send(topic, records) {
         if (records.length === 0) return;
-        await producer.send({
-          topic,
-          acks: -1,
-          messages: records.map((r) => ({ key: r.key, value: r.value, headers: r.headers ?? {} })),
-        });
+        try {
+          await producer.send({
+            topic,
+            acks: -1,
+            messages: records.map((r) => ({ key: r.key, value: r.value, headers: r.headers ?? {} })),
+          });
+        } catch (e) {
+          onError?.('produce', e);
+          throw e;
+        }
       },
       close: () => producer.disconnect(),
     };
@@ -175,6 +190,7 @@ export class KafkaAdapter {
       retry: { retries: 10, initialRetryTime: 200 },
     });
     await consumer.connect();
+    consumer.on(consumer.events.CRASH, (e) => this.opts.onError?.('consume', e.payload.error));
     await consumer.subscribe({ topics: opts.topics, fromBeginning: opts.fromBeginning });
     const lagByPartition = new Map<string, number>();
     return {

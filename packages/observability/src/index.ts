@@ -10,3 +10,15 @@ export {
 } from './probes.js';
 export { reach, safeUrl, DependencyUnavailableError } from './startup.js';
 export { runService, type Service } from './lifecycle.js';
+export {
+  createMetrics,
+  handleMetrics,
+  type Metrics,
+  type CounterMetric,
+  type GaugeMetric,
+  type GaugeCollect,
+  type HistogramMetric,
+  type Labels,
+  LATENCY_BUCKETS,
+} from './metrics.js';
+export { dependencyErrorCounter, type Dependency, type DependencyErrorHook } from './dependency-errors.js';

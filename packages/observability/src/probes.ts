@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { handleMetrics, type Metrics } from './metrics.js';
 
 /** A dependency check for /readyz: resolves when the dependency answers. */
 export type ReadinessCheck = () => Promise<void>;
@@ -63,12 +64,14 @@ export function handleProbe(
   return false;
 }
 
-/** A tiny HTTP server for services that have no other: /healthz and /readyz, 404 otherwise. */
+/** A tiny HTTP server for services that have no other: /healthz, /readyz, /metrics when given, 404 otherwise. */
 export function createProbeServer(
   checks: Record<string, ReadinessCheck>,
   isDraining?: () => boolean,
+  metrics?: Metrics,
 ): Server {
   return createServer((req, res) => {
+    if (metrics && handleMetrics(req, res, metrics)) return;
     if (!handleProbe(req, res, checks, isDraining)) {
       res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}');
     }

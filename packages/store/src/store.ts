@@ -16,6 +16,12 @@ export interface StoreOptions {
   dbName: string;
   /** Server selection timeout, ms (5 s). */
   timeoutMs?: number;
+  /**
+   * Called on each error path (for metrics): `command` for a command the server refused or
+   * that failed on the wire (duplicate-key write errors inside an acknowledged insert are
+   * not errors), `connection` for a connection error.
+   */
+  onError?: (op: 'command' | 'connection', err: unknown) => void;
 }
 
 export interface MessagePageQuery {
@@ -64,7 +70,18 @@ export class Store {
       writeConcern: { w: 'majority', j: true },
       autoIndex: false,
       autoCreate: false,
+      // Command events are only emitted with monitoring on; needed for the error count.
+      ...(opts.onError ? { monitorCommands: true } : {}),
     });
+    const onError = opts.onError;
+    if (onError) {
+      conn.on('error', (e: unknown) => onError('connection', e));
+      conn.getClient().on('commandFailed', (e) => {
+        // ensureIndexes racing another process: the collection exists, which is what it wanted.
+        if (e.commandName === 'create' && (e.failure as { code?: unknown }).code === 48) return;
+        onError('command', e.failure);
+      });
+    }
     await conn.asPromise();
     return new Store(conn);
   }

@@ -1,4 +1,4 @@
-import { Worker, type Job } from 'bullmq';
+import { Queue, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 
 export interface CommandWorkerOptions {
@@ -25,4 +25,19 @@ export function createCommandWorker(opts: CommandWorkerOptions): Worker {
       maxStalledCount: 5,
     },
   );
+}
+
+/** Job counts of the command queue by state (waiting, active, delayed, prioritized, failed). */
+export interface QueueDepth {
+  counts(): Promise<Record<string, number>>;
+  close(): Promise<void>;
+}
+
+/** Reads the queue's job counts (one Redis round trip), for the queue-depth gauge. */
+export function createQueueDepth(opts: { connection: Redis; prefix: string; queue: string }): QueueDepth {
+  const queue = new Queue(opts.queue, { connection: opts.connection, prefix: opts.prefix });
+  return {
+    counts: () => queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'failed'),
+    close: () => queue.close(),
+  };
 }

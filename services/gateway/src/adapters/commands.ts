@@ -25,12 +25,17 @@ export interface CommandBusOptions {
   queue: string;
   /** How long a mutation waits for its job, ms. */
   timeoutMs: number;
+  /** Called on each Redis connection error (for metrics); without it ioredis prints them. */
+  onError?: (err: Error) => void;
 }
 
 /** BullMQ producer side: the gateway's only way to change state. */
 export async function createCommandBus(opts: CommandBusOptions): Promise<CommandBus> {
   const connection = new Redis(opts.url, { maxRetriesPerRequest: null, lazyConnect: true, connectionName: 'gateway-queue' });
   const eventsConnection = new Redis(opts.url, { maxRetriesPerRequest: null, lazyConnect: true, connectionName: 'gateway-queue-events' });
+  const onError = opts.onError ?? (() => undefined);
+  connection.on('error', onError);
+  eventsConnection.on('error', onError);
   await Promise.all([connection.connect(), eventsConnection.connect()]);
   const queue = new Queue(opts.queue, {
     connection,

@@ -19,7 +19,13 @@ export interface RedisSignals extends RoomSignalSource {
  * channel, so one gateway process holds one Redis subscription per room however many sockets
  * listen. Every payload is parsed with the contract; a bad one is logged and dropped.
  */
-export function createRedisSignals(url: string, channelOf: (room: string) => string, logger: Logger): RedisSignals {
+export function createRedisSignals(
+  url: string,
+  channelOf: (room: string) => string,
+  logger: Logger,
+  /** Called on each connection error (for metrics). */
+  onError: (err: Error) => void = () => undefined,
+): RedisSignals {
   const options = { lazyConnect: true, maxRetriesPerRequest: null, enableOfflineQueue: true } as const;
   const publisher = new Redis(url, { ...options, connectionName: 'gateway-pub' });
   const subscriber = new Redis(url, { ...options, connectionName: 'gateway-sub' });
@@ -34,8 +40,14 @@ export function createRedisSignals(url: string, channelOf: (room: string) => str
     logger.info('redis subscriber reconnected; resyncing rooms');
     for (const l of reconnectListeners) l();
   });
-  subscriber.on('error', (err) => logger.warn({ err: err.message }, 'redis subscriber error'));
-  publisher.on('error', (err) => logger.warn({ err: err.message }, 'redis publisher error'));
+  subscriber.on('error', (err) => {
+    onError(err);
+    logger.warn({ err: err.message }, 'redis subscriber error');
+  });
+  publisher.on('error', (err) => {
+    onError(err);
+    logger.warn({ err: err.message }, 'redis publisher error');
+  });
 
   return {
     pubsub,
