@@ -3,6 +3,7 @@ import { ConfigError, loadConfig, type Config } from '@conversa/config';
 import { createUser } from './users.js';
 import { INFRA_SERVICES, runInfra } from './infra.js';
 import { start } from './start.js';
+import { exportAudit, exportTarget, formatVerifyReport, parseTime, tailEvents, verifyAuditLog, withStore } from './audit.js';
 
 function config(): Config {
   try {
@@ -60,5 +61,63 @@ for (const [group, role] of [
     .option('--display-name <name>', 'shown next to messages (default: the username)')
     .action(userCreate(role));
 }
+
+/** Runs an audit command; an operational failure (no database, bad flag) exits 2. */
+const auditAction =
+  <A extends unknown[]>(run: (...args: A) => Promise<number>) =>
+  async (...args: A) => {
+    let code: number;
+    try {
+      code = await run(...args);
+    } catch (e) {
+      process.stderr.write(`conversa: ${e instanceof Error ? e.message : String(e)}\n`);
+      code = 2;
+    }
+    // Client libraries may keep timers alive after closing; the command is done.
+    process.exit(code);
+  };
+
+const audit = program.command('audit').description('the audit log: verify its hash chains, follow events live, export');
+audit
+  .command('verify')
+  .description('recompute every hash chain of the audit log; exit 1 and name the first broken link if any')
+  .action(
+    auditAction(async () => {
+      const report = await withStore(config(), verifyAuditLog);
+      (report.ok ? process.stdout : process.stderr).write(`${formatVerifyReport(report)}\n`);
+      return report.ok ? 0 : 1;
+    }),
+  );
+audit
+  .command('tail')
+  .description('follow domain events live from Kafka (a throwaway consumer group), one line each; Ctrl-C stops')
+  .option('--room <id>', 'only the events of this room')
+  .option('--from-beginning', 'start with the oldest retained event instead of new ones')
+  .action(
+    auditAction(async (opts: { room?: string; fromBeginning?: boolean }) => {
+      const stop = new AbortController();
+      process.once('SIGINT', () => stop.abort());
+      process.once('SIGTERM', () => stop.abort());
+      await tailEvents(config(), opts, process.stdout, process.stderr, stop.signal);
+      return 0;
+    }),
+  );
+audit
+  .command('export')
+  .description('write audit entries with since <= time < until as NDJSON, oldest first')
+  .option('--since <iso>', 'from this time (inclusive); default: the beginning')
+  .option('--until <iso>', 'to this time (exclusive); default: now')
+  .option('--room <id>', 'only the entries of this room')
+  .option('--out <file>', 'write to this file instead of standard output')
+  .action(
+    auditAction(async (opts: { since?: string; until?: string; room?: string; out?: string }) => {
+      const range = { since: parseTime('--since', opts.since), until: parseTime('--until', opts.until), room: opts.room };
+      const target = exportTarget(opts.out);
+      const count = await withStore(config(), (store) => exportAudit(store, range, target.out));
+      await target.done();
+      process.stderr.write(`exported ${count} audit entries${opts.out ? ` to ${opts.out}` : ''}\n`);
+      return 0;
+    }),
+  );
 
 await program.parseAsync(process.argv);

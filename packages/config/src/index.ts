@@ -56,6 +56,11 @@ export const ConfigSchema = z
     PRESENCE_HEARTBEAT_MS: ms.default(10_000),
     /** At most one typing signal per user and room in this window, ms (2 s). */
     TYPING_THROTTLE_MS: ms.default(2_000),
+    /**
+     * Moderation rules file (YAML or JSON) read by the audit service at start; a file that does
+     * not parse stops it. Default: services/audit/rules/default.yaml, shipped with the service.
+     */
+    MODERATION_RULES_FILE: z.string().min(1).optional(),
     /** How long a service waits for a dependency at start before it exits, ms (15 s). */
     STARTUP_TIMEOUT_MS: ms.default(15_000),
   })

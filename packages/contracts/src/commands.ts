@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ErrorCode } from './errors.js';
 import { Id, LIMITS, MessageView, RoomView, UserView } from './domain.js';
+import { MODERATION_REASON_MAX, ModerationAction } from './moderation.js';
 
 /**
  * Commands: the BullMQ job payloads the gateway enqueues and the chat workers execute.
@@ -62,6 +63,42 @@ export const RenameUser = z.object({
   displayName: z.string().min(1).max(LIMITS.displayNameMax),
 });
 
+/** Admin moderation commands: the chat worker checks the actor's role again. */
+const reason = z.string().min(1).max(MODERATION_REASON_MAX);
+
+/** The longest mute an admin can set, minutes (one year). */
+export const MUTE_MINUTES_MAX = 525_600;
+
+export const HideMessage = z.object({
+  type: z.literal('message.hide'),
+  actor,
+  id: Id,
+  reason,
+});
+
+export const UnhideMessage = z.object({
+  type: z.literal('message.unhide'),
+  actor,
+  id: Id,
+});
+
+export const MuteUser = z.object({
+  type: z.literal('user.mute'),
+  actor,
+  user: Id,
+  /** Fractions allowed (0.5 = 30 s). */
+  minutes: z.number().positive().max(MUTE_MINUTES_MAX),
+  reason,
+  /** The room the mute applies to; null = everywhere. */
+  room: Id.nullable().default(null),
+});
+
+export const UnmuteUser = z.object({
+  type: z.literal('user.unmute'),
+  actor,
+  user: Id,
+});
+
 export const Command = z.discriminatedUnion('type', [
   RegisterUser,
   RenameUser,
@@ -71,6 +108,10 @@ export const Command = z.discriminatedUnion('type', [
   SendMessage,
   EditMessage,
   DeleteMessage,
+  HideMessage,
+  UnhideMessage,
+  MuteUser,
+  UnmuteUser,
 ]);
 export type Command = z.infer<typeof Command>;
 export type CommandType = Command['type'];
@@ -86,6 +127,10 @@ export const CommandValue = {
   'message.send': z.object({ message: MessageView, duplicate: z.boolean() }),
   'message.edit': z.object({ message: MessageView }),
   'message.delete': z.object({ message: MessageView }),
+  'message.hide': z.object({ message: MessageView }),
+  'message.unhide': z.object({ message: MessageView }),
+  'user.mute': z.object({ action: ModerationAction }),
+  'user.unmute': z.object({ action: ModerationAction }),
 } as const satisfies Record<CommandType, z.ZodType>;
 export type CommandValue<T extends CommandType> = z.infer<(typeof CommandValue)[T]>;
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Id, MessageView, RoomKind, UserView } from './domain.js';
+import { ModerationAction } from './moderation.js';
 
 /**
  * Domain events: what chat hands to Kafka through the outbox and the audit log records.
@@ -17,6 +18,12 @@ const eventData = {
   'message.edited': z.object({ message: MessageView, previousBody: z.string() }),
   /** The message after deletion (body emptied); `by` is the author or an admin. */
   'message.deleted': z.object({ message: MessageView, by: Id }),
+  /** A moderator or a rule hid the message (body emptied in the view); `action` is its id. */
+  'message.hidden': z.object({ message: MessageView, action: Id, reason: z.string(), rule: z.string().nullable() }),
+  /** An admin made a hidden message visible again. */
+  'message.unhidden': z.object({ message: MessageView, action: Id }),
+  /** Every moderation action chat applied (rule, admin or timer): the audit trail of moderation. */
+  'moderation.action': z.object({ action: ModerationAction }),
 } as const;
 export type EventType = keyof typeof eventData;
 export const EVENT_TYPES = Object.keys(eventData) as EventType[];
@@ -47,10 +54,34 @@ export const DomainEvent = z.discriminatedUnion('type', [
   envelope('message.posted'),
   envelope('message.edited'),
   envelope('message.deleted'),
+  envelope('message.hidden'),
+  envelope('message.unhidden'),
+  envelope('moderation.action'),
 ]);
 export type DomainEvent = z.infer<typeof DomainEvent>;
 export type EventOf<T extends EventType> = Extract<DomainEvent, { type: T }>;
 export type EventData<T extends EventType> = EventOf<T>['data'];
+
+/** The room an event belongs to, when it belongs to one (user events do not). */
+export function eventRoom(e: DomainEvent): string | null {
+  switch (e.type) {
+    case 'user.registered':
+    case 'user.renamed':
+      return null;
+    case 'room.created':
+    case 'room.joined':
+    case 'room.left':
+      return e.data.room;
+    case 'message.posted':
+    case 'message.edited':
+    case 'message.deleted':
+    case 'message.hidden':
+    case 'message.unhidden':
+      return e.data.message.room;
+    case 'moderation.action':
+      return e.data.action.room;
+  }
+}
 
 /** Parses an event; throws a ZodError that says which field was wrong. */
 export function parseDomainEvent(raw: unknown): DomainEvent {

@@ -32,6 +32,11 @@ export {
   EditMessage,
   DeleteMessage,
   RenameUser,
+  HideMessage,
+  UnhideMessage,
+  MuteUser,
+  UnmuteUser,
+  MUTE_MINUTES_MAX,
   CommandValue,
   CommandError,
   parseCommandResult,
@@ -45,9 +50,30 @@ export {
   TraceContext,
   parseDomainEvent,
   newEvent,
+  eventRoom,
   type EventType,
   type EventOf,
   type EventData,
 } from './events.js';
 export { RoomSignal, parseRoomSignal } from './channels.js';
+export {
+  ModerationAction,
+  ModerationKind,
+  MODERATION_ACTION_VERSION,
+  MODERATION_REASON_MAX,
+  parseModerationAction,
+  derivedActionId,
+} from './moderation.js';
+export {
+  GENESIS_HASH,
+  EMPTY_HEAD,
+  ChainVerifier,
+  canonicalJson,
+  auditEntryHash,
+  linkEntries,
+  type HashedAuditFields,
+  type StoredChainEntry,
+  type ChainHead,
+  type ChainBreak,
+} from './audit-chain.js';
 export { formatZodError } from './zod.js';

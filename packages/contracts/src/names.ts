@@ -15,6 +15,12 @@ export interface Names {
   readonly deadLetterTopic: string;
   /** Kafka consumer group of the audit log writer. */
   readonly auditGroup: string;
+  /** Kafka consumer group of the moderation rules (audit service process), on the events topic. */
+  readonly moderationGroup: string;
+  /** Kafka consumer group of the chat service applying moderation actions. */
+  readonly chatModerationGroup: string;
+  /** BullMQ queue (prefix `queuePrefix`) of timed moderation actions: a mute's end. */
+  readonly moderationTimerQueue: 'moderation-timers';
   /** Redis pub/sub channel of one room's live events. */
   readonly roomChannel: (roomId: string) => string;
 }
@@ -32,6 +38,9 @@ export function names(namespace: string): Names {
     moderationTopic: `${namespace}.moderation.actions`,
     deadLetterTopic: `${namespace}.dlq`,
     auditGroup: `${namespace}-audit`,
+    moderationGroup: `${namespace}-moderation`,
+    chatModerationGroup: `${namespace}-chat-moderation`,
+    moderationTimerQueue: 'moderation-timers' as const,
     roomChannel: (roomId: string) => `${namespace}:room:${roomId}`,
   });
 }

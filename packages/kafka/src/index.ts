@@ -9,4 +9,15 @@ export {
   type EventConsumer,
   type TopicSpec,
   type ConsumerOptions,
+  type FollowOptions,
+  type Follower,
 } from './kafka.js';
+export {
+  DeadLetterQueue,
+  DLQ_REASON_MAX,
+  toDeadLetter,
+  decodeJsonRecord,
+  splitRecords,
+  type Decoded,
+  type DeadLetter,
+} from './dead-letter.js';

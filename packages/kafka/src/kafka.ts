@@ -11,6 +11,7 @@ import {
   type LogEntry,
   type Producer,
 } from 'kafkajs';
+import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 
 export interface KafkaOptions {
@@ -76,6 +77,19 @@ export interface EventConsumer {
   stop(): Promise<void>;
   /** Records behind the newest offset, summed over assigned partitions (last seen). */
   lag(): number;
+}
+
+export interface FollowOptions {
+  topics: string[];
+  /** Prefix of the throwaway consumer group (a random suffix is added; the group is deleted on stop). */
+  groupPrefix: string;
+  /** From the oldest retained record instead of only records produced from now on (false). */
+  fromBeginning?: boolean;
+}
+
+export interface Follower {
+  /** Stops reading and deletes the throwaway group. */
+  stop(): Promise<void>;
 }
 
 export interface TopicSpec {
@@ -235,6 +249,54 @@ export class KafkaAdapter {
         let n = 0;
         for (const v of lagByPartition.values()) n += v;
         return n;
+      },
+    };
+  }
+
+  /**
+   * Reads topics live, record by record, in a throwaway consumer group of its own (nothing is
+   * committed that another reader depends on), e.g. for `conversa audit tail`. Resolves once the
+   * consumer has its partitions; without `fromBeginning`, only records produced after the call
+   * are delivered (the end offsets are taken before joining, so nothing in between is missed).
+   */
+  async follow(opts: FollowOptions, onRecord: (record: IncomingRecord) => Promise<void> | void): Promise<Follower> {
+    const admin = await this.admin();
+    const start = new Map<string, bigint>();
+    if (!opts.fromBeginning) {
+      for (const topic of opts.topics) {
+        for (const p of await admin.fetchTopicOffsets(topic)) start.set(`${topic}/${p.partition}`, BigInt(p.high));
+      }
+    }
+    const groupId = `${opts.groupPrefix}-${randomUUID().slice(0, 8)}`;
+    const consumer: Consumer = this.kafka.consumer({ groupId, maxWaitTimeInMs: 200, sessionTimeout: 10_000, heartbeatInterval: 1_000 });
+    await consumer.connect();
+    await consumer.subscribe({ topics: opts.topics, fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachMessage: async ({ topic, partition, message }) => {
+        // The first fetch can start before the seek below lands: skip what precedes the start.
+        const from = start.get(`${topic}/${partition}`);
+        if (from !== undefined && BigInt(message.offset) < from) return;
+        await onRecord({
+          topic,
+          partition,
+          offset: message.offset,
+          key: message.key ? message.key.toString('utf8') : null,
+          value: message.value,
+          headers: headersToStrings(message.headers),
+          timestamp: message.timestamp,
+        });
+      },
+    });
+    for (const [tp, offset] of start) {
+      const cut = tp.lastIndexOf('/');
+      consumer.seek({ topic: tp.slice(0, cut), partition: Number(tp.slice(cut + 1)), offset: offset.toString() });
+    }
+    return {
+      async stop() {
+        await consumer.stop();
+        await consumer.disconnect();
+        await admin.deleteGroups([groupId]).catch(() => undefined); // best effort: it expires anyway
       },
     };
   }

@@ -1,5 +1,5 @@
 import { Schema, type Connection, type Model, type SchemaDefinitionProperty } from 'mongoose';
-import type { DomainEvent, MessageStatus, Role, RoomKind } from '@conversa/contracts';
+import type { DomainEvent, MessageStatus, ModerationKind, Role, RoomKind } from '@conversa/contracts';
 
 /**
  * Documents that emit events carry their own outbox: the pending events are written in the
@@ -63,6 +63,53 @@ export interface AuditDoc {
   at: Date;
   data: Record<string, unknown>;
   recordedAt: Date;
+  /**
+   * Hash chain (`@conversa/contracts` audit-chain): the chain is the event key (room or user
+   * id). Absent on entries written before the log was chained.
+   */
+  chain?: string;
+  /** 1, 2, 3, … within the chain. */
+  chainSeq?: number;
+  prevHash?: string;
+  hash?: string;
+}
+
+/** The newest entry of one audit chain: the writer's starting point, the verifier's check on cut-off tails. */
+export interface AuditChainDoc {
+  /** The chain (event key). */
+  _id: string;
+  seq: number;
+  hash: string;
+  updatedAt: Date;
+}
+
+/** A moderation action chat applied (by a rule, an admin or a timer), with its audit event in the outbox. */
+export interface ModerationActionDoc extends Outboxed {
+  /** The action's id: applying it again is a no-op. */
+  _id: string;
+  kind: ModerationKind;
+  target: string;
+  room: string | null;
+  reason: string;
+  rule: string | null;
+  by: string | null;
+  at: Date;
+  until: Date | null;
+}
+
+/** A mute in force: one per user and scope; `sendMessage` checks it, a delayed job ends it. */
+export interface MuteDoc {
+  /** `${user}/${room}`, or `${user}/*` for a mute everywhere. */
+  _id: string;
+  user: string;
+  /** null = everywhere. */
+  room: string | null;
+  /** null = until an admin lifts it (a ban). */
+  until: Date | null;
+  /** Id of the mute action: the end-of-mute job only lifts the mute it was scheduled for. */
+  action: string;
+  reason: string;
+  at: Date;
 }
 
 // mongoose cannot type an array of a discriminated union; the contracts parse it on the way out.
@@ -143,6 +190,10 @@ const auditSchema = new Schema<AuditDoc>(
     at: { type: Date, required: true },
     data: { type: Schema.Types.Mixed, required: true },
     recordedAt: { type: Date, required: true },
+    chain: { type: String },
+    chainSeq: { type: Number },
+    prevHash: { type: String },
+    hash: { type: String },
   },
   { ...opts, collection: 'audit_log' },
 );
@@ -150,6 +201,53 @@ auditSchema.index({ at: 1, _id: 1 });
 auditSchema.index({ room: 1, at: 1, _id: 1 });
 auditSchema.index({ actor: 1, at: 1, _id: 1 });
 auditSchema.index({ type: 1, at: 1, _id: 1 });
+/**
+ * One entry per chain position: a second writer of a chain (a consumer that lost its partition
+ * but still finishes a batch) fails here instead of forking the chain. Sparse: entries written
+ * before chaining have neither field.
+ */
+auditSchema.index({ chain: 1, chainSeq: 1 }, { unique: true, sparse: true, name: 'chain_seq' });
+
+const auditChainSchema = new Schema<AuditChainDoc>(
+  {
+    _id: { type: String, required: true },
+    seq: { type: Number, required: true },
+    hash: { type: String, required: true },
+    updatedAt: { type: Date, required: true },
+  },
+  { ...opts, collection: 'audit_chains' },
+);
+
+const moderationActionSchema = new Schema<ModerationActionDoc>(
+  {
+    _id: { type: String, required: true },
+    kind: { type: String, required: true, enum: ['hide', 'unhide', 'mute', 'unmute', 'flag', 'ban'] },
+    target: { type: String, required: true },
+    room: { type: String, default: null },
+    reason: { type: String, required: true },
+    rule: { type: String, default: null },
+    by: { type: String, default: null },
+    at: { type: Date, required: true },
+    until: { type: Date, default: null },
+    ...outboxFields,
+  },
+  { ...opts, collection: 'moderation_actions' },
+);
+moderationActionSchema.index({ at: 1, _id: 1 });
+moderationActionSchema.index({ target: 1, at: 1, _id: 1 });
+
+const muteSchema = new Schema<MuteDoc>(
+  {
+    _id: { type: String, required: true },
+    user: { type: String, required: true, index: true },
+    room: { type: String, default: null },
+    until: { type: Date, default: null },
+    action: { type: String, required: true },
+    reason: { type: String, required: true },
+    at: { type: Date, required: true },
+  },
+  { ...opts, collection: 'mutes' },
+);
 
 export interface Models {
   User: Model<UserDoc>;
@@ -157,6 +255,9 @@ export interface Models {
   Membership: Model<MembershipDoc>;
   Message: Model<MessageDoc>;
   Audit: Model<AuditDoc>;
+  AuditChain: Model<AuditChainDoc>;
+  ModerationAction: Model<ModerationActionDoc>;
+  Mute: Model<MuteDoc>;
 }
 
 export function defineModels(conn: Connection): Models {
@@ -166,5 +267,8 @@ export function defineModels(conn: Connection): Models {
     Membership: conn.model<MembershipDoc>('Membership', membershipSchema),
     Message: conn.model<MessageDoc>('Message', messageSchema),
     Audit: conn.model<AuditDoc>('Audit', auditSchema),
+    AuditChain: conn.model<AuditChainDoc>('AuditChain', auditChainSchema),
+    ModerationAction: conn.model<ModerationActionDoc>('ModerationAction', moderationActionSchema),
+    Mute: conn.model<MuteDoc>('Mute', muteSchema),
   };
 }

@@ -2,8 +2,11 @@ import mongoose, { type Connection } from 'mongoose';
 import type { DomainEvent } from '@conversa/contracts';
 import {
   defineModels,
+  type AuditChainDoc,
   type AuditDoc,
   type MembershipDoc,
+  type ModerationActionDoc,
+  type MuteDoc,
   type MessageDoc,
   type Models,
   type RoomDoc,
@@ -47,7 +50,17 @@ export interface PendingOutbox {
   docId: string;
   events: DomainEvent[];
 }
-export type OutboxCollection = 'users' | 'rooms' | 'memberships' | 'messages';
+export type OutboxCollection = 'users' | 'rooms' | 'memberships' | 'messages' | 'moderation_actions';
+
+export interface ModerationActionQuery {
+  target?: string;
+  /** Exclusive position (at, id) to continue after. */
+  after?: { at: Date; id: string };
+  limit: number;
+}
+
+/** The chain fields of an audit entry that is already stored. */
+export type StoredChainFields = Pick<AuditDoc, '_id' | 'chain' | 'chainSeq' | 'hash'>;
 
 type Insertable<T> = Omit<T, 'outboxPending'>;
 
@@ -358,6 +371,8 @@ export class Store {
         return this.models.Membership as unknown as mongoose.Model<Record<string, unknown>>;
       case 'messages':
         return this.models.Message as unknown as mongoose.Model<Record<string, unknown>>;
+      case 'moderation_actions':
+        return this.models.ModerationAction as unknown as mongoose.Model<Record<string, unknown>>;
     }
   }
 
@@ -398,13 +413,151 @@ export class Store {
   countAudit(filter: { room?: string; type?: string } = {}): Promise<number> {
     return this.models.Audit.countDocuments(filter).exec();
   }
+
+  // ---- audit chains ------------------------------------------------------------------
+
+  /** Which of these event ids are in the log already, with their chain position. */
+  auditEntriesByIds(ids: readonly string[]): Promise<StoredChainFields[]> {
+    if (ids.length === 0) return Promise.resolve([]);
+    return this.models.Audit.find({ _id: { $in: [...ids] } })
+      .select({ _id: 1, chain: 1, chainSeq: 1, hash: 1 })
+      .lean<StoredChainFields[]>()
+      .exec();
+  }
+
+  /** The head records of these chains (by `_id`, fast on every server). */
+  async chainHeads(chains: readonly string[]): Promise<Map<string, { seq: number; hash: string }>> {
+    if (chains.length === 0) return new Map();
+    const rows = await this.models.AuditChain.find({ _id: { $in: [...chains] } }).lean<AuditChainDoc[]>().exec();
+    return new Map(rows.map((r) => [r._id, { seq: r.seq, hash: r.hash }]));
+  }
+
+  /** Every chain head record, for the verifier. */
+  async allChainHeads(): Promise<Map<string, { seq: number; hash: string }>> {
+    const rows = await this.models.AuditChain.find().lean<AuditChainDoc[]>().exec();
+    return new Map(rows.map((r) => [r._id, { seq: r.seq, hash: r.hash }]));
+  }
+
+  /** The stored entry with the highest chainSeq of a chain: repairs a head left behind by a crash. */
+  chainTail(chain: string): Promise<StoredChainFields | null> {
+    return this.models.Audit.findOne({ chain })
+      .sort({ chainSeq: -1 })
+      .select({ _id: 1, chain: 1, chainSeq: 1, hash: 1 })
+      .lean<StoredChainFields>()
+      .exec();
+  }
+
+  /**
+   * Inserts linked entries of one chain in order, stopping at the first refused one. A
+   * DuplicateKeyError means a chain position (or an event id) was taken meanwhile.
+   */
+  async insertChained(entries: AuditDoc[]): Promise<void> {
+    if (entries.length === 0) return;
+    try {
+      await this.models.Audit.insertMany(entries, { ordered: true });
+    } catch (e) {
+      const dup = asDuplicate(e) ?? asDuplicate((e as { writeErrors?: unknown[] }).writeErrors?.[0]);
+      throw dup ?? e;
+    }
+  }
+
+  /** Moves a chain's head record forward (never back: a stale writer cannot rewind it). */
+  async setChainHead(chain: string, head: { seq: number; hash: string }): Promise<void> {
+    const res = await this.models.AuditChain.updateOne(
+      { _id: chain, seq: { $lt: head.seq } },
+      { $set: { seq: head.seq, hash: head.hash, updatedAt: new Date() } },
+    ).exec();
+    if (res.matchedCount === 1) return;
+    // No head yet: create it; a concurrent creator wins and the update above applies next time.
+    const exists = await this.models.AuditChain.exists({ _id: chain }).exec();
+    if (!exists) {
+      await this.models.AuditChain.create({ _id: chain, seq: head.seq, hash: head.hash, updatedAt: new Date() }).catch((e: unknown) => {
+        if (!asDuplicate(e)) throw e;
+      });
+    }
+  }
+
+  /** Every chained entry in (chain, chainSeq) order, streamed: what `audit verify` reads. */
+  chainedAuditCursor(): AsyncIterable<AuditDoc> {
+    return this.models.Audit.find({ chain: { $exists: true } })
+      .sort({ chain: 1, chainSeq: 1 })
+      .lean<AuditDoc>()
+      .cursor({ batchSize: 1_000 });
+  }
+
+  /** Entries written before the log was chained. */
+  countUnchainedAudit(): Promise<number> {
+    return this.models.Audit.countDocuments({ chain: { $exists: false } }).exec();
+  }
+
+  // ---- moderation --------------------------------------------------------------------
+
+  /** Records an applied action with its audit event in the same write; DuplicateKeyError when recorded already. */
+  async insertModerationAction(doc: Omit<ModerationActionDoc, 'outboxPending'>): Promise<ModerationActionDoc> {
+    try {
+      const created = await this.models.ModerationAction.create({ ...doc, outboxPending: doc.outbox.length > 0 });
+      return created.toObject();
+    } catch (e) {
+      throw asDuplicate(e) ?? e;
+    }
+  }
+
+  findModerationAction(id: string): Promise<ModerationActionDoc | null> {
+    return this.models.ModerationAction.findById(id).lean<ModerationActionDoc>().exec();
+  }
+
+  /** Actions oldest first by (at, id), optionally of one target, after a position. */
+  moderationActionsPage(q: ModerationActionQuery): Promise<ModerationActionDoc[]> {
+    const filter: Record<string, unknown> = {};
+    if (q.target !== undefined) filter.target = q.target;
+    if (q.after) filter.$or = [{ at: { $gt: q.after.at } }, { at: q.after.at, _id: { $gt: q.after.id } }];
+    return this.models.ModerationAction.find(filter)
+      .sort({ at: 1, _id: 1 })
+      .limit(q.limit)
+      .select({ outbox: 0 })
+      .lean<ModerationActionDoc[]>()
+      .exec();
+  }
+
+  /** The mutes that could apply to a user in a room: the room's and the one everywhere. */
+  mutesFor(user: string, room: string): Promise<MuteDoc[]> {
+    return this.models.Mute.find({ _id: { $in: [`${user}/${room}`, `${user}/*`] } }).lean<MuteDoc[]>().exec();
+  }
+
+  findMute(id: string): Promise<MuteDoc | null> {
+    return this.models.Mute.findById(id).lean<MuteDoc>().exec();
+  }
+
+  /** Stores a mute, replacing the one of the same user and scope. */
+  async putMute(doc: MuteDoc): Promise<void> {
+    await this.models.Mute.replaceOne({ _id: doc._id }, doc, { upsert: true }).exec();
+  }
+
+  /** Lifts a mute if it is still the one set by `action`; true when it did. */
+  async removeMute(id: string, action: string): Promise<boolean> {
+    const res = await this.models.Mute.deleteOne({ _id: id, action }).exec();
+    return res.deletedCount === 1;
+  }
+
+  /** Lifts every mute of a user; returns the lifted ones. */
+  async removeMutesOf(user: string): Promise<MuteDoc[]> {
+    const mutes = await this.models.Mute.find({ user }).lean<MuteDoc[]>().exec();
+    for (const m of mutes) await this.models.Mute.deleteOne({ _id: m._id, action: m.action }).exec();
+    return mutes;
+  }
+
+  /** Every stored mute (chat re-schedules their ends at start, in case Redis lost the jobs). */
+  listMutes(): Promise<MuteDoc[]> {
+    return this.models.Mute.find().lean<MuteDoc[]>().exec();
+  }
 }
 
-const OUTBOX_COLLECTIONS: readonly OutboxCollection[] = ['users', 'rooms', 'memberships', 'messages'];
+const OUTBOX_COLLECTIONS: readonly OutboxCollection[] = ['users', 'rooms', 'memberships', 'messages', 'moderation_actions'];
 /** Oldest first within a collection, so a backlog goes out roughly in the order it was written. */
 const OUTBOX_TIME_FIELD: Record<OutboxCollection, string> = {
   users: 'createdAt',
   rooms: 'createdAt',
   memberships: 'joinedAt',
   messages: 'createdAt',
+  moderation_actions: 'at',
 };

@@ -1,5 +1,5 @@
-import type { MessageView, RoomView, UserView } from '@conversa/contracts';
-import type { MessageDoc, RoomDoc, UserDoc } from './models.js';
+import type { HashedAuditFields, MessageView, RoomView, StoredChainEntry, UserView } from '@conversa/contracts';
+import type { AuditDoc, MessageDoc, RoomDoc, UserDoc } from './models.js';
 
 /** Stored documents as the contracts show them to other processes and clients. */
 export function toUserView(u: Pick<UserDoc, '_id' | 'username' | 'displayName' | 'role'>): UserView {
@@ -27,3 +27,25 @@ export function toRoomView(r: RoomDoc): RoomView {
 
 /** A user that no longer exists, shown instead of failing a whole page. */
 export const GHOST_USER: UserView = { id: 'deleted', username: 'deleted', displayName: 'deleted user', role: 'USER' };
+
+/** The fields of an audit entry that its chain hash covers (all but the chain position and hashes). */
+export function auditHashFields(e: AuditDoc): Omit<HashedAuditFields, 'chainSeq'> {
+  return {
+    id: e._id,
+    type: e.type,
+    version: e.version,
+    room: e.room,
+    actor: e.actor,
+    key: e.key,
+    at: e.at.toISOString(),
+    data: e.data,
+    recordedAt: e.recordedAt.toISOString(),
+    chain: e.chain ?? e.key,
+  };
+}
+
+/** A stored, chained audit entry as a verifier reads it; undefined for an entry written before chaining. */
+export function toStoredChainEntry(e: AuditDoc): StoredChainEntry | undefined {
+  if (e.chain === undefined || e.chainSeq === undefined || e.prevHash === undefined || e.hash === undefined) return undefined;
+  return { ...auditHashFields(e), chain: e.chain, chainSeq: e.chainSeq, prevHash: e.prevHash, hash: e.hash };
+}

@@ -1,8 +1,10 @@
+import { fileURLToPath } from 'node:url';
 import { names, type Names } from '@conversa/contracts';
 import type { Config } from '@conversa/config';
-import { KafkaAdapter, type EventConsumer, type EventProducer, type IncomingBatch } from '@conversa/kafka';
+import { DeadLetterQueue, KafkaAdapter, splitRecords, type EventConsumer, type EventProducer, type IncomingBatch } from '@conversa/kafka';
 import {
   closeServer,
+  createMetrics,
   createProbeServer,
   listen,
   reach,
@@ -10,72 +12,125 @@ import {
   type Logger,
   type Service,
 } from '@conversa/observability';
-import { Store, type AuditDoc } from '@conversa/store';
-import { decodeRecord } from './audit-entry.js';
+import { Store } from '@conversa/store';
+import { decodeEvent, toAuditEntry } from './audit-entry.js';
+import { AuditLogWriter } from './audit-log.js';
+import { moderationBatchHandler } from './moderation-consumer.js';
+import { loadRulesFile } from './moderation/rules-file.js';
+import { ModerationEngine, type RulesFile } from './moderation/rules.js';
+
+/** The rules file shipped with the service (src/ and dist/ both sit beside rules/). */
+export const DEFAULT_RULES_FILE = fileURLToPath(new URL('../rules/default.yaml', import.meta.url));
+
+export interface AuditStats {
+  appended: number;
+  duplicates: number;
+  deadLettered: number;
+  actions: number;
+}
 
 export interface AuditService extends Service {
   readonly port: number;
   readonly names: Names;
-  readonly stats: { appended: number; duplicates: number; deadLettered: number };
+  readonly stats: AuditStats;
+}
+
+export interface AuditOptions {
+  /** Rules to use instead of reading MODERATION_RULES_FILE (tests). */
+  rules?: RulesFile;
+  now?: () => Date;
 }
 
 /**
- * Builds the audit service: a Kafka consumer group that appends every domain event to the
- * audit log once (insert by event id under a unique index), commits offsets only after the
- * batch is stored, and parks records it cannot parse on the dead-letter topic.
+ * Builds the audit service, two Kafka consumer groups on the events topic in one process:
+ * - `<ns>-audit` appends every domain event to the hash-chained audit log once (insert by
+ *   event id), committing offsets only after the batch is stored;
+ * - `<ns>-moderation` runs the moderation rules and sends their actions to the moderation topic.
+ * Both park records they cannot parse on the dead-letter topic and go on. Metrics on /metrics of
+ * the probe port. A rules file that does not parse stops it before anything connects.
  */
-export async function createAudit(config: Config, logger: Logger): Promise<AuditService> {
+export async function createAudit(config: Config, logger: Logger, opts: AuditOptions = {}): Promise<AuditService> {
+  const rulesFile = config.MODERATION_RULES_FILE ?? DEFAULT_RULES_FILE;
+  const engine = new ModerationEngine(opts.rules ?? loadRulesFile(rulesFile));
+  const now = opts.now ?? (() => new Date());
   const n = names(config.CONVERSA_NAMESPACE);
   const t = config.STARTUP_TIMEOUT_MS;
+  const metrics = createMetrics('audit');
   const store = await reach('MongoDB', safeUrl(config.MONGO_URL), t, () =>
     Store.connect({ url: config.MONGO_URL, dbName: config.MONGO_DB }),
   );
   await store.ensureIndexes();
   const kafka = new KafkaAdapter({ brokers: config.KAFKA_BROKERS, clientId: 'conversa-audit', logger });
-  let consumer: EventConsumer | undefined;
   const producer: EventProducer = await reach('Kafka', config.KAFKA_BROKERS.join(','), t, async () => {
     await kafka.ensureTopics([
       { topic: n.eventsTopic, partitions: config.KAFKA_PARTITIONS },
+      { topic: n.moderationTopic, partitions: config.KAFKA_PARTITIONS },
       { topic: n.deadLetterTopic, partitions: 1 },
     ]);
     return kafka.producer();
   });
-  const stats = { appended: 0, duplicates: 0, deadLettered: 0 };
 
-  const handleBatch = async (batch: IncomingBatch) => {
-    const now = new Date();
-    const entries: AuditDoc[] = [];
-    const dead: { key: string; value: string; headers: Record<string, string> }[] = [];
-    for (const r of batch.records) {
-      const d = decodeRecord(r, now);
-      if (d.ok) {
-        entries.push(d.entry);
-        continue;
-      }
-      logger.warn({ topic: r.topic, partition: r.partition, offset: r.offset, reason: d.reason }, 'dead-lettering a record');
-      dead.push({
-        key: r.key ?? '',
-        value: r.value?.toString('utf8') ?? '',
-        headers: {
-          ...r.headers,
-          'dlq-reason': d.reason.slice(0, 1_000),
-          'dlq-source': `${r.topic}/${r.partition}/${r.offset}`,
-          'dlq-consumer': n.auditGroup,
-        },
-      });
-    }
+  const stats: AuditStats = { appended: 0, duplicates: 0, deadLettered: 0, actions: 0 };
+  const consumers = new Map<string, EventConsumer>();
+  const appended = metrics.counter('audit_events_appended_total', 'Domain events appended to the audit log.');
+  const duplicates = metrics.counter('audit_events_duplicate_total', 'Domain events delivered again and skipped (already in the log).');
+  const deadLettered = metrics.counter('dead_lettered_total', 'Records parked on the dead-letter topic, by consumer group.', ['consumer']);
+  const actionsSent = metrics.counter('moderation_actions_total', 'Moderation actions sent to the moderation topic, by rule and kind.', ['rule', 'kind']);
+  const checked = metrics.counter('moderation_messages_checked_total', 'Posted or edited messages the moderation rules looked at.');
+  metrics.gauge('kafka_consumer_lag', 'Records behind the newest offset, summed over the partitions a consumer group member holds.', ['group'], () =>
+    [...consumers].map(([group, c]) => ({ labels: { group }, value: c.lag() })),
+  );
+
+  const deadLetters = (group: string) =>
+    new DeadLetterQueue({
+      producer,
+      topic: n.deadLetterTopic,
+      consumer: group,
+      logger,
+      onParked: (k) => {
+        stats.deadLettered += k;
+        deadLettered.inc({ consumer: group }, k);
+      },
+    });
+  const auditDeadLetters = deadLetters(n.auditGroup);
+  const writer = new AuditLogWriter(store);
+
+  const handleAuditBatch = async (batch: IncomingBatch) => {
+    const { good, dead } = splitRecords(batch.records, decodeEvent);
     // Both writes finish before the adapter commits the batch's offsets.
-    if (dead.length > 0) {
-      await producer.send(n.deadLetterTopic, dead);
-      stats.deadLettered += dead.length;
-    }
-    const inserted = await store.appendAudit(entries);
-    stats.appended += inserted;
-    stats.duplicates += entries.length - inserted;
+    await auditDeadLetters.park(dead);
+    const recordedAt = now();
+    const r = await writer.append(good.map((g) => toAuditEntry(g.value, recordedAt)));
+    stats.appended += r.appended;
+    stats.duplicates += r.duplicates;
+    appended.inc(undefined, r.appended);
+    duplicates.inc(undefined, r.duplicates);
   };
+  const handleModerationBatch = moderationBatchHandler({
+    engine,
+    producer,
+    topic: n.moderationTopic,
+    deadLetters: deadLetters(n.moderationGroup),
+    logger,
+    now,
+    onChecked: () => checked.inc(),
+    onAction: (a) => {
+      stats.actions++;
+      actionsSent.inc({ rule: a.rule ?? 'none', kind: a.kind });
+    },
+  });
 
   let draining = false;
-  const probe = createProbeServer({ mongo: () => store.ping(), kafka: () => kafka.ping() }, () => draining);
+  let running = false;
+  const probe = createProbeServer(
+    {
+      mongo: () => store.ping(),
+      kafka: () => kafka.ping(),
+      consumers: () => (running ? Promise.resolve() : Promise.reject(new Error('consumer groups not joined yet'))),
+    },
+    () => draining,
+    metrics,
+  );
   let port = config.AUDIT_PORT;
 
   return {
@@ -86,14 +141,26 @@ export async function createAudit(config: Config, logger: Logger): Promise<Audit
     },
     async start() {
       port = await listen(probe, config.AUDIT_PORT, config.HOST);
-      consumer = await kafka.consumer({ groupId: n.auditGroup, topics: [n.eventsTopic], fromBeginning: true });
-      await consumer.run(handleBatch);
-      logger.info({ port, topic: n.eventsTopic, group: n.auditGroup }, 'audit consumer ready');
+      for (const [group, handler] of [
+        [n.auditGroup, handleAuditBatch],
+        [n.moderationGroup, handleModerationBatch],
+      ] as const) {
+        // From the beginning for a new group: the log must miss nothing; moderation skips
+        // events older than the rules file's maxEventAgeSeconds instead.
+        const c = await kafka.consumer({ groupId: group, topics: [n.eventsTopic], fromBeginning: true });
+        consumers.set(group, c);
+        await c.run(handler);
+      }
+      running = true;
+      logger.info(
+        { port, topic: n.eventsTopic, groups: [...consumers.keys()], rules: opts.rules ? '(given)' : rulesFile, ruleCount: engine.config.rules.length },
+        'audit and moderation consumers ready',
+      );
     },
     async stop() {
       draining = true;
-      // Finish the batch in flight and commit, leave the group, then close clients.
-      await consumer?.stop();
+      // Finish the batches in flight and commit, leave the groups, then close clients.
+      for (const c of consumers.values()) await c.stop();
       await producer.close();
       await kafka.close();
       await closeServer(probe);

@@ -13,6 +13,7 @@ import {
   type CommandResult,
   type CommandType,
   type DomainEvent,
+  type ModerationAction,
   type RoomSignal,
   type UserView,
 } from '@conversa/contracts';
@@ -28,7 +29,8 @@ import {
 } from '@conversa/store';
 import type { Logger } from '@conversa/observability';
 import { directRoomId, eventFactory, normalizeBody, publicRoomId, type EventFactory } from './domain.js';
-import { assertCanDelete, assertCanEdit, assertCanSend } from './rules.js';
+import { assertAdmin, assertCanDelete, assertCanEdit, assertCanSend, assertNotMuted } from './rules.js';
+import { ModerationApplier, type MuteTimers } from './moderation.js';
 import { KeyedMutex } from './keyed-mutex.js';
 
 /** Publishes a room's live signal (Redis pub/sub in production). */
@@ -42,6 +44,8 @@ export interface CommandDeps {
   /** Called after each write that stored events in a document's outbox (the relay's fast path). */
   onEventStored: (collection: OutboxCollection, docId: string, events: DomainEvent[]) => void;
   logger: Logger;
+  /** Ends timed mutes (BullMQ delayed jobs); without it mutes still expire at send time, but no unmute is recorded. */
+  timers?: MuteTimers;
   now?: () => Date;
   newId?: () => string;
 }
@@ -61,11 +65,21 @@ export class CommandExecutor {
   private readonly makeEvent: EventFactory;
   private readonly now: () => Date;
   private readonly newId: () => string;
+  /** Applies moderation actions: admins' commands here, rules' actions from Kafka, timers' ends. */
+  readonly moderation: ModerationApplier;
 
   constructor(private readonly deps: CommandDeps) {
     this.now = deps.now ?? (() => new Date());
     this.newId = deps.newId ?? randomUUID;
     this.makeEvent = eventFactory(this.now, randomUUID);
+    this.moderation = new ModerationApplier({
+      store: deps.store,
+      publish: (room, signal) => deps.publisher.publish(room, signal),
+      onEventStored: deps.onEventStored,
+      timers: deps.timers ?? { schedule: () => Promise.resolve() },
+      logger: deps.logger,
+      now: this.now,
+    });
   }
 
   async execute(raw: unknown): Promise<CommandResult<CommandType>> {
@@ -100,6 +114,13 @@ export class CommandExecutor {
         return this.edit(c);
       case 'message.delete':
         return this.remove(c);
+      case 'message.hide':
+      case 'message.unhide':
+        return this.hideOrUnhide(c);
+      case 'user.mute':
+        return this.mute(c);
+      case 'user.unmute':
+        return this.unmute(c);
     }
   }
 
@@ -250,6 +271,8 @@ export class CommandExecutor {
     assertCanSend(room, author.id, room.kind === 'PUBLIC' && (await this.deps.store.isMember(room._id, author.id)));
     const existing = await this.deps.store.findMessageByClientId(author.id, c.clientMsgId);
     if (existing) return this.duplicateOf(existing, author, c.room);
+    // After the retry check: a send accepted before the mute still answers the same on retry.
+    assertNotMuted(await this.deps.store.mutesFor(author.id, room._id), this.now());
 
     const stored = await this.roomLocks.run(room._id, () => this.insertNext(room._id, author, body, c.clientMsgId));
     if ('duplicate' in stored) return stored;
@@ -301,6 +324,51 @@ export class CommandExecutor {
       }
     }
     throw new Error(`room ${room}: no free seq after ${MAX_SEQ_ATTEMPTS} attempts`);
+  }
+
+  // ---- moderation (admins) -------------------------------------------------------------
+
+  private async admin(id: string): Promise<UserView> {
+    const actor = await this.actor(id);
+    assertAdmin(actor);
+    return actor;
+  }
+
+  private adminAction(
+    admin: UserView,
+    a: Pick<ModerationAction, 'kind' | 'target' | 'room' | 'reason'>,
+    at: Date = this.now(),
+    until: Date | null = null,
+  ): ModerationAction {
+    return { ...a, id: this.newId(), rule: null, by: admin.id, at: at.toISOString(), until: until ? until.toISOString() : null };
+  }
+
+  private async hideOrUnhide(c: CommandOf<'message.hide'> | CommandOf<'message.unhide'>) {
+    const admin = await this.admin(c.actor);
+    const m = await this.loadForChange(c.id);
+    const hide = c.type === 'message.hide';
+    if (m.status === 'DELETED') throw forbidden(`id: a deleted message cannot be ${hide ? 'hidden' : 'unhidden'}`);
+    const reason = c.type === 'message.hide' ? c.reason : 'unhidden by an admin';
+    const done = await this.moderation.apply(this.adminAction(admin, { kind: hide ? 'hide' : 'unhide', target: m._id, room: m.room, reason }));
+    const after = done.message ?? m;
+    return { message: messageView(after, await this.authorOf(after.authorId)) };
+  }
+
+  private async mute(c: CommandOf<'user.mute'>) {
+    const admin = await this.admin(c.actor);
+    if (!(await this.deps.store.findUserById(c.user))) throw notFound(`userId: no user "${c.user}"`);
+    if (c.room !== null && !(await this.deps.store.findRoom(c.room))) throw notFound(`room: no room "${c.room}"`);
+    const at = this.now();
+    const until = new Date(at.getTime() + Math.max(1, Math.round(c.minutes * 60_000)));
+    const { action } = await this.moderation.apply(this.adminAction(admin, { kind: 'mute', target: c.user, room: c.room, reason: c.reason }, at, until));
+    return { action };
+  }
+
+  private async unmute(c: CommandOf<'user.unmute'>) {
+    const admin = await this.admin(c.actor);
+    if (!(await this.deps.store.findUserById(c.user))) throw notFound(`userId: no user "${c.user}"`);
+    const { action } = await this.moderation.apply(this.adminAction(admin, { kind: 'unmute', target: c.user, room: null, reason: 'unmuted by an admin' }));
+    return { action };
   }
 
   private async publish(room: string, signal: RoomSignal): Promise<void> {

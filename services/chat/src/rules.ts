@@ -32,3 +32,52 @@ export function assertCanDelete(m: Pick<MessageDoc, 'authorId'>, actor: Actor): 
     throw forbidden('id: only the author or an admin may delete a message');
   }
 }
+
+/** Moderation commands are for admins; the gateway checks too, this is the writer's own check. */
+export function assertAdmin(actor: Actor): void {
+  if (actor.role !== 'ADMIN') throw forbidden('only an admin may moderate');
+}
+
+/** The id of a user's mute in a room, or everywhere (room null). */
+export function muteId(user: string, room: string | null): string {
+  return `${user}/${room ?? '*'}`;
+}
+
+/** A stored mute, as far as these rules need it. */
+export interface MuteState {
+  room: string | null;
+  until: Date | null;
+  reason: string;
+}
+
+/** Whether a mute is in force at `now`: an expired mute never blocks, even before its timer lifted it. */
+export function isMuteActive(m: Pick<MuteState, 'until'>, now: Date): boolean {
+  return m.until === null || m.until.getTime() > now.getTime();
+}
+
+/** Refuses a send while a mute of the room or everywhere is in force, saying until when (ISO time) and why. */
+export function assertNotMuted(mutes: readonly MuteState[], now: Date): void {
+  const active = mutes.filter((m) => isMuteActive(m, now));
+  if (active.length === 0) return;
+  // The one that lasts longest is the one that matters to the person.
+  const m = active.reduce((a, b) => (a.until === null ? a : b.until === null ? b : a.until >= b.until ? a : b));
+  const where = m.room === null ? 'everywhere' : 'in this room';
+  const until = m.until === null ? 'until an admin lifts it' : `until ${m.until.toISOString()}`;
+  throw forbidden(`you are muted ${where} ${until}: ${m.reason}`);
+}
+
+/**
+ * Whether a new mute replaces the one in force for the same scope. An admin's decision always
+ * does (they may shorten a mute); a rule's mute only when it lasts longer, so a burst of rule
+ * actions never cuts short a longer mute or a ban.
+ */
+export function replacesMute(
+  current: Pick<MuteState, 'until'> | null,
+  incoming: { until: Date | null; by: string | null },
+  now: Date,
+): boolean {
+  if (!current || !isMuteActive(current, now)) return true;
+  if (incoming.by !== null || incoming.until === null) return true;
+  if (current.until === null) return false;
+  return incoming.until.getTime() > current.until.getTime();
+}

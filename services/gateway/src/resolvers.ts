@@ -1,7 +1,15 @@
-import { GraphQLError } from 'graphql';
 import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
-import { AppError, ErrorCode, badInput, unauthenticated, type MessageView, type RoomView, type UserView } from '@conversa/contracts';
-import { toRoomView, toUserView, type AuditDoc } from '@conversa/store';
+import {
+  AppError,
+  ErrorCode,
+  badInput,
+  unauthenticated,
+  type MessageView,
+  type ModerationAction,
+  type RoomView,
+  type UserView,
+} from '@conversa/contracts';
+import { GHOST_USER, toRoomView, toUserView, type AuditDoc, type ModerationActionDoc } from '@conversa/store';
 import {
   readableRoom,
   requireAdmin,
@@ -13,7 +21,10 @@ import {
   AuditLogArgs,
   DisplayNameArgs,
   EditMessageArgs,
+  HideMessageArgs,
   IdArgs,
+  ModerationActionsArgs,
+  MuteUserArgs,
   UserIdArgs,
   JoinRoomArgs,
   LoginArgs,
@@ -27,7 +38,6 @@ import {
 import type { RoomPresence } from './room-hub.js';
 
 type Args = Record<string, unknown>;
-type Resolver<P = unknown> = (parent: P, args: Args, ctx: GatewayContext) => unknown;
 
 const SAME_LOGIN_ERROR = 'invalid username or password';
 
@@ -51,13 +61,26 @@ function decodeCursor(cursor: string): { at: Date; id: string } {
   }
 }
 
-function notYet(name: string): Resolver {
-  return () => {
-    throw new GraphQLError(`${name} is not available in this version of conversa yet`, {
-      extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR },
-    });
-  };
+/** A stored moderation action as the API shows it (`by` is resolved to a User by its field resolver). */
+function actionView(a: ModerationAction | ModerationActionDoc): ModerationAction {
+  if ('_id' in a) {
+    return {
+      id: a._id,
+      kind: a.kind,
+      target: a.target,
+      room: a.room,
+      reason: a.reason,
+      rule: a.rule,
+      by: a.by,
+      at: a.at.toISOString(),
+      until: a.until ? a.until.toISOString() : null,
+    };
+  }
+  return a;
 }
+
+/** Close code for a socket that does not read its messages fast enough (see SlowConsumerPolicy). */
+export const SLOW_CONSUMER_CLOSE = 4413;
 
 /** Keeps a WebSocket "in the room" for presence while its subscription lives. */
 const presenceOf = (ctx: GatewayContext, room: string): RoomPresence | undefined =>
@@ -136,7 +159,22 @@ export const resolvers = {
         nextCursor: docs.length === a.limit && last ? encodeCursor(last) : null,
       };
     },
-    moderationActions: notYet('moderationActions'),
+    moderationActions: async (_: unknown, args: Args, ctx: GatewayContext) => {
+      requireAdmin(ctx);
+      const a = parseArgs(ModerationActionsArgs, args);
+      let after: { at: Date; id: string } | undefined;
+      if (a.after) {
+        const prev = await ctx.services.store.findModerationAction(a.after);
+        if (!prev) throw badInput('after: not the id of a moderation action');
+        after = { at: prev.at, id: prev._id };
+      }
+      const docs = await ctx.services.store.moderationActionsPage({
+        limit: a.limit,
+        ...(a.target ? { target: a.target } : {}),
+        ...(after ? { after } : {}),
+      });
+      return docs.map(actionView);
+    },
   },
 
   Mutation: {
@@ -218,10 +256,37 @@ export const resolvers = {
       const { user } = await ctx.services.bus.execute({ type: 'user.rename', actor: p.id, displayName: a.displayName });
       return user;
     },
-    hideMessage: notYet('hideMessage'),
-    unhideMessage: notYet('unhideMessage'),
-    muteUser: notYet('muteUser'),
-    unmuteUser: notYet('unmuteUser'),
+    hideMessage: async (_: unknown, args: Args, ctx: GatewayContext) => {
+      const p = requireAdmin(ctx);
+      const a = parseArgs(HideMessageArgs, args);
+      const { message } = await ctx.services.bus.execute({ type: 'message.hide', actor: p.id, id: a.id, reason: a.reason });
+      return message;
+    },
+    unhideMessage: async (_: unknown, args: Args, ctx: GatewayContext) => {
+      const p = requireAdmin(ctx);
+      const a = parseArgs(IdArgs, args);
+      const { message } = await ctx.services.bus.execute({ type: 'message.unhide', actor: p.id, id: a.id });
+      return message;
+    },
+    muteUser: async (_: unknown, args: Args, ctx: GatewayContext) => {
+      const p = requireAdmin(ctx);
+      const a = parseArgs(MuteUserArgs, args);
+      const { action } = await ctx.services.bus.execute({
+        type: 'user.mute',
+        actor: p.id,
+        user: a.userId,
+        minutes: a.minutes,
+        reason: a.reason,
+        room: null,
+      });
+      return actionView(action);
+    },
+    unmuteUser: async (_: unknown, args: Args, ctx: GatewayContext) => {
+      const p = requireAdmin(ctx);
+      const a = parseArgs(UserIdArgs, args);
+      const { action } = await ctx.services.bus.execute({ type: 'user.unmute', actor: p.id, user: a.userId });
+      return actionView(action);
+    },
   },
 
   Subscription: {
@@ -262,6 +327,21 @@ export const resolvers = {
 
   User: {
     online: (u: UserView, _: Args, ctx: GatewayContext) => ctx.online.load(u.id),
+  },
+  Message: {
+    // Admins read what a moderator hid (never what its author deleted); everyone else gets ''.
+    body: async (m: MessageView, _: Args, ctx: GatewayContext) => {
+      if (m.status !== 'HIDDEN' || ctx.principal?.role !== 'ADMIN') return m.body;
+      return (await ctx.services.store.findMessage(m.id))?.body ?? '';
+    },
+  },
+
+  ModerationAction: {
+    by: async (a: ModerationAction, _: Args, ctx: GatewayContext) => {
+      if (!a.by) return null;
+      const u = await ctx.services.store.findUserById(a.by);
+      return u ? toUserView(u) : { ...GHOST_USER, id: a.by };
+    },
   },
 
   Room: {

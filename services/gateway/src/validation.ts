@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { LIMITS, USERNAME_PATTERN, badInput, formatZodError } from '@conversa/contracts';
+import { LIMITS, MODERATION_REASON_MAX, MUTE_MINUTES_MAX, USERNAME_PATTERN, badInput, formatZodError } from '@conversa/contracts';
 
 /** Argument schemas of the public API: every value a client sends is checked here first. */
 const text = (field: string, min: number, max: number) =>
@@ -76,6 +76,23 @@ export const AuditLogArgs = z.object({
 });
 
 export const MessageAddedArgs = z.object({ room: id, after: z.number().int().min(0).nullish() });
+
+const reason = text('reason', 1, MODERATION_REASON_MAX)
+  .transform((s) => s.trim())
+  .pipe(z.string().min(1, 'reason cannot be blank'));
+
+export const HideMessageArgs = z.object({ id, reason });
+export const MuteUserArgs = z.object({
+  userId: id,
+  minutes: z.number().int().min(1, `minutes must be 1..${MUTE_MINUTES_MAX}`).max(MUTE_MINUTES_MAX, `minutes must be 1..${MUTE_MINUTES_MAX}`),
+  reason,
+});
+export const ModerationActionsArgs = z.object({
+  target: id.nullish(),
+  /** The id of the last action of the previous page. */
+  after: id.nullish(),
+  limit: z.number().int().min(1, 'limit must be 1..500').max(500, 'limit must be 1..500').default(100),
+});
 
 /** Parses resolver arguments; throws BAD_USER_INPUT naming each bad field. */
 export function parseArgs<S extends z.ZodType>(schema: S, args: unknown): z.infer<S> {
