@@ -23,6 +23,12 @@ step() { printf '\n== %s\n' "$*"; }
 step "infrastructure (Redis, Kafka, FerretDB)"
 INFRA_STARTED_FILE="$started_file" bash infra/local/infra.sh up
 
+step "browser (Debian's Chromium, for the browser end-to-end tests)"
+if [ ! -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ]; then
+  apt-get update
+  DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
+fi
+
 step "build"
 npx turbo run build --output-logs=errors-only
 

@@ -36,6 +36,8 @@ export const ConfigSchema = z
     HOST: z.string().default('127.0.0.1'),
     /** Gateway port: HTTP and WebSocket, both at /graphql. */
     PORT: port.default(4_000),
+    /** The web client's build folder the gateway serves at / (default: dist/ of the installed @conversa/web). */
+    WEB_DIST_DIR: z.string().min(1).optional(),
     /** Chat service's health/metrics port. */
     CHAT_PORT: port.default(4_001),
     /** Audit service's health/metrics port. */

@@ -29,6 +29,7 @@ import { formatError } from './errors.js';
 import { handleGraphQLHttp } from './http.js';
 import { RoomHubs } from './room-hub.js';
 import { resolvers } from './resolvers.js';
+import { createStaticHandler, resolveWebDist } from './static.js';
 
 export interface GatewayService extends Service {
   readonly port: number;
@@ -128,6 +129,9 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
     }
   };
 
+  // The web client and GraphiQL (static files; 503 until `npm run build` has built them).
+  const serveWeb = createStaticHandler({ distDir: resolveWebDist(config.WEB_DIST_DIR), logger });
+
   let draining = false;
   const httpServer: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
@@ -146,6 +150,7 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
     ) {
       return;
     }
+    if (serveWeb(req, res, path ?? '/')) return;
     if (path === '/graphql') {
       const auth = req.headers.authorization;
       handleGraphQLHttp(apollo, req, res, () => httpContext(auth)).catch((e: unknown) => {

@@ -1,0 +1,292 @@
+import { Api } from './api.js';
+import { h, replace } from './dom.js';
+import { LiveConnection, type LiveStatus } from './live.js';
+import { Drafts, MemoryStorage, type KeyValueStorage } from './lib/drafts.js';
+import { parseRoute, paths, safeNext, type Route } from './lib/routes.js';
+import { SessionStore, type Session } from './session.js';
+import { lobbyView } from './views/lobby.js';
+import { problemView } from './views/problem.js';
+import { roomView } from './views/room.js';
+import { signInView } from './views/signin.js';
+
+/** What a view gets: the signed-in person and the ways to talk to the server. */
+export interface AppContext {
+  readonly session: Session;
+  readonly api: Api;
+  readonly live: LiveConnection;
+  readonly drafts: Drafts;
+  navigate(path: string, opts?: { replace?: boolean }): void;
+}
+
+/** A mounted page; `destroy` ends its subscriptions and timers. */
+export interface View {
+  readonly el: HTMLElement;
+  readonly title: string;
+  /** Moves focus where a person starts on this page (default: its h1). */
+  focus?(): void;
+  destroy(): void;
+}
+
+const NOTICE_KEY = 'conversa.notice';
+
+function tabStorage(): KeyValueStorage {
+  try {
+    const s = window.sessionStorage;
+    s.getItem('probe');
+    return s;
+  } catch {
+    return new MemoryStorage(); // storage blocked: the session lasts until reload
+  }
+}
+
+/** The single-page app: routing, the session, the shared connection, and the page frame. */
+export class App {
+  readonly #storage = tabStorage();
+  readonly #sessions = new SessionStore(this.#storage);
+  readonly #drafts = new Drafts(this.#storage);
+  readonly #graphqlUrl = new URL('/graphql', location.href).href;
+  readonly #wsUrl = this.#graphqlUrl.replace(/^http/, 'ws');
+  #session: Session | null = null;
+  #api: Api | null = null;
+  #live: LiveConnection | null = null;
+  #view: View | null = null;
+  #statusEl: HTMLElement | null = null;
+  #main: HTMLElement | null = null;
+  #expiring = false;
+
+  constructor(private readonly root: HTMLElement) {}
+
+  start(): void {
+    window.addEventListener('popstate', () => this.#render());
+    // Same-origin links navigate inside the app; modified clicks and other pages stay native.
+    document.addEventListener('click', (ev) => {
+      if (
+        ev.defaultPrevented ||
+        ev.button !== 0 ||
+        ev.metaKey ||
+        ev.ctrlKey ||
+        ev.shiftKey ||
+        ev.altKey
+      )
+        return;
+      const a = (ev.target as Element | null)?.closest?.('a');
+      if (!a || a.target || a.hasAttribute('download') || a.dataset.native !== undefined) return;
+      const url = new URL(a.href, location.href);
+      if (url.origin !== location.origin || parseRoute(url.pathname).name === 'notFound') return;
+      ev.preventDefault();
+      this.navigate(url.pathname + url.search);
+    });
+    this.#session = this.#sessions.load();
+    this.#render();
+  }
+
+  navigate(path: string, opts: { replace?: boolean } = {}): void {
+    if (path !== location.pathname + location.search) {
+      if (opts.replace) history.replaceState(null, '', path);
+      else history.pushState(null, '', path);
+    }
+    this.#render();
+  }
+
+  #render(): void {
+    const route = parseRoute(location.pathname);
+    if (route.name === 'signin') {
+      if (this.#session) {
+        this.navigate(safeNext(new URLSearchParams(location.search).get('next')), {
+          replace: true,
+        });
+        return;
+      }
+      this.#mountBare(
+        signInView({
+          api: new Api(
+            this.#graphqlUrl,
+            () => null,
+            () => undefined,
+          ),
+          notice: this.#takeNotice(),
+          onSignedIn: (s) => this.#signedIn(s),
+        }),
+      );
+      return;
+    }
+    const session = this.#session ?? this.#sessions.load();
+    if (!session) {
+      this.navigate(paths.signin(location.pathname), { replace: true });
+      return;
+    }
+    this.#session = session;
+    const ctx = this.#context(session);
+    this.#mountInFrame(this.#viewFor(route, ctx));
+  }
+
+  #viewFor(route: Route, ctx: AppContext): View {
+    switch (route.name) {
+      case 'lobby':
+        return lobbyView(ctx);
+      case 'room':
+        return roomView(ctx, route.id);
+      case 'dm':
+        return roomView(ctx, route.id);
+      case 'signin':
+      case 'notFound':
+        return problemView(
+          'Page not found',
+          'There is nothing at this address. Rooms live at /room/<name>, private conversations at /dm/<id>.',
+        );
+    }
+  }
+
+  #context(session: Session): AppContext {
+    if (!this.#api || !this.#live) {
+      this.#api = new Api(
+        this.#graphqlUrl,
+        () => this.#session?.token ?? null,
+        () => this.#expire(),
+      );
+      this.#live = new LiveConnection(this.#wsUrl, session.token, () => this.#expire());
+      this.#live.onStatus((s) => this.#showStatus(s));
+      this.#live.start();
+    }
+    return {
+      session,
+      api: this.#api,
+      live: this.#live,
+      drafts: this.#drafts,
+      navigate: (p, o) => this.navigate(p, o),
+    };
+  }
+
+  #signedIn(s: Session): void {
+    this.#sessions.save(s);
+    this.#session = s;
+    this.#expiring = false;
+    this.navigate(safeNext(new URLSearchParams(location.search).get('next')), { replace: true });
+  }
+
+  #endSession(): void {
+    this.#view?.destroy();
+    this.#view = null;
+    this.#live?.stop();
+    this.#live = null;
+    this.#api = null;
+    this.#session = null;
+    this.#sessions.clear();
+    this.#main = null;
+    this.#statusEl = null;
+  }
+
+  #signOut(): void {
+    this.#endSession();
+    this.#drafts.clearAll();
+    this.navigate(paths.signin(), { replace: false });
+  }
+
+  /** The token was refused (HTTP UNAUTHENTICATED or socket closed 4403): sign in again, drafts kept. */
+  #expire(): void {
+    if (this.#expiring) return;
+    this.#expiring = true;
+    const here = location.pathname;
+    // Views keep their drafts in sessionStorage as people type; destroy() saves the last keystrokes.
+    this.#endSession();
+    try {
+      this.#storage.setItem(NOTICE_KEY, 'expired');
+    } catch {
+      // the notice is a courtesy
+    }
+    this.navigate(paths.signin(here), { replace: true });
+  }
+
+  #takeNotice(): string | null {
+    try {
+      const n = this.#storage.getItem(NOTICE_KEY);
+      this.#storage.removeItem(NOTICE_KEY);
+      return n === 'expired'
+        ? 'Your session has expired. Sign in again to carry on — anything you were typing is kept.'
+        : null;
+    } catch {
+      return null;
+    }
+  }
+
+  #mountBare(view: View): void {
+    this.#view?.destroy();
+    this.#main = null;
+    this.#statusEl = null;
+    this.#view = view;
+    replace(this.root, view.el);
+    this.#afterMount(view);
+  }
+
+  #mountInFrame(view: View): void {
+    this.#view?.destroy();
+    this.#view = view;
+    if (!this.#main || !this.root.contains(this.#main)) this.#buildFrame();
+    replace(this.#main!, view.el);
+    this.#afterMount(view);
+  }
+
+  #afterMount(view: View): void {
+    document.title = view.title ? `${view.title} · conversa` : 'conversa';
+    if (view.focus) view.focus();
+    else view.el.querySelector<HTMLElement>('h1')?.focus();
+  }
+
+  #buildFrame(): void {
+    const session = this.#session!;
+    this.#statusEl = h('div', { class: 'conn', attrs: { role: 'status', 'aria-live': 'polite' } });
+    this.#main = h('main', { id: 'main', class: 'main' });
+    const header = h(
+      'header',
+      { class: 'topbar' },
+      h(
+        'a',
+        { class: 'brand', href: paths.lobby() },
+        h('span', { class: 'brand-mark', attrs: { 'aria-hidden': 'true' } }, 'c'),
+        'conversa',
+      ),
+      this.#statusEl,
+      h(
+        'nav',
+        { class: 'topnav', attrs: { 'aria-label': 'Account' } },
+        h(
+          'a',
+          { class: 'ide-link', href: '/graphql', attrs: { 'data-native': '' } },
+          'GraphQL IDE',
+        ),
+        h('span', { class: 'me', title: `@${session.user.username}` }, session.user.displayName),
+        h(
+          'button',
+          { type: 'button', class: 'btn ghost', on: { click: () => this.#signOut() } },
+          'Sign out',
+        ),
+      ),
+    );
+    const skip = h(
+      'a',
+      { class: 'skip', href: '#main', attrs: { 'data-native': '' } },
+      'Skip to content',
+    );
+    replace(this.root, skip, header, this.#main);
+    this.#showStatus(this.#live?.status ?? 'connecting');
+  }
+
+  #showStatus(s: LiveStatus): void {
+    const el = this.#statusEl;
+    if (!el) return;
+    el.dataset.state = s;
+    switch (s) {
+      case 'reconnecting':
+        el.textContent = 'Reconnecting…';
+        break;
+      case 'connecting':
+        el.textContent = 'Connecting…';
+        break;
+      case 'online':
+      case 'expired':
+      case 'stopped':
+        el.textContent = '';
+        break;
+    }
+  }
+}

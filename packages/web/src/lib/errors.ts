@@ -1,0 +1,73 @@
+/** The error codes of the public API (extensions.code), plus NETWORK for a request that got no answer. */
+export type ErrorCode =
+  | 'UNAUTHENTICATED'
+  | 'FORBIDDEN'
+  | 'NOT_FOUND'
+  | 'BAD_USER_INPUT'
+  | 'CONFLICT'
+  | 'RATE_LIMITED'
+  | 'INTERNAL_SERVER_ERROR'
+  | 'NETWORK';
+
+const KNOWN = new Set<string>([
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+  'NOT_FOUND',
+  'BAD_USER_INPUT',
+  'CONFLICT',
+  'RATE_LIMITED',
+  'INTERNAL_SERVER_ERROR',
+  'NETWORK',
+]);
+
+/** An error the API (or the network) answered, with its stable code and the server's message. */
+export class ApiError extends Error {
+  override readonly name = 'ApiError';
+  constructor(
+    message: string,
+    readonly code: ErrorCode,
+  ) {
+    super(message);
+  }
+}
+
+export interface GraphQLErrorLike {
+  message?: unknown;
+  extensions?: { code?: unknown } | null;
+}
+
+/** The first error of a GraphQL response as an ApiError (unknown codes count as internal). */
+export function toApiError(errors: readonly GraphQLErrorLike[]): ApiError {
+  const e = errors[0];
+  const code =
+    typeof e?.extensions?.code === 'string' && KNOWN.has(e.extensions.code)
+      ? (e.extensions.code as ErrorCode)
+      : 'INTERNAL_SERVER_ERROR';
+  const message = typeof e?.message === 'string' && e.message ? e.message : 'something went wrong';
+  return new ApiError(message, code);
+}
+
+/** A sentence for a person, from any error. */
+export function describeError(e: unknown): string {
+  if (e instanceof ApiError) {
+    switch (e.code) {
+      case 'NETWORK':
+        return 'Cannot reach conversa. Check your connection and try again.';
+      case 'RATE_LIMITED':
+        return `Slow down a little: ${e.message}`;
+      case 'INTERNAL_SERVER_ERROR':
+        return 'Something went wrong on our side. Please try again.';
+      case 'UNAUTHENTICATED':
+      case 'FORBIDDEN':
+      case 'NOT_FOUND':
+      case 'BAD_USER_INPUT':
+      case 'CONFLICT':
+        return capitalize(e.message);
+    }
+  }
+  return 'Something went wrong. Please try again.';
+}
+
+function capitalize(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}

@@ -1,0 +1,766 @@
+import type { AppContext, View } from '../app.js';
+import { h, nearBottom, replace } from '../dom.js';
+import { ApiError, describeError, type GraphQLErrorLike, toApiError } from '../lib/errors.js';
+import {
+  MessageLog,
+  displayBody,
+  type ChatMessage,
+  type LogChange,
+  type PendingMessage,
+  type Person,
+} from '../lib/messages.js';
+import { paths } from '../lib/routes.js';
+import { formatFullTime, formatMessageTime } from '../lib/time.js';
+import { TypingTracker, describeTyping, throttleGate } from '../lib/timing.js';
+import {
+  DELETE,
+  EDIT,
+  MESSAGE_ADDED,
+  MESSAGE_UPDATED,
+  NEWEST,
+  OLDER,
+  PRESENCE,
+  ROOM,
+  ROOM_ONLINE,
+  SEND,
+  SET_TYPING,
+  TYPING,
+  type MessagePage,
+  type RoomDetail,
+} from '../queries.js';
+import { avatar } from './lobby.js';
+import { problemView } from './problem.js';
+
+/** Messages per page (initial load and each "earlier" page). */
+const PAGE = 50;
+/** At most one setTyping per this window, ms (2 s; the server throttles as well). */
+const TYPING_SIGNAL_MS = 2_000;
+/** Load earlier messages when scrolled this close to the top, px. */
+const TOP_SLACK_PX = 120;
+/** Body limit of the API, characters. */
+const BODY_MAX = 4_000;
+
+/** A clientMsgId without crypto.randomUUID, which needs a secure context (plain http on a LAN has none). */
+function newClientMsgId(): string {
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  return `web-${Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('')}`;
+}
+
+/** One room: the log, who is online and typing, the composer; edits and deletes of your own messages. */
+export function roomView(ctx: AppContext, roomId: string): View {
+  const me = ctx.session.user;
+  const log = new MessageLog();
+  const typing = new TypingTracker();
+  const typingGate = throttleGate(TYPING_SIGNAL_MS);
+  const online = new Map<string, Person>();
+  const offs: (() => void)[] = [];
+  const rendered = new Map<number, HTMLLIElement>();
+  let room: RoomDetail | null = null;
+  let member = false;
+  let destroyed = false;
+  let loadingOlder = false;
+  let editing: number | null = null;
+  let confirmingDelete: number | null = null;
+  let typingTimer: ReturnType<typeof setTimeout> | undefined;
+
+  // ---- elements --------------------------------------------------------------------------
+  const title = h(
+    'h1',
+    { class: 'room-title', tabIndex: -1 },
+    h('span', { class: 'room-icon', attrs: { 'aria-hidden': 'true' } }, '#'),
+    roomId,
+  );
+  const kindBadge = h('span', { class: 'badge', hidden: true }, 'private');
+  const peopleCount = h('span', {}, '…');
+  const peopleToggle = h(
+    'button',
+    {
+      type: 'button',
+      class: 'btn small people-toggle',
+      attrs: { 'aria-expanded': 'false', 'aria-controls': 'room-people' },
+    },
+    'Online ',
+    peopleCount,
+  );
+  const peopleList = h('ul', { class: 'people compact' });
+  const aside = h(
+    'aside',
+    { class: 'room-people', id: 'room-people', attrs: { 'aria-labelledby': 'online-heading' } },
+    h('h2', { id: 'online-heading' }, 'Online'),
+    peopleList,
+  );
+  peopleToggle.addEventListener('click', () => {
+    const open = aside.classList.toggle('open');
+    peopleToggle.setAttribute('aria-expanded', String(open));
+  });
+
+  const olderButton = h(
+    'button',
+    { type: 'button', class: 'btn small', hidden: true },
+    'Load earlier messages',
+  );
+  const logStart = h('p', { class: 'log-start', hidden: true });
+  const list = h('ol', { class: 'messages', attrs: { 'aria-label': 'Messages' } });
+  const pendingList = h('ol', {
+    class: 'messages pending',
+    attrs: { 'aria-label': 'Messages being sent' },
+  });
+  const logEl = h(
+    'div',
+    { class: 'log', tabIndex: 0, attrs: { role: 'log', 'aria-label': `Messages in ${roomId}` } },
+    h('div', { class: 'log-top' }, olderButton, logStart),
+    list,
+    pendingList,
+  );
+  const jump = h(
+    'button',
+    { type: 'button', class: 'btn small jump', hidden: true },
+    'New messages ↓',
+  );
+  const typingLine = h('p', { class: 'typing', attrs: { 'aria-live': 'polite' } });
+  const textarea = h('textarea', {
+    id: 'composer',
+    rows: 1,
+    maxLength: BODY_MAX,
+    placeholder: 'Write a message…',
+    attrs: { 'aria-describedby': 'composer-hint' },
+  });
+  const sendButton = h('button', { type: 'submit', class: 'btn primary' }, 'Send');
+  const counter = h('span', { class: 'counter', attrs: { 'aria-live': 'polite' } });
+  const composerError = h('p', { class: 'form-error', attrs: { role: 'alert' } });
+  const composer = h(
+    'form',
+    { class: 'composer', on: { submit: (ev) => (ev.preventDefault(), submit()) } },
+    h('label', { class: 'sr-only', htmlFor: 'composer' }, 'Message'),
+    h('div', { class: 'composer-row' }, textarea, sendButton),
+    h(
+      'p',
+      { class: 'hint', id: 'composer-hint' },
+      h('kbd', {}, 'Enter'),
+      ' to send · ',
+      h('kbd', {}, 'Shift'),
+      '+',
+      h('kbd', {}, 'Enter'),
+      ' for a new line',
+      counter,
+    ),
+    composerError,
+  );
+  const joinBar = h('div', { class: 'join-bar', hidden: true });
+  const body = h(
+    'div',
+    { class: 'room-body' },
+    h('div', { class: 'log-wrap' }, logEl, jump),
+    aside,
+  );
+  const el = h(
+    'section',
+    { class: 'room' },
+    h(
+      'header',
+      { class: 'room-head' },
+      h(
+        'a',
+        { class: 'back', href: paths.lobby(), attrs: { 'aria-label': 'Back to the lobby' } },
+        '←',
+      ),
+      title,
+      kindBadge,
+      peopleToggle,
+    ),
+    body,
+    typingLine,
+    composer,
+    joinBar,
+  );
+
+  textarea.value = ctx.drafts.get(roomId);
+  const fit = () => {
+    // Grow with the text up to about eight lines (CSSOM: allowed by a CSP without 'unsafe-inline').
+    textarea.style.height = 'auto';
+    textarea.style.height = `${Math.min(textarea.scrollHeight, 200)}px`;
+    const left = BODY_MAX - textarea.value.length;
+    counter.textContent = left < 500 ? ` · ${left} characters left` : '';
+  };
+
+  // ---- rendering -------------------------------------------------------------------------
+  const timeEl = (iso: string) =>
+    h('time', { dateTime: iso, title: formatFullTime(iso) }, formatMessageTime(iso, new Date()));
+
+  const renderMessage = (m: ChatMessage): HTMLLIElement => {
+    const mine = m.author.id === me.id;
+    const shown = displayBody(m);
+    const li = h('li', {
+      class: `msg${mine ? ' mine' : ''}${shown.placeholder ? ' gone' : ''}`,
+      id: `msg-${m.seq}`,
+      attrs: { 'data-seq': m.seq },
+    });
+    const head = h(
+      'div',
+      { class: 'msg-head' },
+      avatar(m.author),
+      h('span', { class: 'author' }, m.author.displayName),
+      timeEl(m.createdAt),
+    );
+    if (m.editedAt && m.status === 'VISIBLE')
+      head.append(
+        h('span', { class: 'edited', title: `edited ${formatFullTime(m.editedAt)}` }, '(edited)'),
+      );
+    li.append(head);
+    if (editing === m.seq && mine && m.status === 'VISIBLE') {
+      li.append(editForm(m));
+      return li;
+    }
+    li.append(h('p', { class: 'body' }, shown.text));
+    if (mine && m.status === 'VISIBLE') li.append(actions(m));
+    return li;
+  };
+
+  const actions = (m: ChatMessage): HTMLElement => {
+    if (confirmingDelete === m.seq) {
+      const yes = h(
+        'button',
+        { type: 'button', class: 'btn small danger', on: { click: () => void remove(m) } },
+        'Delete',
+      );
+      const no = h(
+        'button',
+        {
+          type: 'button',
+          class: 'btn small',
+          on: { click: () => ((confirmingDelete = null), rerender(m.seq, 'delete')) },
+        },
+        'Cancel',
+      );
+      return h(
+        'div',
+        { class: 'msg-actions confirm' },
+        h('span', {}, 'Delete this message?'),
+        yes,
+        no,
+      );
+    }
+    return h(
+      'div',
+      { class: 'msg-actions' },
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'btn tiny',
+          attrs: { 'data-action': 'edit', 'aria-label': `Edit message: ${m.body.slice(0, 40)}` },
+          on: {
+            click: () => (
+              (editing = m.seq),
+              (confirmingDelete = null),
+              rerender(m.seq, 'edit-field')
+            ),
+          },
+        },
+        'Edit',
+      ),
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'btn tiny',
+          attrs: {
+            'data-action': 'delete',
+            'aria-label': `Delete message: ${m.body.slice(0, 40)}`,
+          },
+          on: {
+            click: () => ((confirmingDelete = m.seq), (editing = null), rerender(m.seq, 'confirm')),
+          },
+        },
+        'Delete',
+      ),
+    );
+  };
+
+  const editForm = (m: ChatMessage): HTMLElement => {
+    const field = h('textarea', {
+      class: 'edit-field',
+      value: m.body,
+      maxLength: BODY_MAX,
+      rows: 2,
+      attrs: { 'aria-label': 'Edit your message' },
+    });
+    const err = h('p', { class: 'form-error', attrs: { role: 'alert' } });
+    const cancel = () => {
+      editing = null;
+      rerender(m.seq, 'edit');
+    };
+    const save = async () => {
+      const text = field.value.trim();
+      if (!text) return;
+      if (text === m.body) return cancel();
+      try {
+        const { editMessage } = await ctx.api.request<{ editMessage: ChatMessage }>(EDIT, {
+          id: m.id,
+          body: text,
+        });
+        editing = null;
+        apply(log.update([editMessage]));
+        rerender(m.seq, 'edit');
+      } catch (e) {
+        err.textContent = describeError(e);
+      }
+    };
+    field.addEventListener('keydown', (ev) => {
+      if (ev.key === 'Escape') {
+        ev.preventDefault();
+        cancel();
+      } else if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing) {
+        ev.preventDefault();
+        void save();
+      }
+    });
+    return h(
+      'form',
+      { class: 'edit', on: { submit: (ev) => (ev.preventDefault(), void save()) } },
+      field,
+      h(
+        'div',
+        { class: 'msg-actions visible' },
+        h('button', { type: 'submit', class: 'btn small primary' }, 'Save'),
+        h('button', { type: 'button', class: 'btn small', on: { click: cancel } }, 'Cancel'),
+        h('span', { class: 'hint' }, 'Esc to cancel'),
+      ),
+      err,
+    );
+  };
+
+  /** Replaces one message's element and puts focus where the person's action leads. */
+  const rerender = (seq: number, focus?: 'edit' | 'delete' | 'edit-field' | 'confirm') => {
+    const m = log.get(seq);
+    const old = rendered.get(seq);
+    if (!m || !old) return;
+    const fresh = renderMessage(m);
+    old.replaceWith(fresh);
+    rendered.set(seq, fresh);
+    if (focus === 'edit-field') fresh.querySelector<HTMLTextAreaElement>('.edit-field')?.focus();
+    else if (focus === 'confirm')
+      fresh.querySelector<HTMLButtonElement>('.confirm .danger')?.focus();
+    else if (focus === 'edit' || focus === 'delete')
+      (fresh.querySelector<HTMLButtonElement>(`[data-action="${focus}"]`) ?? textarea).focus();
+  };
+
+  const apply = (change: LogChange) => {
+    const stick = nearBottom(logEl);
+    for (const m of change.added) {
+      const li = renderMessage(m);
+      rendered.set(m.seq, li);
+      // Insert before the first rendered message with a higher seq (usually: append).
+      let next: HTMLLIElement | undefined;
+      for (let s = m.seq + 1; s <= log.lastSeq; s++) {
+        next = rendered.get(s);
+        if (next) break;
+      }
+      list.insertBefore(li, next ?? null);
+      if (m.author.id !== me.id) typing.stopped(m.author.id);
+    }
+    for (const m of change.updated) {
+      if (editing === m.seq && m.status !== 'VISIBLE') editing = null;
+      rerender(m.seq);
+    }
+    renderPending();
+    if (change.added.length) renderLogTop();
+    if (change.added.length) {
+      renderTyping();
+      if (stick || change.added.some((m) => m.author.id === me.id)) scrollToBottom();
+      else jump.hidden = false;
+    }
+  };
+
+  const renderPending = () => {
+    replace(
+      pendingList,
+      ...log.pending().map((p: PendingMessage) => {
+        const li = h(
+          'li',
+          { class: `msg mine pending ${p.state}` },
+          h(
+            'div',
+            { class: 'msg-head' },
+            avatar(me),
+            h('span', { class: 'author' }, me.displayName),
+            h('span', { class: 'state' }, p.state === 'sending' ? 'sending…' : 'not sent'),
+          ),
+          h('p', { class: 'body' }, p.body),
+        );
+        if (p.state === 'failed') {
+          li.append(
+            h(
+              'div',
+              { class: 'msg-actions visible' },
+              h('span', { class: 'form-error' }, p.error ?? ''),
+              h(
+                'button',
+                {
+                  type: 'button',
+                  class: 'btn small',
+                  on: { click: () => send(p.body, p.clientMsgId) },
+                },
+                'Retry',
+              ),
+              h(
+                'button',
+                {
+                  type: 'button',
+                  class: 'btn small',
+                  on: { click: () => (log.removePending(p.clientMsgId), renderPending()) },
+                },
+                'Discard',
+              ),
+            ),
+          );
+        }
+        return li;
+      }),
+    );
+  };
+
+  const renderLogTop = () => {
+    olderButton.hidden = !log.hasOlder || log.size === 0;
+    logStart.hidden = log.hasOlder && log.size > 0;
+    logStart.textContent =
+      log.size === 0
+        ? 'No messages yet. Say hello!'
+        : `This is the beginning of ${room?.kind === 'DIRECT' ? 'your conversation' : `#${room?.name ?? roomId}`}.`;
+  };
+
+  const renderPeople = () => {
+    const people = [...online.values()];
+    if (ctx.live.status === 'online' && !online.has(me.id)) people.push(me);
+    people.sort((a, b) =>
+      a.id === me.id ? 1 : b.id === me.id ? -1 : a.displayName.localeCompare(b.displayName),
+    );
+    peopleCount.textContent = String(people.length);
+    replace(
+      peopleList,
+      ...people.map((p) =>
+        h(
+          'li',
+          { class: 'person' },
+          h('span', { class: 'dot', attrs: { 'aria-hidden': 'true' } }),
+          avatar(p),
+          h(
+            'span',
+            { class: 'person-name' },
+            p.displayName,
+            p.id === me.id ? h('span', { class: 'handle' }, ' (you)') : null,
+          ),
+        ),
+      ),
+    );
+  };
+
+  const renderTyping = () => {
+    clearTimeout(typingTimer);
+    const now = Date.now();
+    const names = typing.active(now);
+    typingLine.textContent = describeTyping(names);
+    if (names.length) typingTimer = setTimeout(renderTyping, 1_000);
+  };
+
+  const scrollToBottom = () => {
+    logEl.scrollTop = logEl.scrollHeight;
+    jump.hidden = true;
+  };
+
+  // ---- actions ---------------------------------------------------------------------------
+  /**
+   * Sends run one after another, in the order they were typed: concurrent requests could be
+   * stored out of order. Each shows at once as "sending…"; a failure leaves it "not sent".
+   */
+  let sendChain: Promise<void> = Promise.resolve();
+  const send = (text: string, clientMsgId: string = newClientMsgId()) => {
+    if (log.getPending(clientMsgId)) log.setPending(clientMsgId, 'sending');
+    else
+      log.addPending({
+        clientMsgId,
+        body: text,
+        createdAt: new Date().toISOString(),
+        state: 'sending',
+      });
+    renderPending();
+    scrollToBottom();
+    sendChain = sendChain.then(() => deliver(clientMsgId));
+  };
+
+  const deliver = async (clientMsgId: string) => {
+    await loaded; // the composer works before the room has loaded
+    const p = log.getPending(clientMsgId);
+    if (destroyed || !p) return;
+    if (log.hasClientMsgId(clientMsgId)) return log.removePending(clientMsgId);
+    if (!member) {
+      log.setPending(clientMsgId, 'failed', 'Join the room to write here.');
+      return renderPending();
+    }
+    try {
+      const { sendMessage } = await ctx.api.request<{ sendMessage: ChatMessage }>(SEND, {
+        room: roomId,
+        body: p.body,
+        clientMsgId,
+      });
+      if (destroyed) return;
+      log.removePending(clientMsgId);
+      apply(log.add([sendMessage], { ordered: false }));
+    } catch (e) {
+      if (destroyed) return;
+      log.setPending(
+        clientMsgId,
+        'failed',
+        e instanceof ApiError && e.code === 'NETWORK'
+          ? 'No connection: it will be sent when you are back.'
+          : describeError(e),
+      );
+      renderPending();
+    }
+  };
+
+  const submit = () => {
+    const text = textarea.value.trim();
+    if (!text) return;
+    if (room && !member) {
+      composerError.textContent = 'Join the room to write here.';
+      return;
+    }
+    composerError.textContent = '';
+    textarea.value = '';
+    ctx.drafts.clear(roomId);
+    fit();
+    textarea.focus();
+    send(text);
+  };
+
+  const remove = async (m: ChatMessage) => {
+    try {
+      const { deleteMessage } = await ctx.api.request<{ deleteMessage: ChatMessage }>(DELETE, {
+        id: m.id,
+      });
+      confirmingDelete = null;
+      apply(log.update([deleteMessage]));
+      textarea.focus();
+    } catch (e) {
+      composerError.textContent = describeError(e);
+    }
+  };
+
+  const loadOlder = async () => {
+    const before = log.firstSeq;
+    if (loadingOlder || !log.hasOlder || before === undefined || before <= 1) {
+      if (before === 1) log.hasOlder = false;
+      renderLogTop();
+      return;
+    }
+    loadingOlder = true;
+    olderButton.disabled = true;
+    const height = logEl.scrollHeight;
+    const top = logEl.scrollTop;
+    try {
+      const { messages } = await ctx.api.request<{ messages: MessagePage }>(OLDER, {
+        room: roomId,
+        before,
+        limit: PAGE,
+      });
+      if (destroyed) return;
+      log.hasOlder = messages.hasMore;
+      apply(log.add(messages.messages, { ordered: false }));
+      // Keep the messages in view where they were: the page grew above them.
+      logEl.scrollTop = top + (logEl.scrollHeight - height);
+    } catch (e) {
+      composerError.textContent = describeError(e);
+    } finally {
+      loadingOlder = false;
+      olderButton.disabled = false;
+      renderLogTop();
+    }
+  };
+
+  const retryFailed = () => {
+    for (const p of log.pending()) if (p.state === 'failed') send(p.body, p.clientMsgId);
+  };
+
+  // ---- wiring ----------------------------------------------------------------------------
+  textarea.addEventListener('keydown', (ev) => {
+    if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing) {
+      ev.preventDefault();
+      submit();
+    }
+  });
+  textarea.addEventListener('input', () => {
+    ctx.drafts.set(roomId, textarea.value);
+    fit();
+    if (member && textarea.value.trim() && typingGate()) {
+      ctx.api.request(SET_TYPING, { room: roomId }).catch(() => undefined);
+    }
+  });
+  olderButton.addEventListener('click', () => void loadOlder());
+  jump.addEventListener('click', scrollToBottom);
+  logEl.addEventListener('scroll', () => {
+    if (nearBottom(logEl)) jump.hidden = true;
+    if (logEl.scrollTop < TOP_SLACK_PX && log.hasOlder && !loadingOlder && room) void loadOlder();
+  });
+
+  const showProblem = (e: unknown) => {
+    const code = e instanceof ApiError ? e.code : 'INTERNAL_SERVER_ERROR';
+    const v =
+      code === 'NOT_FOUND'
+        ? problemView(
+            'Room not found',
+            `There is no room “${roomId}”. Check the link, or create it from the lobby.`,
+          )
+        : code === 'FORBIDDEN'
+          ? problemView(
+              'You cannot open this conversation',
+              'This private conversation belongs to two other people. Ask one of them to write to you instead.',
+            )
+          : problemView('This room could not be opened', describeError(e));
+    el.replaceChildren(...v.el.childNodes);
+    el.className = 'problem';
+    document.title = `${v.title} · conversa`;
+    el.querySelector('h1')?.focus();
+    stopLive();
+  };
+
+  const subscribeAll = () => {
+    const refused = (errors: GraphQLErrorLike[]) => showProblem(toApiError(errors));
+    offs.push(
+      ctx.live.subscribe<{ messageAdded: ChatMessage }>({
+        query: MESSAGE_ADDED,
+        // Re-evaluated at every reconnect: resume right after the last message seen.
+        variables: () => ({ room: roomId, after: log.streamSeq }),
+        next: (d) => apply(log.add([d.messageAdded], { ordered: true })),
+        error: refused,
+      }),
+      ctx.live.subscribe<{ messageUpdated: ChatMessage }>({
+        query: MESSAGE_UPDATED,
+        variables: () => ({ room: roomId }),
+        next: (d) => apply(log.update([d.messageUpdated])),
+      }),
+      ctx.live.subscribe<{ presenceChanged: { online: boolean; user: Person } }>({
+        query: PRESENCE,
+        variables: () => ({ room: roomId }),
+        next: (d) => {
+          const { user, online: on } = d.presenceChanged;
+          if (on) online.set(user.id, user);
+          else if (user.id !== me.id) online.delete(user.id);
+          renderPeople();
+        },
+      }),
+      ctx.live.subscribe<{ typing: { user: Person } }>({
+        query: TYPING,
+        variables: () => ({ room: roomId }),
+        next: (d) => {
+          typing.seen(d.typing.user.id, d.typing.user.displayName, Date.now());
+          renderTyping();
+        },
+      }),
+      ctx.live.onStatus((s, prev) => {
+        renderPeople();
+        if (s === 'online' && prev === 'reconnecting') void refresh();
+      }),
+    );
+  };
+
+  const stopLive = () => {
+    for (const off of offs.splice(0)) off();
+  };
+
+  /** After a reconnect: who is here now, and edits or deletions missed while away. */
+  const refresh = async () => {
+    try {
+      const [r, page] = await Promise.all([
+        ctx.api.request<{ room: { online: Person[] } | null }>(ROOM_ONLINE, { id: roomId }),
+        ctx.api.request<{ messages: MessagePage }>(NEWEST, { room: roomId, limit: PAGE }),
+      ]);
+      if (destroyed) return;
+      online.clear();
+      for (const p of r.room?.online ?? []) online.set(p.id, p);
+      renderPeople();
+      apply(log.update(page.messages.messages));
+      retryFailed();
+    } catch {
+      // the next reconnect tries again
+    }
+  };
+
+  const load = async () => {
+    let data: { room: RoomDetail | null; messages: MessagePage };
+    try {
+      data = await ctx.api.request(ROOM, { id: roomId, limit: PAGE });
+    } catch (e) {
+      if (!destroyed) showProblem(e);
+      return;
+    }
+    if (destroyed) return;
+    if (!data.room) return showProblem(new ApiError('no such room', 'NOT_FOUND'));
+    room = data.room;
+    member = room.kind === 'DIRECT' || room.members.some((m) => m.id === me.id);
+    replace(
+      title,
+      h(
+        'span',
+        { class: 'room-icon', attrs: { 'aria-hidden': 'true' } },
+        room.kind === 'DIRECT' ? '@' : '#',
+      ),
+      room.name,
+    );
+    kindBadge.hidden = room.kind !== 'DIRECT';
+    logEl.setAttribute('aria-label', `Messages in ${room.name}`);
+    textarea.placeholder =
+      room.kind === 'DIRECT' ? `Message ${room.name}` : `Message #${room.name}`;
+    document.title = `${room.kind === 'DIRECT' ? room.name : `#${room.name}`} · conversa`;
+    if (location.pathname !== paths.room(room.id, room.kind))
+      history.replaceState(null, '', paths.room(room.id, room.kind));
+    for (const p of room.online) online.set(p.id, p);
+    renderPeople();
+    log.hasOlder = data.messages.hasMore;
+    apply(log.add(data.messages.messages, { ordered: true }));
+    renderLogTop();
+    scrollToBottom();
+    if (!member) showJoin(room.name);
+    subscribeAll();
+  };
+
+  const showJoin = (name: string) => {
+    composer.hidden = true;
+    joinBar.hidden = false;
+    const b = h('button', { type: 'button', class: 'btn primary' }, `Join #${name}`);
+    b.addEventListener('click', () => {
+      b.disabled = true;
+      ctx.api
+        .request(`mutation($name: String!) { joinRoom(name: $name) { id } }`, { name })
+        .then(() => {
+          member = true;
+          joinBar.hidden = true;
+          composer.hidden = false;
+          textarea.focus();
+        })
+        .catch((e: unknown) => {
+          b.disabled = false;
+          joinBar.append(
+            h('p', { class: 'form-error', attrs: { role: 'alert' } }, describeError(e)),
+          );
+        });
+    });
+    replace(joinBar, h('p', {}, 'You are reading this room.'), b);
+    b.focus();
+  };
+
+  fit();
+  const loaded = load();
+
+  return {
+    el,
+    title: roomId,
+    focus: () => textarea.focus(),
+    destroy: () => {
+      destroyed = true;
+      if (textarea.value) ctx.drafts.set(roomId, textarea.value);
+      clearTimeout(typingTimer);
+      stopLive();
+    },
+  };
+}
