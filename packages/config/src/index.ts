@@ -65,6 +65,11 @@ export const ConfigSchema = z
     MODERATION_RULES_FILE: z.string().min(1).optional(),
     /** How long a service waits for a dependency at start before it exits, ms (15 s). */
     STARTUP_TIMEOUT_MS: ms.default(15_000),
+    /**
+     * OTLP/HTTP endpoint for traces (e.g. http://otel-collector:4318: spans go to /v1/traces).
+     * Unset: tracing is off. The name is the OpenTelemetry standard one.
+     */
+    OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url().optional(),
   })
   .superRefine((c, ctx) => {
     if (c.NODE_ENV === 'production' && (c.JWT_SECRET === DEV_JWT_SECRET || c.JWT_SECRET.length < 32)) {

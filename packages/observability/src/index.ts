@@ -22,3 +22,15 @@ export {
   LATENCY_BUCKETS,
 } from './metrics.js';
 export { dependencyErrorCounter, type Dependency, type DependencyErrorHook } from './dependency-errors.js';
+export {
+  startTracing,
+  stopTracing,
+  withSpan,
+  withSpans,
+  currentTraceparent,
+  contextFrom,
+  activeTraceFields,
+  SpanKind,
+  type TracingOptions,
+  type SpanOptions,
+} from './tracing.js';

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { DependencyUnavailableError } from './startup.js';
+import { stopTracing } from './tracing.js';
 
 export interface Service {
   start(): Promise<void>;
@@ -26,8 +27,9 @@ export async function runService(name: string, logger: Logger, build: () => Prom
     }, 30_000);
     hardExit.unref();
     void (service?.stop() ?? Promise.resolve()).then(
-      () => {
+      async () => {
         logger.info(`${name} stopped`);
+        await stopTracing(); // the last spans, if tracing is on
         process.exit(0);
       },
       (e: unknown) => {

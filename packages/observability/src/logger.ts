@@ -1,4 +1,5 @@
 import { pino, type Logger } from 'pino';
+import { activeTraceFields } from './tracing.js';
 
 export type { Logger };
 
@@ -24,5 +25,7 @@ export function createLogger(service: string, level: string): Logger {
     base: { service },
     redact: { paths: REDACT, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
+    // Lines written inside a traced operation carry its trace_id and span_id.
+    mixin: activeTraceFields,
   });
 }

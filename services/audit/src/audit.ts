@@ -6,6 +6,9 @@ import {
   closeServer,
   createMetrics,
   createProbeServer,
+  dependencyErrorCounter,
+  SpanKind,
+  withSpans,
   listen,
   reach,
   safeUrl,
@@ -56,11 +59,20 @@ export async function createAudit(config: Config, logger: Logger, opts: AuditOpt
   const n = names(config.CONVERSA_NAMESPACE);
   const t = config.STARTUP_TIMEOUT_MS;
   const metrics = createMetrics('audit');
+  const dependencyError = dependencyErrorCounter(metrics, [
+    ['kafka', 'client'],
+    ['mongo', 'command'],
+  ]);
   const store = await reach('MongoDB', safeUrl(config.MONGO_URL), t, () =>
-    Store.connect({ url: config.MONGO_URL, dbName: config.MONGO_DB }),
+    Store.connect({ url: config.MONGO_URL, dbName: config.MONGO_DB, onError: (op) => dependencyError('mongo', op) }),
   );
   await store.ensureIndexes();
-  const kafka = new KafkaAdapter({ brokers: config.KAFKA_BROKERS, clientId: 'conversa-audit', logger });
+  const kafka = new KafkaAdapter({
+    brokers: config.KAFKA_BROKERS,
+    clientId: 'conversa-audit',
+    logger,
+    onError: (op) => dependencyError('kafka', op),
+  });
   const producer: EventProducer = await reach('Kafka', config.KAFKA_BROKERS.join(','), t, async () => {
     await kafka.ensureTopics([
       { topic: n.eventsTopic, partitions: config.KAFKA_PARTITIONS },
@@ -100,7 +112,14 @@ export async function createAudit(config: Config, logger: Logger, opts: AuditOpt
     // Both writes finish before the adapter commits the batch's offsets.
     await auditDeadLetters.park(dead);
     const recordedAt = now();
-    const r = await writer.append(good.map((g) => toAuditEntry(g.value, recordedAt)));
+    // The producer's span (header), else the command's (envelope): the audit entry ends the trace.
+    const r = await withSpans(
+      'audit append',
+      SpanKind.CONSUMER,
+      good.map((g) => g.record.headers.traceparent ?? g.value.trace?.traceparent),
+      { 'messaging.system': 'kafka', 'messaging.destination.name': batch.topic, 'messaging.consumer.group.name': n.auditGroup },
+      () => writer.append(good.map((g) => toAuditEntry(g.value, recordedAt))),
+    );
     stats.appended += r.appended;
     stats.duplicates += r.duplicates;
     appended.inc(undefined, r.appended);

@@ -1,18 +1,22 @@
-import { names, type Names } from '@conversa/contracts';
+import { TraceContext, names, type Names } from '@conversa/contracts';
 import type { Config } from '@conversa/config';
 import { DeadLetterQueue, KafkaAdapter, type EventConsumer } from '@conversa/kafka';
 import {
   closeServer,
   createProbeServer,
+  currentTraceparent,
   listen,
   reach,
   safeUrl,
+  SpanKind,
+  withSpan,
   type Logger,
   type Service,
 } from '@conversa/observability';
 import { Store } from '@conversa/store';
 import { CommandExecutor } from './commands.js';
-import { createCommandWorker } from './adapters/queue.js';
+import { createCommandWorker, createQueueDepth } from './adapters/queue.js';
+import { createChatMetrics } from './metrics.js';
 import { createRedis, redisPublisher } from './adapters/redis.js';
 import { OutboxRelay } from './outbox-relay.js';
 import { createMuteTimers } from './adapters/timers.js';
@@ -31,17 +35,31 @@ export interface ChatService extends Service {
 export async function createChat(config: Config, logger: Logger): Promise<ChatService> {
   const n = names(config.CONVERSA_NAMESPACE);
   const t = config.STARTUP_TIMEOUT_MS;
+  // The sources are read at scrape time only, once everything below exists.
+  const cm = createChatMetrics({
+    queueCounts: () => depth.counts(),
+    outboxPending: () => store.countPendingOutbox(),
+    published: () => relay.published,
+  });
+  const redisError = () => cm.dependencyError('redis', 'connection');
   const store = await reach('MongoDB', safeUrl(config.MONGO_URL), t, () =>
-    Store.connect({ url: config.MONGO_URL, dbName: config.MONGO_DB }),
+    Store.connect({ url: config.MONGO_URL, dbName: config.MONGO_DB, onError: (op) => cm.dependencyError('mongo', op) }),
   );
   await store.ensureIndexes();
   const redis = createRedis(config.REDIS_URL, 'chat');
   const workerRedis = createRedis(config.REDIS_URL, 'chat-worker');
+  redis.on('error', redisError);
+  workerRedis.on('error', redisError);
   await reach('Redis', safeUrl(config.REDIS_URL), t, async () => {
     await redis.connect();
     await workerRedis.connect();
   });
-  const kafka = new KafkaAdapter({ brokers: config.KAFKA_BROKERS, clientId: 'conversa-chat', logger });
+  const kafka = new KafkaAdapter({
+    brokers: config.KAFKA_BROKERS,
+    clientId: 'conversa-chat',
+    logger,
+    onError: (op) => cm.dependencyError('kafka', op),
+  });
   const producer = await reach('Kafka', config.KAFKA_BROKERS.join(','), t, async () => {
     await kafka.ensureTopics([
       { topic: n.eventsTopic, partitions: config.KAFKA_PARTITIONS },
@@ -53,6 +71,7 @@ export async function createChat(config: Config, logger: Logger): Promise<ChatSe
 
   // The mute timers' worker blocks on Redis: a connection of its own.
   const timerRedis = createRedis(config.REDIS_URL, 'chat-moderation-timers');
+  timerRedis.on('error', redisError);
   await reach('Redis', safeUrl(config.REDIS_URL), t, () => timerRedis.connect());
   const timers = createMuteTimers({
     connection: redis,
@@ -63,10 +82,17 @@ export async function createChat(config: Config, logger: Logger): Promise<ChatSe
     logger,
   });
 
+  const roomSignals = redisPublisher(redis, n.roomChannel);
   const relay = new OutboxRelay({ store, producer, topic: n.eventsTopic, logger, sweepMs: config.OUTBOX_SWEEP_MS });
   const executor = new CommandExecutor({
     store,
-    publisher: redisPublisher(redis, n.roomChannel),
+    publisher: {
+      publish: (room, signal) =>
+        withSpan('redis publish', { kind: SpanKind.PRODUCER, attributes: { 'messaging.system': 'redis', 'messaging.destination.name': n.roomChannel(room) } }, () =>
+          roomSignals.publish(room, signal),
+        ),
+    },
+    traceparent: currentTraceparent,
     onEventStored: (collection, docId, events) => relay.stored(collection, docId, events),
     logger,
     timers,
@@ -76,12 +102,30 @@ export async function createChat(config: Config, logger: Logger): Promise<ChatSe
     prefix: n.queuePrefix,
     queue: n.commandQueue,
     concurrency: config.CHAT_CONCURRENCY,
-    execute: (payload) => executor.execute(payload),
+    execute: (payload) => {
+      const command = String((payload as { type?: unknown }).type);
+      // The gateway's trace rides in the job data beside the command (the contract strips it).
+      const trace = TraceContext.safeParse((payload as { trace?: unknown }).trace);
+      return withSpan(
+        `command ${command}`,
+        { kind: SpanKind.CONSUMER, parent: trace.success ? trace.data.traceparent : undefined, attributes: { 'messaging.system': 'bullmq', 'conversa.command': command } },
+        () =>
+          cm.timeJob(command, async () => {
+            const result = await executor.execute(payload);
+            logger.debug({ command }, 'command done'); // carries the trace id when tracing is on
+            return result;
+          }),
+      );
+    },
   });
+  const depth = createQueueDepth({ connection: redis, prefix: n.queuePrefix, queue: n.commandQueue });
   worker.on('failed', (job, err) => logger.warn({ job: job?.id, name: job?.name, err }, 'command failed; queue retries it'));
   worker.on('error', (err) => logger.error({ err }, 'worker error'));
   // Moderation actions decided by the rules (audit service) arrive on Kafka.
   let moderationConsumer: EventConsumer | undefined;
+  cm.metrics.gauge('kafka_consumer_lag', 'Records behind the newest offset, summed over the partitions a consumer group member holds.', ['group'], () =>
+    moderationConsumer ? [{ labels: { group: n.chatModerationGroup }, value: moderationConsumer.lag() }] : [],
+  );
   const handleModeration = chatModerationHandler({
     applier: executor.moderation,
     deadLetters: new DeadLetterQueue({ producer, topic: n.deadLetterTopic, consumer: n.chatModerationGroup, logger }),
@@ -97,6 +141,7 @@ export async function createChat(config: Config, logger: Logger): Promise<ChatSe
       moderation: () => (moderationConsumer ? Promise.resolve() : Promise.reject(new Error('moderation consumer not joined yet'))),
     },
     () => draining,
+    cm.metrics,
   );
   let port = config.CHAT_PORT;
 
@@ -129,6 +174,7 @@ export async function createChat(config: Config, logger: Logger): Promise<ChatSe
       await moderationConsumer?.stop();
       await timers.close();
       await relay.stop();
+      await depth.close();
       await producer.close();
       await kafka.close();
       await closeServer(probe);

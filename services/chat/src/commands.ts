@@ -48,6 +48,8 @@ export interface CommandDeps {
   timers?: MuteTimers;
   now?: () => Date;
   newId?: () => string;
+  /** The traceparent of the active span, stored in each event's envelope (tracing). */
+  traceparent?: () => string | undefined;
 }
 
 /** How often one send retries after losing a race for the next seq to another process. */
@@ -71,7 +73,7 @@ export class CommandExecutor {
   constructor(private readonly deps: CommandDeps) {
     this.now = deps.now ?? (() => new Date());
     this.newId = deps.newId ?? randomUUID;
-    this.makeEvent = eventFactory(this.now, randomUUID);
+    this.makeEvent = eventFactory(this.now, randomUUID, deps.traceparent);
     this.moderation = new ModerationApplier({
       store: deps.store,
       publish: (room, signal) => deps.publisher.publish(room, signal),

@@ -47,7 +47,14 @@ export interface EventFactory {
   <T extends EventType>(type: T, key: string, actor: string | null, data: EventData<T>): DomainEvent;
 }
 
-/** Builds envelopes with an injected clock and id source, so tests can pin both. */
-export function eventFactory(now: () => Date, newId: () => string): EventFactory {
-  return (type, key, actor, data) => newEvent(type, key, actor, data, now(), newId());
+/**
+ * Builds envelopes with an injected clock and id source, so tests can pin both. `traceparent`
+ * gives the trace the event continues (the command's span), carried in the envelope's `trace`.
+ */
+export function eventFactory(now: () => Date, newId: () => string, traceparent: () => string | undefined = () => undefined): EventFactory {
+  return (type, key, actor, data) => {
+    const event = newEvent(type, key, actor, data, now(), newId());
+    const tp = traceparent();
+    return tp ? { ...event, trace: { traceparent: tp } } : event;
+  };
 }

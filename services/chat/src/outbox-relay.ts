@@ -1,6 +1,6 @@
 import type { DomainEvent } from '@conversa/contracts';
 import type { EventProducer } from '@conversa/kafka';
-import type { Logger } from '@conversa/observability';
+import { SpanKind, withSpans, type Logger } from '@conversa/observability';
 import type { OutboxCollection, PendingOutbox, Store } from '@conversa/store';
 
 export interface OutboxRelayOptions {
@@ -105,13 +105,26 @@ export class OutboxRelay {
 
   private async publish(docs: PendingOutbox[]): Promise<void> {
     const events = docs.flatMap((p) => p.events).sort(byOccurrence);
-    await this.opts.producer.send(
-      this.opts.topic,
-      events.map((e) => ({
-        key: e.key,
-        value: JSON.stringify(e),
-        headers: { 'event-type': e.type, 'event-id': e.id, 'event-version': String(e.version) },
-      })),
+    const topic = this.opts.topic;
+    // Each event continues the trace of the command that stored it (its envelope's `trace`);
+    // the `traceparent` header hands the publish span on to the consumers.
+    await withSpans(
+      `kafka publish ${topic}`,
+      SpanKind.PRODUCER,
+      events.map((e) => e.trace?.traceparent),
+      { 'messaging.system': 'kafka', 'messaging.destination.name': topic, 'messaging.batch.message_count': events.length },
+      (traceparents) =>
+        this.opts.producer.send(
+          topic,
+          events.map((e, i) => {
+            const traceparent = traceparents[i];
+            return {
+              key: e.key,
+              value: JSON.stringify(e),
+              headers: { 'event-type': e.type, 'event-id': e.id, 'event-version': String(e.version), ...(traceparent ? { traceparent } : {}) },
+            };
+          }),
+        ),
     );
     for (const p of docs) await this.opts.store.markPublished(p.collection, p.docId, p.events);
     this.published += events.length;

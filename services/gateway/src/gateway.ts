@@ -11,7 +11,10 @@ import { AppError, names, type Names, type RoomSignal } from '@conversa/contract
 import type { Config } from '@conversa/config';
 import {
   closeServer,
+  handleMetrics,
   handleProbe,
+  SpanKind,
+  withSpan,
   listen,
   reach,
   safeUrl,
@@ -28,6 +31,7 @@ import { redisPresenceStore } from './adapters/presence.js';
 import { formatError } from './errors.js';
 import { handleGraphQLHttp } from './http.js';
 import { RoomHubs } from './room-hub.js';
+import { createGatewayMetrics } from './metrics.js';
 import { resolvers } from './resolvers.js';
 import { createStaticHandler, resolveWebDist } from './static.js';
 
@@ -53,13 +57,16 @@ const typeDefs = readFileSync(new URL('./schema.graphql', import.meta.url), 'utf
 export async function createGateway(config: Config, logger: Logger): Promise<GatewayService> {
   const n = names(config.CONVERSA_NAMESPACE);
   const t = config.STARTUP_TIMEOUT_MS;
+  // Read at scrape time only, when wss and hubs below exist.
+  const gm = createGatewayMetrics({ sockets: () => wss.clients.size, rooms: () => hubs.size });
+  const redisError = () => gm.dependencyError('redis', 'connection');
   const store = await reach('MongoDB', safeUrl(config.MONGO_URL), t, () =>
-    Store.connect({ url: config.MONGO_URL, dbName: config.MONGO_DB }),
+    Store.connect({ url: config.MONGO_URL, dbName: config.MONGO_DB, onError: (op) => gm.dependencyError('mongo', op) }),
   );
-  const signals = createRedisSignals(config.REDIS_URL, n.roomChannel, logger);
+  const signals = createRedisSignals(config.REDIS_URL, n.roomChannel, logger, redisError);
   await reach('Redis', safeUrl(config.REDIS_URL), t, () => signals.connect());
   const bus = await reach('Redis (command queue)', safeUrl(config.REDIS_URL), t, () =>
-    createCommandBus({ url: config.REDIS_URL, prefix: n.queuePrefix, queue: n.commandQueue, timeoutMs: config.COMMAND_TIMEOUT_MS }),
+    createCommandBus({ url: config.REDIS_URL, prefix: n.queuePrefix, queue: n.commandQueue, timeoutMs: config.COMMAND_TIMEOUT_MS, onError: redisError }),
   );
 
   const hubs = new RoomHubs(
@@ -111,7 +118,7 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
     csrfPrevention: true,
     allowBatchedHttpRequests: false,
     formatError: format,
-    plugins: [ApolloServerPluginLandingPageDisabled()],
+    plugins: [ApolloServerPluginLandingPageDisabled(), gm.apolloPlugin],
     logger: {
       debug: (m: string) => logger.debug(m),
       info: (m: string) => logger.info(m),
@@ -135,6 +142,7 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
   let draining = false;
   const httpServer: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
+    if (handleMetrics(req, res, gm.metrics)) return;
     if (
       handleProbe(
         req,
@@ -153,7 +161,10 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
     if (serveWeb(req, res, path ?? '/')) return;
     if (path === '/graphql') {
       const auth = req.headers.authorization;
-      handleGraphQLHttp(apollo, req, res, () => httpContext(auth)).catch((e: unknown) => {
+      // The span every write's trace starts from (its job, Redis publish, Kafka event, audit entry).
+      withSpan('POST /graphql', { kind: SpanKind.SERVER, attributes: { 'http.request.method': req.method ?? 'POST', 'http.route': '/graphql' } }, () =>
+        handleGraphQLHttp(apollo, req, res, () => httpContext(auth)),
+      ).catch((e: unknown) => {
         logger.error({ err: e }, 'http handler failed');
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
         res.end('{"errors":[{"message":"internal error","extensions":{"code":"INTERNAL_SERVER_ERROR"}}]}');
@@ -188,10 +199,23 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
         return true;
       },
       onClose: async (ctx) => {
+        gm.ws.closed(ctx.extra);
         clearTimeout(ctx.extra.expiryTimer);
         await ctx.extra.presence?.close().catch((e: unknown) => logger.warn({ err: e }, 'presence close failed'));
       },
-      onError: (_ctx, _id, _payload, errors) => formatWsErrors(errors),
+      onSubscribe: (ctx, id) => {
+        gm.ws.subscribe(ctx.extra, id);
+      },
+      onOperation: (ctx, id, _payload, args, result) => {
+        gm.ws.operation(ctx.extra, id, args.document, args.operationName, result);
+      },
+      onComplete: (ctx, id) => {
+        gm.ws.complete(ctx.extra, id);
+      },
+      onError: (ctx, id, _payload, errors) => {
+        gm.ws.rejected(ctx.extra, id, errors);
+        return formatWsErrors(errors);
+      },
       onNext: (_ctx, _id, _payload, _args, result) => {
         const r = result as ExecutionResult;
         if (!r.errors?.length) return undefined;

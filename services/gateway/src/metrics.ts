@@ -147,7 +147,7 @@ export function createGatewayMetrics(sources: {
   const ws: WsOperationHooks = {
     subscribe(socket, id) {
       let m = started.get(socket);
-      if (!m) started.set(socket, (m = new Map()));
+      if (!m) started.set(socket, (m = new Map<string, bigint>()));
       m.set(id, process.hrtime.bigint());
     },
     operation(socket, id, document, operationName, result) {
@@ -168,7 +168,7 @@ export function createGatewayMetrics(sources: {
       );
       if (iterable) {
         let s = active.get(socket);
-        if (!s) active.set(socket, (s = new Set()));
+        if (!s) active.set(socket, (s = new Set<string>()));
         if (!s.has(id)) activeCount++;
         s.add(id);
       }

@@ -1,5 +1,6 @@
 import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
+import { currentTraceparent } from '@conversa/observability';
 import {
   AppError,
   ErrorCode,
@@ -27,6 +28,12 @@ export interface CommandBusOptions {
   timeoutMs: number;
   /** Called on each Redis connection error (for metrics); without it ioredis prints them. */
   onError?: (err: Error) => void;
+}
+
+/** The job data: the command, and the caller's trace beside it when tracing is on (the chat worker continues it). */
+function withTrace(data: Record<string, unknown>): Record<string, unknown> {
+  const traceparent = currentTraceparent();
+  return traceparent ? { ...data, trace: { traceparent } } : data;
 }
 
 /** BullMQ producer side: the gateway's only way to change state. */
@@ -59,7 +66,7 @@ export async function createCommandBus(opts: CommandBusOptions): Promise<Command
       try {
         // One deadline for enqueueing and waiting: with Redis down, `add` would wait forever.
         raw = await Promise.race([
-          queue.add(type, data).then((job) => job.waitUntilFinished(events, opts.timeoutMs)),
+          queue.add(type, withTrace(data)).then((job) => job.waitUntilFinished(events, opts.timeoutMs)),
           new Promise<never>((_, reject) => {
             timer = setTimeout(() => reject(new Error('command timed out')), opts.timeoutMs);
           }),
@@ -76,9 +83,9 @@ export async function createCommandBus(opts: CommandBusOptions): Promise<Command
       } finally {
         clearTimeout(timer);
       }
-      const result = parseCommandResult(type as T, raw);
+      const result = parseCommandResult(type, raw);
       if (!result.ok) throw new AppError(result.error.code, result.error.message);
-      return result.value as CommandValueOf<T>;
+      return result.value;
     },
     async depth() {
       const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
