@@ -1,7 +1,7 @@
 // Flat config with type-aware rules: floating/misused promises, exhaustive switches, no cycles.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
-import importX from 'eslint-plugin-import-x';
+import importX, { createNodeResolver } from 'eslint-plugin-import-x';
 
 export default tseslint.config(
   { ignores: ['**/dist/**', '**/node_modules/**', '**/.turbo/**', '**/*.js', '**/*.mjs', '**/*.cjs'] },
@@ -12,6 +12,10 @@ export default tseslint.config(
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
     },
     plugins: { 'import-x': importX },
+    // The plugin's own resolver: without it, import-x falls back to a legacy "node" resolver
+    // that, when eslint-import-resolver-node is not installed, loads any folder named node/
+    // inside a dependency (lru-cache 11 has one) and crashes.
+    settings: { 'import-x/resolver-next': [createNodeResolver()] },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-misused-promises': 'error',

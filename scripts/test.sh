@@ -32,6 +32,9 @@ fi
 step "build"
 npx turbo run build --output-logs=errors-only
 
+step "dependency audit (known-CVE floors; npm audit --omit=dev --audit-level=high, reported as SKIPPED when the registry cannot answer)"
+bash scripts/audit.sh
+
 step "lint and typecheck"
 npx turbo run lint typecheck --output-logs=errors-only
 

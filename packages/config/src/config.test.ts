@@ -32,4 +32,16 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'short-but-16-chars' })).toThrow(/JWT_SECRET/);
     expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) }).NODE_ENV).toBe('production');
   });
+  it('parses the hardening settings: origins, rate limits as N/<duration>, flags', () => {
+    const d = loadConfig({});
+    expect(d.CORS_ORIGINS).toEqual(['http://localhost:4000', 'http://127.0.0.1:4000']);
+    expect(d.RATE_LIMIT_SEND).toEqual({ limit: 600, windowMs: 60_000 });
+    expect(d.TRUST_PROXY).toBe(false);
+    const c = loadConfig({ CORS_ORIGINS: 'https://Chat.example/, http://a:8080', RATE_LIMIT_SEND: '5/10s', RATE_LIMIT_JOIN: '2/500ms', TRUST_PROXY: 'true' });
+    expect(c.CORS_ORIGINS).toEqual(['https://chat.example', 'http://a:8080']);
+    expect(c.RATE_LIMIT_SEND).toEqual({ limit: 5, windowMs: 10_000 });
+    expect(c.RATE_LIMIT_JOIN).toEqual({ limit: 2, windowMs: 500 });
+    expect(c.TRUST_PROXY).toBe(true);
+    expect(() => loadConfig({ RATE_LIMIT_SEND: '5 per minute', CORS_ORIGINS: 'chat.example' })).toThrow(/RATE_LIMIT_SEND.*CORS_ORIGINS|CORS_ORIGINS.*RATE_LIMIT_SEND/);
+  });
 });

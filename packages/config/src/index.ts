@@ -9,6 +9,23 @@ const DEV_JWT_SECRET = 'conversa-development-secret-change-me-0123456789';
 
 const port = z.coerce.number().int().min(0).max(65_535);
 const ms = z.coerce.number().int().positive();
+const count = z.coerce.number().int().positive();
+const flag = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 } as const;
+/** A rate limit `N/<duration>` (`30/10s`, `600/1m`): at most N in each fixed window. */
+const rate = (byDefault: string) =>
+  z
+    .string()
+    .regex(/^\d+\/\d+(ms|s|m|h)$/, 'N/<duration>, e.g. 30/10s')
+    .default(byDefault)
+    .transform((s) => {
+      const [, n, d, unit] = /^(\d+)\/(\d+)(ms|s|m|h)$/.exec(s) ?? [];
+      return { limit: Number(n), windowMs: Number(d) * UNIT_MS[unit as keyof typeof UNIT_MS] };
+    })
+    .pipe(z.object({ limit: z.number().int().positive(), windowMs: z.number().int().positive() }));
+
+/** A parsed rate limit: at most `limit` per fixed window of `windowMs`. */
+export type RateLimitSetting = z.infer<ReturnType<typeof rate>>;
 
 export const ConfigSchema = z
   .object({
@@ -70,6 +87,66 @@ export const ConfigSchema = z
      * Unset: tracing is off. The name is the OpenTelemetry standard one.
      */
     OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url().optional(),
+
+    // ---- gateway hardening (docs/security.md) -------------------------------------------
+    /**
+     * Browser origins allowed to call the gateway (CORS on HTTP, the WebSocket upgrade):
+     * comma-separated `scheme://host[:port]`. A request whose Origin is the gateway's own
+     * (same host) or that sends no Origin (not a browser) is always allowed; any other gets 403.
+     */
+    CORS_ORIGINS: z
+      .string()
+      .default('http://localhost:4000,http://127.0.0.1:4000')
+      .transform((s) => s.split(',').map((o) => o.trim().replace(/\/+$/, '').toLowerCase()).filter(Boolean))
+      .pipe(z.array(z.string().regex(/^https?:\/\/[^/\s]+$/, 'scheme://host[:port]'))),
+    /**
+     * Trust the last `X-Forwarded-For` entry as the client's address (per-address login limits)
+     * when the gateway sits behind a proxy that sets it; off: the socket's peer address.
+     */
+    TRUST_PROXY: flag.default(false),
+    /**
+     * Deepest field nesting one operation may have (fragments and introspection count). The
+     * schema's own queries need at most 4; the standard introspection query (GraphiQL) needs 15.
+     */
+    GRAPHQL_MAX_DEPTH: count.default(15),
+    /** Aliased fields one operation may have. */
+    GRAPHQL_MAX_ALIASES: count.default(30),
+    /** Top-level fields one operation may select. */
+    GRAPHQL_MAX_ROOT_FIELDS: count.default(20),
+    /** Cost budget of one operation: 1 per field, times 10 inside each list (introspection free). */
+    GRAPHQL_MAX_COST: count.default(5_000),
+    /** Lexical tokens one document may have: bounds parse and validation work (introspection: ~200). */
+    GRAPHQL_MAX_TOKENS: count.default(2_000),
+    /** A WebSocket must send `connection_init` within this, else it is closed with 4408, ms (3 s). */
+    WS_INIT_TIMEOUT_MS: ms.default(3_000),
+    /** Live operations (subscriptions) one socket may hold; more are refused with RATE_LIMITED. */
+    WS_MAX_SUBSCRIPTIONS_PER_SOCKET: count.default(100),
+    /** Sockets one user may hold open on one gateway process; more are closed with 4429. */
+    WS_MAX_SOCKETS_PER_USER: count.default(20),
+    /** Largest WebSocket frame, bytes (1 MiB); a larger one closes the socket with 1009. */
+    WS_MAX_PAYLOAD_BYTES: count.default(1_048_576),
+    /** Largest `connection_init` payload (connectionParams) as JSON, bytes (4 KiB); larger: 4400. */
+    WS_MAX_CONNECTION_PARAMS_BYTES: count.default(4_096),
+    /** Per-user limit, shared by all gateways (Redis): sendMessage and editMessage. `N/window`. */
+    RATE_LIMIT_SEND: rate('600/60s'),
+    /** Per-user limit on setTyping calls. */
+    RATE_LIMIT_TYPING: rate('300/60s'),
+    /** Per-user limit on subscribe operations over WebSocket. */
+    RATE_LIMIT_SUBSCRIBE: rate('600/60s'),
+    /** Per-user limit on joinRoom and openDirectRoom. */
+    RATE_LIMIT_JOIN: rate('120/60s'),
+    /** Per-address limit on login and register attempts (both cost an argon2 hash). */
+    RATE_LIMIT_AUTH: rate('300/60s'),
+    /** Failed logins per username before the lockout starts (then it doubles per failure). */
+    LOGIN_FREE_FAILURES: count.default(5),
+    /** Failed logins per address before the lockout starts (many people may share an address). */
+    LOGIN_ADDRESS_FREE_FAILURES: count.default(50),
+    /** First lockout, ms (1 s); each further failure doubles it. */
+    LOGIN_LOCKOUT_BASE_MS: ms.default(1_000),
+    /** Longest lockout, ms (15 min). */
+    LOGIN_LOCKOUT_MAX_MS: ms.default(900_000),
+    /** Failures are forgotten after this long without a new one, ms (15 min). */
+    LOGIN_FAILURE_WINDOW_MS: ms.default(900_000),
   })
   .superRefine((c, ctx) => {
     if (c.NODE_ENV === 'production' && (c.JWT_SECRET === DEV_JWT_SECRET || c.JWT_SECRET.length < 32)) {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MessageView, UserView } from './domain.js';
+import { Id, MessageView, UserView } from './domain.js';
 
 /** Payloads published on a room's Redis channel (see `Names.roomChannel`). */
 export const RoomSignal = z.discriminatedUnion('kind', [
@@ -12,4 +12,23 @@ export type RoomSignal = z.infer<typeof RoomSignal>;
 
 export function parseRoomSignal(raw: unknown): RoomSignal {
   return RoomSignal.parse(raw);
+}
+
+/**
+ * Payloads on `Names.accessChannel`: a user's authority shrank, and every gateway ends at once
+ * what it no longer covers. Published by whoever changes it (chat, when it applies a mute or a
+ * ban; a future "remove member" of a private room); gateways also check mutes at subscribe.
+ */
+export const AccessSignal = z.object({
+  kind: z.literal('access.revoked'),
+  user: Id,
+  /** The room the user may no longer read live; null = every room. */
+  room: Id.nullable(),
+  /** muted: that room (or every room); banned: the whole account (sockets close); removed: membership ended. */
+  reason: z.enum(['muted', 'banned', 'removed']),
+});
+export type AccessSignal = z.infer<typeof AccessSignal>;
+
+export function parseAccessSignal(raw: unknown): AccessSignal {
+  return AccessSignal.parse(raw);
 }

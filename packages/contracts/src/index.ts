@@ -55,7 +55,7 @@ export {
   type EventOf,
   type EventData,
 } from './events.js';
-export { RoomSignal, parseRoomSignal } from './channels.js';
+export { RoomSignal, parseRoomSignal, AccessSignal, parseAccessSignal } from './channels.js';
 export {
   ModerationAction,
   ModerationKind,

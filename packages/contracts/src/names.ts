@@ -23,6 +23,8 @@ export interface Names {
   readonly moderationTimerQueue: 'moderation-timers';
   /** Redis pub/sub channel of one room's live events. */
   readonly roomChannel: (roomId: string) => string;
+  /** Redis pub/sub channel of access revocations (`AccessSignal`), one per namespace. */
+  readonly accessChannel: string;
 }
 
 export const NAMESPACE_PATTERN = /^[a-z][a-z0-9_-]{0,47}$/;
@@ -42,5 +44,6 @@ export function names(namespace: string): Names {
     chatModerationGroup: `${namespace}-chat-moderation`,
     moderationTimerQueue: 'moderation-timers' as const,
     roomChannel: (roomId: string) => `${namespace}:room:${roomId}`,
+    accessChannel: `${namespace}:access`,
   });
 }

@@ -97,6 +97,10 @@ export async function createChat(config: Config, logger: Logger): Promise<ChatSe
     logger,
     timers,
   });
+  // A mute or a ban ends the user's live subscriptions on every gateway at once (docs/security.md).
+  executor.moderation.revokeAccess = async (signal) => {
+    await redis.publish(n.accessChannel, JSON.stringify(signal));
+  };
   const worker = createCommandWorker({
     connection: workerRedis,
     prefix: n.queuePrefix,

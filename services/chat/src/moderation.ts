@@ -2,6 +2,7 @@ import {
   derivedActionId,
   newEvent,
   notFound,
+  type AccessSignal,
   type DomainEvent,
   type ModerationAction,
   type RoomSignal,
@@ -69,6 +70,13 @@ export function toModerationAction(d: Omit<ModerationActionDoc, 'outbox' | 'outb
  * and then recorded once.
  */
 export class ModerationApplier {
+  /**
+   * Tells every gateway that a user may no longer read a room live (a mute) or anything (a
+   * ban), so that their open subscriptions end at once (`Names.accessChannel`). Set by chat.ts;
+   * best effort: gateways also check the mutes at each subscribe.
+   */
+  revokeAccess: ((signal: AccessSignal) => Promise<void>) | undefined;
+
   constructor(private readonly deps: ModerationDeps) {}
 
   async apply(a: ModerationAction): Promise<Applied> {
@@ -177,6 +185,11 @@ export class ModerationApplier {
       await this.deps.store.putMute({ _id: id, user: user._id, room: a.room, until, action: a.id, reason: a.reason, at: new Date(a.at) });
     }
     if (until) await this.deps.timers.schedule({ muteId: id, action: a.id, until });
+    try {
+      await this.revokeAccess?.({ kind: 'access.revoked', user: user._id, room: a.room, reason: a.kind === 'ban' ? 'banned' : 'muted' });
+    } catch (e) {
+      this.deps.logger.warn({ err: e, user: user._id, room: a.room }, 'access revocation not published');
+    }
   }
 
   private async unmute(a: ModerationAction): Promise<void> {

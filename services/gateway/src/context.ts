@@ -5,6 +5,7 @@ import type { CommandBus } from './adapters/commands.js';
 import type { PasswordHasher, Principal, TokenService } from '@conversa/auth';
 import type { RoomHubs } from './room-hub.js';
 import type { Presence, PresenceConnection } from './presence.js';
+import type { LoginGuard, RateLimiter } from './rate-limits.js';
 import DataLoader from 'dataloader';
 
 /** What every resolver gets: the caller (or why there is none) and the gateway's services. */
@@ -16,6 +17,8 @@ export interface GatewayContext {
   online: DataLoader<string, boolean>;
   /** Why `principal` is null when a token was sent but refused. */
   authError: AppError | null;
+  /** The caller's address (per-address sign-in limits); 'unknown' when there is none. */
+  address: string;
   services: GatewayServices;
 }
 
@@ -30,6 +33,10 @@ export interface GatewayServices {
   publish: (room: string, signal: RoomSignal) => Promise<void>;
   /** True when the user may signal typing in the room now (at most once per window). */
   typingAllowed: (room: string, user: string) => Promise<boolean>;
+  /** Per-user and per-address rate limits, shared by every gateway. */
+  limits: RateLimiter;
+  /** Growing lockouts after failed sign-ins. */
+  logins: LoginGuard;
   logger: Logger;
 }
 
@@ -39,11 +46,13 @@ export function makeContext(
   principal: Principal | null,
   authError: AppError | null,
   connection: PresenceConnection | null,
+  address = 'unknown',
 ): GatewayContext {
   return {
     principal,
     authError,
     connection,
+    address,
     services,
     online: new DataLoader(async (ids: readonly string[]) => {
       const on = await services.presence.isOnline([...ids]);

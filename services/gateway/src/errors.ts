@@ -20,10 +20,18 @@ const PUBLIC_CODES = new Set<string>(Object.values(ErrorCode));
  * message a person can act on; no stack traces or internals leave the gateway.
  */
 export function formatError(formatted: GraphQLFormattedError, error: unknown, logger: Logger): GraphQLFormattedError {
-  const original = unwrapResolverError(error);
+  const unwrapped = unwrapResolverError(error);
+  // An AppError thrown from a subscription's stream (or a WebSocket refusal) arrives wrapped
+  // in a GraphQLError without a path: unwrap it too, so that its code is kept.
+  const original = unwrapped instanceof GraphQLError && isAppError(unwrapped.originalError) ? unwrapped.originalError : unwrapped;
   const base = { ...(formatted.locations ? { locations: formatted.locations } : {}), ...(formatted.path ? { path: formatted.path } : {}) };
   if (isAppError(original)) {
-    return { ...base, message: original.message, extensions: { code: original.code } };
+    const retryAfter = original.details?.retryAfter;
+    return {
+      ...base,
+      message: original.message,
+      extensions: { code: original.code, ...(typeof retryAfter === 'number' ? { retryAfter } : {}) },
+    };
   }
   const code = formatted.extensions?.code;
   if (typeof code === 'string' && INPUT_CODES.has(code)) {
@@ -39,4 +47,14 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown, lo
     return { ...base, message: formatted.message, extensions: { code: ErrorCode.BAD_USER_INPUT } };
   }
   return { ...base, message: 'internal error; the team has been told', extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } };
+}
+
+/**
+ * Production hides the schema from people who probe it: graphql-js' "Did you mean …?"
+ * suggestions are cut from messages (the same pattern Apollo's hideSchemaDetailsFromClientErrors
+ * uses), on HTTP and on WebSocket alike.
+ */
+export function hideSuggestions(formatted: GraphQLFormattedError): GraphQLFormattedError {
+  const message = formatted.message.replace(/ ?Did you mean(.+?)\?$/, '');
+  return message === formatted.message ? formatted : { ...formatted, message };
 }

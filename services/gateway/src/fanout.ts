@@ -29,7 +29,7 @@ export function groupedSubscribe(viewerClass: (contextValue: unknown) => string)
 
   const subscribe = async (args: ExecutionArgs) => {
     const source = await createSourceEventStream(args);
-    if (!(Symbol.asyncIterator in source)) return source as ExecutionResult;
+    if (!(Symbol.asyncIterator in source)) return source;
     const key = `${viewerClass(args.contextValue)}\u0000${groupKey(args)}`;
     const run = (payload: unknown): Promise<ExecutionResult> => {
       stats.served++;
@@ -38,7 +38,7 @@ export function groupedSubscribe(viewerClass: (contextValue: unknown) => string)
         return Promise.resolve(execute({ ...args, rootValue: payload }));
       }
       let byKey = cache.get(payload);
-      if (!byKey) cache.set(payload, (byKey = new Map()));
+      if (!byKey) cache.set(payload, (byKey = new Map<string, Promise<ExecutionResult>>()));
       let result = byKey.get(key);
       if (!result) {
         stats.executions++;
@@ -47,7 +47,7 @@ export function groupedSubscribe(viewerClass: (contextValue: unknown) => string)
       }
       return result;
     };
-    const it = (source as AsyncIterable<unknown>)[Symbol.asyncIterator]();
+    const it = source[Symbol.asyncIterator]();
     // An explicit iterator (not an async generator) so that return() reaches the source at
     // once, even while a next() is pending: a closing socket must stop its stream immediately.
     const mapped: AsyncGenerator<ExecutionResult> = {

@@ -1,13 +1,14 @@
 import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { makeExecutableSchema } from '@graphql-tools/schema';
-import { GraphQLError, type ExecutionResult, type GraphQLFormattedError } from 'graphql';
-import { CloseCode } from 'graphql-ws';
-import { useServer } from 'graphql-ws/use/ws';
+import { GraphQLError, NoSchemaIntrospectionCustomRule, OperationTypeNode, specifiedRules, type ExecutionResult, type GraphQLFormattedError } from 'graphql';
+import { CloseCode, MessageType, stringifyMessage } from 'graphql-ws';
+import { useServer, type Extra } from 'graphql-ws/use/ws';
+import type { Context as GraphQLWsContext } from 'graphql-ws';
 import { WebSocketServer } from 'ws';
-import { AppError, names, type Names, type RoomSignal } from '@conversa/contracts';
+import { AppError, ErrorCode, names, type Names, type RoomSignal } from '@conversa/contracts';
 import type { Config } from '@conversa/config';
 import {
   closeServer,
@@ -28,12 +29,20 @@ import { PasswordHasher, TokenService, type Principal } from '@conversa/auth';
 import { makeContext, withAuthors, type GatewayContext, type GatewayServices } from './context.js';
 import { Presence, type PresenceConnection } from './presence.js';
 import { redisPresenceStore } from './adapters/presence.js';
-import { formatError } from './errors.js';
+import { formatError, hideSuggestions } from './errors.js';
 import { handleGraphQLHttp } from './http.js';
 import { RoomHubs } from './room-hub.js';
 import { createGatewayMetrics } from './metrics.js';
 import { resolvers } from './resolvers.js';
 import { createStaticHandler, resolveWebDist } from './static.js';
+import { listenForRevocations } from './adapters/access.js';
+import { redisRateLimits } from './adapters/rate-limit.js';
+import { storeAccessPolicy } from './access-policy.js';
+import { applySecurityHeaders, checkOrigin, clientAddress, corsHeaders } from './http-security.js';
+import { queryLimitRules } from './query-limits.js';
+import { rateLimited } from './rate-limits.js';
+import { REVOKED, SocketCloseCode, SocketRegistry, type SocketEntry, type SocketHandle } from './sockets.js';
+import { prepareOperation, subscribedRoom } from './ws-operations.js';
 
 export interface GatewayService extends Service {
   readonly port: number;
@@ -46,7 +55,17 @@ type SocketExtra = {
   principal?: Principal;
   presence?: PresenceConnection;
   expiryTimer?: NodeJS.Timeout;
+  /** This socket in the registry: its live operations, for caps and revocations. */
+  entry?: SocketEntry;
+  /** The peer's address (per-address sign-in limits). */
+  address?: string;
 };
+
+/** An AppError as graphql-ws sends it (formatError unwraps it again and keeps its code). */
+const asGraphQLError = (e: unknown): GraphQLError =>
+  e instanceof GraphQLError ? e : new GraphQLError(e instanceof Error ? e.message : String(e), { originalError: e instanceof Error ? e : null });
+
+type WsContext = GraphQLWsContext<Record<string, unknown> | undefined, Extra & Partial<SocketExtra>>;
 
 const typeDefs = readFileSync(new URL('./schema.graphql', import.meta.url), 'utf8');
 
@@ -95,7 +114,28 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
     void hubs.resyncAll();
     void presence.restore();
   });
+  const { limiter, logins } = redisRateLimits({
+    redis: signals.publisher,
+    prefix: n.queuePrefix,
+    limits: {
+      send: config.RATE_LIMIT_SEND,
+      typing: config.RATE_LIMIT_TYPING,
+      subscribe: config.RATE_LIMIT_SUBSCRIBE,
+      join: config.RATE_LIMIT_JOIN,
+      auth: config.RATE_LIMIT_AUTH,
+    },
+    login: {
+      freeFailures: config.LOGIN_FREE_FAILURES,
+      addressFreeFailures: config.LOGIN_ADDRESS_FREE_FAILURES,
+      lockoutBaseMs: config.LOGIN_LOCKOUT_BASE_MS,
+      lockoutMaxMs: config.LOGIN_LOCKOUT_MAX_MS,
+      failureWindowMs: config.LOGIN_FAILURE_WINDOW_MS,
+    },
+    logger,
+  });
   const services: GatewayServices = {
+    limits: limiter,
+    logins,
     store,
     bus,
     tokens: new TokenService(config.JWT_SECRET, config.JWT_TTL_SECONDS),
@@ -109,7 +149,25 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
   };
   const schema = makeExecutableSchema<GatewayContext>({ typeDefs, resolvers });
   const production = config.NODE_ENV === 'production';
-  const format = (f: GraphQLFormattedError, e: unknown) => formatError(f, e, logger);
+  // Production hides the schema: no introspection, no "Did you mean …?" (both paths).
+  const format = (f: GraphQLFormattedError, e: unknown) => {
+    const out = formatError(f, e, logger);
+    return production ? hideSuggestions(out) : out;
+  };
+  // The same limits on both paths: Apollo adds them to its specified rules; the WebSocket
+  // path validates with exactly this list (docs/security.md).
+  const limitRules = queryLimitRules({
+    maxDepth: config.GRAPHQL_MAX_DEPTH,
+    maxAliases: config.GRAPHQL_MAX_ALIASES,
+    maxRootFields: config.GRAPHQL_MAX_ROOT_FIELDS,
+    maxCost: config.GRAPHQL_MAX_COST,
+  });
+  const wsRules = [...specifiedRules, ...limitRules, ...(production ? [NoSchemaIntrospectionCustomRule] : [])];
+  const access = storeAccessPolicy(store);
+  const sockets = new SocketRegistry({
+    maxSocketsPerUser: config.WS_MAX_SOCKETS_PER_USER,
+    maxOperationsPerSocket: config.WS_MAX_SUBSCRIPTIONS_PER_SOCKET,
+  });
 
   const apollo = new ApolloServer<GatewayContext>({
     schema,
@@ -117,6 +175,9 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
     includeStacktraceInErrorResponses: false,
     csrfPrevention: true,
     allowBatchedHttpRequests: false,
+    hideSchemaDetailsFromClientErrors: production,
+    validationRules: limitRules,
+    parseOptions: { maxTokens: config.GRAPHQL_MAX_TOKENS },
     formatError: format,
     plugins: [ApolloServerPluginLandingPageDisabled(), gm.apolloPlugin],
     logger: {
@@ -127,12 +188,12 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
     },
   });
 
-  const httpContext = async (authorization: string | undefined): Promise<GatewayContext> => {
-    if (!authorization) return makeContext(services, null, null, null);
+  const httpContext = async (authorization: string | undefined, address: string): Promise<GatewayContext> => {
+    if (!authorization) return makeContext(services, null, null, null, address);
     try {
-      return makeContext(services, await services.tokens.verify(authorization), null, null);
+      return makeContext(services, await services.tokens.verify(authorization), null, null, address);
     } catch (e) {
-      return makeContext(services, null, e instanceof AppError ? e : null, null);
+      return makeContext(services, null, e instanceof AppError ? e : null, null, address);
     }
   };
 
@@ -141,6 +202,8 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
 
   let draining = false;
   const httpServer: Server = createServer((req, res) => {
+    // On everything written below (API, pages, probes, 404s); the page handler refines the CSP.
+    applySecurityHeaders(res);
     const path = (req.url ?? '/').split('?')[0];
     if (handleMetrics(req, res, gm.metrics)) return;
     if (
@@ -160,10 +223,27 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
     }
     if (serveWeb(req, res, path ?? '/')) return;
     if (path === '/graphql') {
+      // A browser page of a foreign origin gets 403 before any GraphQL runs; allowed ones get
+      // CORS headers (same-origin and non-browser callers need none).
+      const origin = checkOrigin(req.headers, config.CORS_ORIGINS);
+      if (origin === 'forbidden') {
+        res.writeHead(403, { 'content-type': 'application/json; charset=utf-8' });
+        res.end('{"errors":[{"message":"this origin may not call the API","extensions":{"code":"FORBIDDEN"}}]}');
+        return;
+      }
+      if (origin === 'allowed') {
+        for (const [k, v] of Object.entries(corsHeaders(String(req.headers.origin), req.method === 'OPTIONS'))) res.setHeader(k, v);
+      }
+      if (req.method === 'OPTIONS') {
+        res.writeHead(204).end();
+        return;
+      }
+      res.setHeader('cache-control', 'no-store');
       const auth = req.headers.authorization;
+      const address = clientAddress(req.headers, req.socket.remoteAddress, config.TRUST_PROXY);
       // The span every write's trace starts from (its job, Redis publish, Kafka event, audit entry).
       withSpan('POST /graphql', { kind: SpanKind.SERVER, attributes: { 'http.request.method': req.method ?? 'POST', 'http.route': '/graphql' } }, () =>
-        handleGraphQLHttp(apollo, req, res, () => httpContext(auth)),
+        handleGraphQLHttp(apollo, req, res, () => httpContext(auth, address)),
       ).catch((e: unknown) => {
         logger.error({ err: e }, 'http handler failed');
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
@@ -174,14 +254,46 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
     res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found: try /graphql"}');
   });
 
-  const wss = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: 1_048_576 });
+  const wss = new WebSocketServer({
+    server: httpServer,
+    path: '/graphql',
+    // A larger frame closes the socket with 1009 before it is buffered.
+    maxPayload: config.WS_MAX_PAYLOAD_BYTES,
+    // Cross-site WebSocket hijacking: a page of a foreign origin gets 403 at the upgrade.
+    verifyClient: (info: { req: IncomingMessage }, done: (ok: boolean, code?: number, message?: string) => void) => {
+      if (checkOrigin(info.req.headers, config.CORS_ORIGINS) === 'forbidden') done(false, 403, 'Forbidden: origin not allowed');
+      else done(true);
+    },
+  });
   const formatWsErrors = (errors: readonly GraphQLError[]): GraphQLFormattedError[] =>
     errors.map((e) => format(e.toJSON(), e));
+  /** This socket, as the registry ends its operations or closes it. */
+  const socketHandle = (ctx: WsContext): SocketHandle => ({
+    close: (code, reason) => ctx.extra.socket.close(code, reason),
+    isLive: (id) => id in ctx.subscriptions,
+    end: async (id, error) => {
+      const live = ctx.subscriptions[id];
+      // Deleted first: graphql-ws then sends no `complete` after our `error`.
+      delete (ctx.subscriptions as Record<string, unknown>)[id];
+      const stopped = live && 'return' in live && typeof live.return === 'function' ? live.return(undefined) : undefined;
+      const message = stringifyMessage({ id, type: MessageType.Error, payload: formatWsErrors([asGraphQLError(error)]) });
+      await new Promise<void>((resolve) => ctx.extra.socket.send(message, () => resolve()));
+      await stopped;
+    },
+  });
   const wsServer = useServer<Record<string, unknown> | undefined, SocketExtra>(
     {
       schema,
-      context: (ctx): GatewayContext => makeContext(services, ctx.extra.principal ?? null, null, ctx.extra.presence ?? null),
+      context: (ctx): GatewayContext =>
+        makeContext(services, ctx.extra.principal ?? null, null, ctx.extra.presence ?? null, ctx.extra.address),
+      connectionInitWaitTimeout: config.WS_INIT_TIMEOUT_MS,
       onConnect: async (ctx) => {
+        const params = ctx.connectionParams;
+        if (params && Buffer.byteLength(JSON.stringify(params)) > config.WS_MAX_CONNECTION_PARAMS_BYTES) {
+          ctx.extra.socket.close(SocketCloseCode.BadRequest, 'Bad request: connectionParams too large');
+          return false;
+        }
+        ctx.extra.address = clientAddress(ctx.extra.request.headers, ctx.extra.request.socket.remoteAddress, config.TRUST_PROXY);
         let principal: Principal;
         try {
           principal = await services.tokens.verify(ctx.connectionParams?.authorization);
@@ -189,7 +301,13 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
           return false; // graphql-ws closes with 4403 Forbidden
         }
         const user = await store.findUserById(principal.id);
-        if (!user) return false;
+        if (!user || (await access.banned(principal.id))) return false;
+        const entry = sockets.open(principal.id, socketHandle(ctx));
+        if (!entry) {
+          ctx.extra.socket.close(SocketCloseCode.TooManyConnections, `Too many connections: at most ${config.WS_MAX_SOCKETS_PER_USER} per user`);
+          return false;
+        }
+        ctx.extra.entry = entry;
         ctx.extra.principal = principal;
         // Anything else that fails here (Redis down) closes with 4500, not a misleading 4403.
         ctx.extra.presence = await presence.connect(toUserView(user));
@@ -201,16 +319,48 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
       onClose: async (ctx) => {
         gm.ws.closed(ctx.extra);
         clearTimeout(ctx.extra.expiryTimer);
+        if (ctx.extra.entry) sockets.close(ctx.extra.entry);
         await ctx.extra.presence?.close().catch((e: unknown) => logger.warn({ err: e }, 'presence close failed'));
       },
-      onSubscribe: (ctx, id) => {
+      onSubscribe: async (ctx, id, payload) => {
         gm.ws.subscribe(ctx.extra, id);
+        const { entry, principal } = ctx.extra;
+        if (!entry || !principal) return [new GraphQLError('sign in first', { extensions: { code: 'UNAUTHENTICATED' } })];
+        // The cap first: a flood of subscribes is refused before any parsing.
+        if (!entry.tryStart(id)) {
+          return [asGraphQLError(rateLimited(`this socket already runs ${config.WS_MAX_SUBSCRIPTIONS_PER_SOCKET} operations; complete some first`, 1_000))];
+        }
+        // Parsed and validated like Apollo does on HTTP, with the same limits.
+        const prepared = prepareOperation({ schema, rules: wsRules, maxTokens: config.GRAPHQL_MAX_TOKENS }, payload);
+        if (Array.isArray(prepared)) {
+          entry.finish(id);
+          return prepared;
+        }
+        if (prepared.operation.operation === OperationTypeNode.SUBSCRIPTION) {
+          const room = subscribedRoom(prepared.document, prepared.operation, payload.variables);
+          try {
+            await services.limits.hit('subscribe', principal.id);
+            const refused = room ? await access.refusal(principal.id, room) : null;
+            if (refused) throw new AppError(ErrorCode.FORBIDDEN, `${room}: ${REVOKED[refused]}`);
+          } catch (e) {
+            entry.finish(id);
+            return [asGraphQLError(e)];
+          }
+          entry.setRoom(id, room);
+        }
+        return {
+          schema,
+          document: prepared.document,
+          operationName: payload.operationName,
+          variableValues: payload.variables,
+        };
       },
       onOperation: (ctx, id, _payload, args, result) => {
         gm.ws.operation(ctx.extra, id, args.document, args.operationName, result);
       },
       onComplete: (ctx, id) => {
         gm.ws.complete(ctx.extra, id);
+        ctx.extra.entry?.finish(id);
       },
       onError: (ctx, id, _payload, errors) => {
         gm.ws.rejected(ctx.extra, id, errors);
@@ -226,6 +376,7 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
   );
 
   let port = config.PORT;
+  let stopRevocations = (): void => undefined;
   return {
     names: n,
     hubs,
@@ -233,6 +384,12 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
       return port;
     },
     async start() {
+      // Mutes, bans, removals: every gateway ends what they no longer cover, at once.
+      stopRevocations = await listenForRevocations(signals.pubsub, n.accessChannel, (signal) => {
+        void sockets.revoke(signal).then((ended) => {
+          if (ended > 0) logger.info({ user: signal.user, room: signal.room, reason: signal.reason, ended }, 'access revoked');
+        });
+      }, logger);
       await apollo.start();
       presence.start();
       port = await listen(httpServer, config.PORT, config.HOST);
@@ -240,6 +397,7 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
     },
     async stop() {
       draining = true;
+      stopRevocations();
       // Stop accepting, close sockets with 1001 (going away), drain HTTP, then close clients.
       for (const client of wss.clients) client.close(1001, 'Going away: server restarting');
       await wsServer.dispose();

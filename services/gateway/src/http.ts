@@ -16,13 +16,19 @@ class BodyError extends Error {
 
 function readBody(req: IncomingMessage, limit: number): Promise<string> {
   return new Promise((resolve, reject) => {
+    const tooLarge = () => new BodyError(413, `request body larger than ${limit} bytes`);
+    // Refused unread when it announces its size; the connection is closed after the answer.
+    if (Number(req.headers['content-length'] ?? 0) > limit) {
+      reject(tooLarge());
+      return;
+    }
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (c: Buffer) => {
       size += c.length;
       if (size > limit) {
-        reject(new BodyError(413, `request body larger than ${limit} bytes`));
-        req.destroy();
+        req.removeAllListeners('data');
+        reject(tooLarge());
         return;
       }
       chunks.push(c);
@@ -32,10 +38,38 @@ function readBody(req: IncomingMessage, limit: number): Promise<string> {
   });
 }
 
+/** How much of a refused body is still read and dropped, so that its sender gets the answer. */
+const LINGER_BYTES = 32 * 1_048_576;
+/** …and for how long at most, ms (10 s). */
+const LINGER_MS = 10_000;
+
+/**
+ * After refusing a body: read and drop the rest, as nginx's lingering close does, so that a
+ * client still sending gets the 413 instead of a reset; but never more than LINGER_BYTES or
+ * LINGER_MS, after which the connection is cut.
+ */
+function discardRest(req: IncomingMessage): void {
+  let dropped = 0;
+  const timer = setTimeout(() => req.destroy(), LINGER_MS);
+  const stop = () => clearTimeout(timer);
+  req.removeAllListeners('data');
+  req.on('data', (c: Buffer) => {
+    dropped += c.length;
+    if (dropped > LINGER_BYTES) {
+      stop();
+      req.destroy();
+    }
+  });
+  req.once('end', stop);
+  req.once('close', stop);
+  req.resume();
+}
+
 function sendJsonError(res: ServerResponse, status: number, message: string, code = 'BAD_USER_INPUT'): void {
   res
     .writeHead(status, { 'content-type': 'application/json; charset=utf-8' })
     .end(JSON.stringify({ errors: [{ message, extensions: { code } }] }));
+  if (status === 413) discardRest(res.req);
 }
 
 /**

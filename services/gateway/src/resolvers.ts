@@ -33,6 +33,7 @@ import {
   RegisterArgs,
   RoomArgs,
   SendMessageArgs,
+  UsersArgs,
   parseArgs,
 } from './validation.js';
 import type { RoomPresence } from './room-hub.js';
@@ -98,9 +99,10 @@ export const resolvers = {
     },
     users: async (_: unknown, args: Args, ctx: GatewayContext) => {
       requireUser(ctx);
-      if (args.online == null) return (await ctx.services.store.listUsers()).map(toUserView);
+      const a = parseArgs(UsersArgs, args);
+      if (a.online == null) return (await ctx.services.store.listUsers()).map(toUserView);
       const online = new Set(await ctx.services.presence.onlineUsers());
-      if (args.online === true) {
+      if (a.online) {
         return (await ctx.services.store.findUsersByIds([...online])).map(toUserView).sort((a, b) => a.username.localeCompare(b.username));
       }
       return (await ctx.services.store.listUsers()).filter((u) => !online.has(u._id)).map(toUserView);
@@ -180,6 +182,7 @@ export const resolvers = {
   Mutation: {
     register: async (_: unknown, args: Args, ctx: GatewayContext) => {
       const a = parseArgs(RegisterArgs, args);
+      await ctx.services.limits.hit('auth', ctx.address);
       const passwordHash = await ctx.services.hasher.hash(a.password);
       const { user } = await ctx.services.bus.execute({
         type: 'user.register',
@@ -192,14 +195,23 @@ export const resolvers = {
     },
     login: async (_: unknown, args: Args, ctx: GatewayContext) => {
       const a = parseArgs(LoginArgs, args);
-      const user = await ctx.services.store.findUserByUsername(a.username.trim());
+      await ctx.services.limits.hit('auth', ctx.address);
+      // Locked out (too many failures for this name or from this address): refused before the
+      // password is even checked, so guessing on during a lockout learns nothing.
+      await ctx.services.logins.check(a.username, ctx.address);
+      const user = await ctx.services.store.findUserByUsername(a.username);
       const ok = await ctx.services.hasher.verify(user?.passwordHash, a.password);
-      if (!ok || !user) throw unauthenticated(SAME_LOGIN_ERROR);
+      if (!ok || !user) {
+        await ctx.services.logins.failed(a.username, ctx.address);
+        throw unauthenticated(SAME_LOGIN_ERROR);
+      }
+      await ctx.services.logins.succeeded(a.username);
       return authPayload(ctx, toUserView(user));
     },
     joinRoom: async (_: unknown, args: Args, ctx: GatewayContext) => {
       const p = requireUser(ctx);
       const a = parseArgs(JoinRoomArgs, args);
+      await ctx.services.limits.hit('join', p.id);
       const { room } = await ctx.services.bus.execute({ type: 'room.join', actor: p.id, name: a.name });
       return room;
     },
@@ -212,6 +224,7 @@ export const resolvers = {
     sendMessage: async (_: unknown, args: Args, ctx: GatewayContext) => {
       const p = requireUser(ctx);
       const a = parseArgs(SendMessageArgs, args);
+      await ctx.services.limits.hit('send', p.id);
       const { message } = await ctx.services.bus.execute({
         type: 'message.send',
         actor: p.id,
@@ -224,12 +237,14 @@ export const resolvers = {
     openDirectRoom: async (_: unknown, args: Args, ctx: GatewayContext) => {
       const p = requireUser(ctx);
       const a = parseArgs(UserIdArgs, args);
+      await ctx.services.limits.hit('join', p.id);
       const { room } = await ctx.services.bus.execute({ type: 'room.openDirect', actor: p.id, peer: a.userId });
       return room;
     },
     editMessage: async (_: unknown, args: Args, ctx: GatewayContext) => {
       const p = requireUser(ctx);
       const a = parseArgs(EditMessageArgs, args);
+      await ctx.services.limits.hit('send', p.id);
       const { message } = await ctx.services.bus.execute({ type: 'message.edit', actor: p.id, id: a.id, body: a.body });
       return message;
     },
@@ -242,6 +257,7 @@ export const resolvers = {
     setTyping: async (_: unknown, args: Args, ctx: GatewayContext) => {
       const p = requireUser(ctx);
       const a = parseArgs(RoomArgs, args);
+      await ctx.services.limits.hit('typing', p.id);
       await readableRoom(ctx, a.room);
       // Not stored and not a command: a throttled signal straight onto the room's channel.
       if (await ctx.services.typingAllowed(a.room, p.id)) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MessagesArgs, RegisterArgs, SendMessageArgs, parseArgs } from './validation.js';
+import { IdArgs, JoinRoomArgs, LoginArgs, MessagesArgs, RegisterArgs, RoomArgs, SendMessageArgs, parseArgs } from './validation.js';
 
 function messageOf(fn: () => unknown): string {
   try {
@@ -28,5 +28,21 @@ describe('argument validation', () => {
     expect(messageOf(() => parseArgs(MessagesArgs, { room: 'r', limit: 201 }))).toMatch(/limit must be 1..200/);
     expect(messageOf(() => parseArgs(MessagesArgs, { room: 'r', limit: 0 }))).toMatch(/limit must be 1..200/);
     expect(messageOf(() => parseArgs(MessagesArgs, { room: 'r', before: 5, after: 1 }))).toMatch(/before or after, not both/);
+  });
+  it('refuses prototype keys, white space in ids, controls and bidi overrides', () => {
+    for (const key of ['__proto__', 'constructor', 'prototype']) {
+      expect(messageOf(() => parseArgs(RoomArgs, { room: key }))).toMatch(/^room: id is not a valid id/);
+      expect(messageOf(() => parseArgs(IdArgs, { id: key }))).toMatch(/^id: /);
+    }
+    expect(messageOf(() => parseArgs(RegisterArgs, { username: 'Constructor', password: 'long enough' }))).toMatch(/^username: username is reserved/);
+    expect(messageOf(() => parseArgs(JoinRoomArgs, { name: ' Constructor ' }))).toMatch(/^name: name is reserved/);
+    expect(messageOf(() => parseArgs(RoomArgs, { room: 'a b' }))).toMatch(/white space/);
+    expect(messageOf(() => parseArgs(SendMessageArgs, { room: 'r', body: 'a\u001bb', clientMsgId: 'c' }))).toMatch(/^body: body contains control characters/);
+    expect(parseArgs(SendMessageArgs, { room: 'r', body: 'two\nlines\ttab', clientMsgId: 'c' }).body).toBe('two\nlines\ttab');
+    expect(messageOf(() => parseArgs(RegisterArgs, { username: 'ann', password: 'long enough', displayName: 'evil\u202Egnp.exe' }))).toMatch(/bidirectional/);
+  });
+  it('normalizes logins like registrations: lower-cased name, NFC password', () => {
+    const a = parseArgs(LoginArgs, { username: ' Ann ', password: 'cafe\u0301' });
+    expect(a).toEqual({ username: 'ann', password: 'caf\u00e9' });
   });
 });

@@ -1,21 +1,39 @@
 import { z } from 'zod';
-import { LIMITS, MODERATION_REASON_MAX, MUTE_MINUTES_MAX, USERNAME_PATTERN, badInput, formatZodError } from '@conversa/contracts';
+import { LIMITS, MODERATION_REASON_MAX, MUTE_MINUTES_MAX, USERNAME_PATTERN, badInput, formatZodError, roomSlug } from '@conversa/contracts';
 
-/** Argument schemas of the public API: every value a client sends is checked here first. */
+/**
+ * Argument schemas of the public API: every value a client sends is checked here first.
+ * GraphQL already guarantees each is a string (an object such as {"$ne": null} never gets
+ * here); these add NFC, no control characters, sizes, and no prototype keys.
+ */
+
+/** C0 controls other than tab, newline and carriage return, and DEL. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
+/** Bidirectional overrides and isolates: they make a name or message display as something else. */
+const BIDI_OVERRIDE = /[\u202A-\u202E\u2066-\u2069]/;
+/** Values refused wherever one could become an object key: they would reach the prototype. */
+export const PROTOTYPE_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+
 const text = (field: string, min: number, max: number) =>
   z
     .string()
     .transform((s) => s.normalize('NFC'))
-    .refine((s) => !/[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/.test(s), `${field} contains control characters`)
+    .refine((s) => !CONTROL.test(s), `${field} contains control characters`)
+    .refine((s) => !BIDI_OVERRIDE.test(s), `${field} contains bidirectional override characters`)
     .pipe(z.string().min(min, `${field} needs at least ${min} characters`).max(max, `${field} has at most ${max} characters`));
 
-export const id = text('id', 1, LIMITS.idMax);
+export const id = text('id', 1, LIMITS.idMax)
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
+  .refine((s) => !/[\s\u0000-\u001F]/.test(s), 'id contains white space or control characters')
+  .refine((s) => !PROTOTYPE_KEYS.has(s), 'id is not a valid id');
 
 export const RegisterArgs = z.object({
   username: z
     .string()
     .transform((s) => s.trim().toLowerCase())
-    .pipe(z.string().regex(USERNAME_PATTERN, '3-32 characters of a-z 0-9 _ . -')),
+    .pipe(z.string().regex(USERNAME_PATTERN, '3-32 characters of a-z 0-9 _ . -'))
+    .refine((s) => !PROTOTYPE_KEYS.has(s), 'username is reserved'),
   password: text('password', LIMITS.passwordMin, LIMITS.passwordMax),
   displayName: text('displayName', 1, LIMITS.displayNameMax)
     .transform((s) => s.trim())
@@ -24,17 +42,26 @@ export const RegisterArgs = z.object({
 });
 
 export const LoginArgs = z.object({
-  username: z.string().max(LIMITS.usernameMax * 2),
-  password: z.string().max(LIMITS.passwordMax),
+  // Lower-cased and trimmed like at registration; the lockout counts this form.
+  username: text('username', 1, LIMITS.usernameMax * 2).transform((s) => s.trim().toLowerCase()),
+  // NFC like at registration, or a password typed in another normal form would never match.
+  password: z
+    .string()
+    .max(LIMITS.passwordMax, `password has at most ${LIMITS.passwordMax} characters`)
+    .transform((s) => s.normalize('NFC')),
 });
 
-export const JoinRoomArgs = z.object({ name: text('name', 1, LIMITS.roomNameMax) });
+export const JoinRoomArgs = z.object({
+  name: text('name', 1, LIMITS.roomNameMax).refine((s) => !PROTOTYPE_KEYS.has(roomSlug(s)), 'name is reserved'),
+});
+export const UsersArgs = z.object({ online: z.boolean().nullish() });
 export const RoomArgs = z.object({ room: id });
 export const IdArgs = z.object({ id });
 
 const body = z
   .string()
   .transform((s) => s.normalize('NFC').trim())
+  .refine((s) => !CONTROL.test(s), 'body contains control characters')
   .pipe(
     z
       .string()
@@ -68,10 +95,10 @@ export const MessagesArgs = z
 export const AuditLogArgs = z.object({
   room: id.nullish(),
   actor: id.nullish(),
-  type: z.string().max(64).nullish(),
+  type: text('type', 1, 64).nullish(),
   since: z.date().nullish(),
   until: z.date().nullish(),
-  after: z.string().max(512).nullish(),
+  after: text('after', 1, 512).nullish(),
   limit: z.number().int().min(1, 'limit must be 1..500').max(500, 'limit must be 1..500').default(100),
 });
 

@@ -1,0 +1,122 @@
+import type { Redis } from 'ioredis';
+import type { RateLimitSetting } from '@conversa/config';
+import type { Logger } from '@conversa/observability';
+import { ACTION_WORDS, rateLimited, type LimitedAction, type LoginGuard, type RateLimiter } from '../rate-limits.js';
+
+/**
+ * Rate limits in Redis, shared by every gateway: fixed windows (INCR + PEXPIRE) and growing
+ * login lockouts, each one atomic Lua script. Keys: `<ns>:rl:<action>:<subject>` and
+ * `<ns>:login:<user|addr>:<subject>`, each expiring by itself.
+ *
+ * Redis unreachable: the limits fail open after `timeoutMs` (logged), so that sign-in keeps
+ * working through a Redis blip; writes need Redis (the command queue) anyway.
+ */
+
+// KEYS[1] counter; ARGV[1] window ms. Returns {count, ms left in the window}.
+const HIT = `
+local n = redis.call('INCR', KEYS[1])
+local ttl = redis.call('PTTL', KEYS[1])
+if n == 1 or ttl < 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+  ttl = tonumber(ARGV[1])
+end
+return {n, ttl}`;
+
+// Now in ms from the Redis clock, so that every gateway agrees on lockout ends.
+const NOW = `local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
+
+// KEYS[1] username key, KEYS[2] address key. Returns ms until both allow a login (0 = now).
+const CHECK = `${NOW}
+local wait = 0
+for _, k in ipairs(KEYS) do
+  local u = tonumber(redis.call('HGET', k, 'until') or '0')
+  if u - now > wait then wait = u - now end
+end
+return wait`;
+
+// KEYS[1..2] as above; ARGV: free failures for KEYS[1], for KEYS[2], base ms, max ms, window ms.
+// Each key: failures + 1; past its free ones the lockout is base × 2^(failures − free − 1) ≤ max.
+const FAIL = `${NOW}
+local base, max, window = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local out = {}
+for i, k in ipairs(KEYS) do
+  local free = tonumber(ARGV[i])
+  local f = redis.call('HINCRBY', k, 'failures', 1)
+  local lock = 0
+  if f > free then lock = math.min(max, base * 2 ^ math.min(f - free - 1, 40)) end
+  if lock > 0 then redis.call('HSET', k, 'until', now + lock) end
+  redis.call('PEXPIRE', k, math.max(window, lock))
+  out[i] = lock
+end
+return out`;
+
+type Scripted = Redis & {
+  rateHit(key: string, windowMs: number): Promise<[number, number]>;
+  loginCheck(userKey: string, addrKey: string): Promise<number>;
+  loginFail(userKey: string, addrKey: string, freeUser: number, freeAddr: number, base: number, max: number, window: number): Promise<number[]>;
+};
+
+export interface RedisLimitsOptions {
+  redis: Redis;
+  /** Key prefix (the namespace). */
+  prefix: string;
+  limits: Record<LimitedAction, RateLimitSetting>;
+  login: { freeFailures: number; addressFreeFailures: number; lockoutBaseMs: number; lockoutMaxMs: number; failureWindowMs: number };
+  logger: Logger;
+  /** How long a limit check may take before it fails open, ms (1 s). */
+  timeoutMs?: number;
+}
+
+export function redisRateLimits(opts: RedisLimitsOptions): { limiter: RateLimiter; logins: LoginGuard } {
+  const r = opts.redis as Scripted;
+  r.defineCommand('rateHit', { numberOfKeys: 1, lua: HIT });
+  r.defineCommand('loginCheck', { numberOfKeys: 2, lua: CHECK });
+  r.defineCommand('loginFail', { numberOfKeys: 2, lua: FAIL });
+  const timeoutMs = opts.timeoutMs ?? 1_000;
+  const userKey = (u: string) => `${opts.prefix}:login:user:${u.toLowerCase()}`;
+  const addrKey = (a: string) => `${opts.prefix}:login:addr:${a}`;
+
+  /** Runs a Redis call; on error or timeout logs and returns undefined (fail open). */
+  async function guarded<T>(what: string, call: () => Promise<T>): Promise<T | undefined> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([
+        call(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);
+        }),
+      ]);
+    } catch (e) {
+      opts.logger.warn({ err: e instanceof Error ? e.message : String(e), what }, 'rate limit not checked (Redis); allowing');
+      return undefined;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  const limiter: RateLimiter = {
+    async hit(action, subject) {
+      const { limit, windowMs } = opts.limits[action];
+      const res = await guarded(action, () => r.rateHit(`${opts.prefix}:rl:${action}:${subject}`, windowMs));
+      if (res && res[0] > limit) throw rateLimited(ACTION_WORDS[action], res[1]);
+    },
+  };
+
+  const logins: LoginGuard = {
+    async check(username, address) {
+      const wait = await guarded('login', () => r.loginCheck(userKey(username), addrKey(address)));
+      if (wait && wait > 0) throw rateLimited('too many failed sign-ins', wait);
+    },
+    async failed(username, address) {
+      const l = opts.login;
+      await guarded('login', () =>
+        r.loginFail(userKey(username), addrKey(address), l.freeFailures, l.addressFreeFailures, l.lockoutBaseMs, l.lockoutMaxMs, l.failureWindowMs),
+      );
+    },
+    async succeeded(username) {
+      await guarded('login', () => r.del(userKey(username)));
+    },
+  };
+  return { limiter, logins };
+}

@@ -1,0 +1,53 @@
+import { readFileSync } from 'node:fs';
+import { NoSchemaIntrospectionCustomRule, buildSchema, specifiedRules, type GraphQLError } from 'graphql';
+import { describe, expect, it } from 'vitest';
+import { queryLimitRules } from './query-limits.js';
+import { prepareOperation, subscribedRoom, type PreparedOperation } from './ws-operations.js';
+
+const schema = buildSchema(readFileSync(new URL('./schema.graphql', import.meta.url), 'utf8'));
+const opts = {
+  schema,
+  rules: [...specifiedRules, ...queryLimitRules({ maxDepth: 15, maxAliases: 30, maxRootFields: 20, maxCost: 5_000 }), NoSchemaIntrospectionCustomRule],
+  maxTokens: 1_000,
+};
+const errors = (r: PreparedOperation | GraphQLError[]) => (Array.isArray(r) ? r.map((e) => [e.extensions.code, e.message]) : []);
+const ok = (r: PreparedOperation | GraphQLError[]): PreparedOperation => {
+  if (Array.isArray(r)) throw new Error(r.map((e) => e.message).join('; '));
+  return r;
+};
+
+describe('prepareOperation', () => {
+  it('parses, validates and picks the operation', () => {
+    const p = ok(prepareOperation(opts, { query: 'query A { me { id } } subscription B { typing(room: "r") { room } }', operationName: 'B' }));
+    expect(p.operation.operation).toBe('subscription');
+  });
+  it('refuses what Apollo refuses on HTTP, with the same codes', () => {
+    expect(errors(prepareOperation(opts, { query: '{ me { id' }))[0]?.[0]).toBe('GRAPHQL_PARSE_FAILED');
+    expect(errors(prepareOperation(opts, { query: `{ me { ${'id '.repeat(1_200)} } }` }))[0]?.[1]).toMatch(/more that 1000 tokens/);
+    expect(errors(prepareOperation(opts, { query: '{ __schema { queryType { name } } }' }))[0]).toEqual([
+      'GRAPHQL_VALIDATION_FAILED',
+      expect.stringMatching(/introspection has been disabled/),
+    ]);
+    const aliases = Array.from({ length: 40 }, (_, i) => `a${i}: me { id }`).join(' ');
+    expect(errors(prepareOperation(opts, { query: `{ ${aliases} }` }))).toContainEqual(['GRAPHQL_VALIDATION_FAILED', expect.stringMatching(/too many aliases/)]);
+    expect(errors(prepareOperation(opts, { query: 'query A { me { id } } query B { me { id } }' }))[0]?.[0]).toBe('OPERATION_RESOLUTION_FAILURE');
+    // A Mongo operator where the schema wants an ID: refused as the caller's input.
+    const operator = errors(prepareOperation(opts, { query: 'query($r: ID!) { room(id: $r) { id } }', variables: { r: { $ne: null } } }));
+    expect(operator).toEqual([['BAD_USER_INPUT', expect.stringMatching(/^Variable "\$r" got invalid value/)]]);
+  });
+});
+
+describe('subscribedRoom', () => {
+  const room = (query: string, variables?: Record<string, unknown>) => {
+    const p = ok(prepareOperation(opts, { query, variables }));
+    return subscribedRoom(p.document, p.operation, variables);
+  };
+  it('reads the root field’s room argument, literal or variable, through fragments', () => {
+    expect(room('subscription { messageAdded(room: "lobby") { id } }')).toBe('lobby');
+    expect(room('subscription($r: ID!) { typing(room: $r) { room } }', { r: 'kitchen' })).toBe('kitchen');
+    expect(room('subscription { ...S } fragment S on Subscription { messageUpdated(room: "x") { id } }')).toBe('x');
+  });
+  it('is null for queries and mutations', () => {
+    expect(room('{ messages(room: "lobby") { hasMore } }')).toBeNull();
+  });
+});
