@@ -54,7 +54,7 @@ function printTable(): void {
   const line = (r: Row, verdict = r.expected === r.observed ? 'ok' : 'DIFFERENT') =>
     `| ${r.attack.padEnd(w('attack'))} | ${r.path.padEnd(w('path'))} | ${r.expected.padEnd(w('expected'))} | ${r.observed.padEnd(w('observed'))} | ${verdict}`;
   const sep = `|${'-'.repeat(w('attack') + 2)}|${'-'.repeat(w('path') + 2)}|${'-'.repeat(w('expected') + 2)}|${'-'.repeat(w('observed') + 2)}|`;
-  console.log(['', 'security suite', line(head, ''), sep, ...rows.map((r) => line(r)), '', `${rows.length} rows, ${rows.filter((r) => r.expected !== r.observed).length} different`, 'XSS in the page: covered by the web client\'s browser test (packages/web + e2e browser suite): message bodies are rendered as text, never HTML.', ''].join('\n'));
+  console.log(['', 'security suite', line(head, ''), sep, ...rows.map((r) => line(r)), '', `${rows.length} rows, ${rows.filter((r) => r.expected !== r.observed).length} different`, 'XSS in the page: covered by the web client\'s browser test, e2e/src/browser.e2e.test.ts "renders hostile bodies as text and keeps the layout" (<script>, <img onerror> bodies shown as text, never run).', ''].join('\n'));
 }
 
 // ---- HTTP -----------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Command, DomainEvent, RoomSignal, names, newEvent, parseCommandResult, roomSlug } from './index.js';
+import { Command, DomainEvent, RoomSignal, names, newEvent, parseAccessSignal, parseCommandResult, roomSlug } from './index.js';
 
 const user = { id: 'u1', username: 'ann', displayName: 'Ann', role: 'USER' as const };
 const message = {
@@ -69,5 +69,16 @@ describe('room signals and slugs', () => {
     expect(roomSlug(' Hello  World ')).toBe('hello-world');
     expect(roomSlug('Ação!')).toBe('acao');
     expect(roomSlug('<script>')).toBe('script');
+  });
+});
+
+describe('access signals', () => {
+  it('name the user, the room (null: every room) and why; anything else is refused', () => {
+    expect(names('acme').accessChannel).toBe('acme:access');
+    const s = { kind: 'access.revoked', user: 'u1', room: 'general', reason: 'muted' } as const;
+    expect(parseAccessSignal(s)).toEqual(s);
+    expect(parseAccessSignal({ ...s, room: null, reason: 'banned' }).room).toBeNull();
+    expect(() => parseAccessSignal({ ...s, reason: 'bored' })).toThrow();
+    expect(() => parseAccessSignal({ ...s, user: { $ne: null } })).toThrow();
   });
 });

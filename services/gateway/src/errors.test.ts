@@ -1,0 +1,32 @@
+import { GraphQLError } from 'graphql';
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import { AppError, ErrorCode } from '@conversa/contracts';
+import { formatError, hideSuggestions } from './errors.js';
+import { rateLimited } from './rate-limits.js';
+
+const logger = pino({ level: 'silent' });
+const format = (e: GraphQLError) => formatError(e.toJSON(), e, logger);
+
+describe('formatError', () => {
+  it('keeps the code of an AppError wrapped by graphql-ws (subscription streams, socket refusals)', () => {
+    const wrapped = new GraphQLError('room: you are muted in this room', { originalError: new AppError(ErrorCode.FORBIDDEN, 'room: you are muted in this room') });
+    expect(format(wrapped)).toEqual({ message: 'room: you are muted in this room', extensions: { code: 'FORBIDDEN' } });
+  });
+  it('carries retryAfter (seconds) with RATE_LIMITED', () => {
+    const e = new GraphQLError('x', { originalError: rateLimited('too many messages', 1_500) });
+    expect(format(e)).toEqual({ message: 'too many messages; retry in 2 s', extensions: { code: 'RATE_LIMITED', retryAfter: 2 } });
+  });
+  it('reports request errors graphql-js or Apollo found as BAD_USER_INPUT, with the reason', () => {
+    const e = new GraphQLError('the operation is too deep: depth 32, at most 15 allowed', { extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } });
+    expect(format(e).extensions).toEqual({ code: 'BAD_USER_INPUT', reason: 'GRAPHQL_VALIDATION_FAILED' });
+  });
+});
+
+describe('hideSuggestions', () => {
+  it('cuts "Did you mean …?" and leaves other messages alone', () => {
+    expect(hideSuggestions({ message: 'Cannot query field "usernam" on type "User". Did you mean "username"?' }).message).toBe('Cannot query field "usernam" on type "User".');
+    const plain = { message: 'Syntax Error: Unexpected Name "x".' };
+    expect(hideSuggestions(plain)).toBe(plain);
+  });
+});
