@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { INFRA_ENV, gqlOk, register, startSystem, wsClient, type Session, type System } from './harness.js';
+import { INFRA_ENV, LOAD_ENV, gqlOk, register, startSystem, wsClient, type Session, type System } from './harness.js';
 import { sendUntilAcked, type Ack } from './faults/load.js';
 
 describe('graceful shutdown (SIGTERM)', () => {
@@ -10,7 +10,8 @@ describe('graceful shutdown (SIGTERM)', () => {
   const room = `calm-${randomUUID().slice(0, 6)}`;
 
   beforeAll(async () => {
-    sys = await startSystem({ gateways: 2, chats: 2 });
+    // One person sends 40 messages at once: the flood rule would mute a real one.
+    sys = await startSystem({ gateways: 2, chats: 2, env: LOAD_ENV });
     ann = await register(sys.gateways[0]!.http, `ann_${sys.namespace.slice(4)}`, 'Ann');
     await gqlOk(sys.gateways[0]!.http, 'mutation($n: String!) { joinRoom(name: $n) { id } }', { n: room }, ann.token);
   });

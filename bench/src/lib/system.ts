@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { SignJWT } from 'jose';
 import { MongoClient } from 'mongodb';
-import { E2E_JWT_SECRET, INFRA_ENV, startSystem, type System } from '../../../e2e/src/harness.js';
+import { E2E_JWT_SECRET, INFRA_ENV, LOAD_ENV, startSystem, type System } from '../../../e2e/src/harness.js';
 import { REPO } from './report.js';
 
 export { INFRA_ENV, type System };
@@ -32,6 +32,7 @@ export async function startSeeded(opts: { users: number; gateways?: number; chat
     env: {
       LOG_LEVEL: 'warn',
       PRESENCE_HEARTBEAT_MS: '10000',
+      ...LOAD_ENV,
       // BENCH_PROFILE=1: every service writes a V8 CPU profile on exit (see src/profile-summary.ts).
       ...(process.env.BENCH_PROFILE === '1' ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${REPO}artifacts/profiles` } : {}),
       ...opts.env,

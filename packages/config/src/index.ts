@@ -80,6 +80,8 @@ export const ConfigSchema = z
      * not parse stops it. Default: services/audit/rules/default.yaml, shipped with the service.
      */
     MODERATION_RULES_FILE: z.string().min(1).optional(),
+    /** Messages that may wait for one slow subscriber before its socket is closed with 4413. */
+    WS_MAX_PENDING_MESSAGES: z.coerce.number().int().min(1).max(1_000).default(1_000),
     /** How long a service waits for a dependency at start before it exits, ms (15 s). */
     STARTUP_TIMEOUT_MS: ms.default(15_000),
     /**

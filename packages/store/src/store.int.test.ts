@@ -459,13 +459,12 @@ describe('audit log', () => {
 });
 
 /**
- * KNOWN SOURCE BUG — fails on FerretDB 1.24 until the Store stops relying on atomic
- * read-modify-write updates (see the report). FerretDB's SQLite handler reads the document,
- * applies the update in memory and writes it back without checking that it is unchanged
- * (FerretDB/FerretDB#3040), so two concurrent updates of one document lose one of them —
- * filters included. On real MongoDB these pass.
+ * Regression: FerretDB's SQLite handler reads the document, applies the update in memory and
+ * writes it back without checking that it is unchanged (FerretDB/FerretDB#3040), so two
+ * concurrent updates of one document could lose one of them — filters included. The Store now
+ * runs every update of a document under its lock (StoreOptions.locks).
  */
-describe('KNOWN SOURCE BUG: concurrent updates of one outbox document lose events on FerretDB', () => {
+describe('concurrent updates of one outbox document (FerretDB read-modify-write)', () => {
   const joined = (u: string) => newEvent('room.joined', 'r1', u, { room: 'r1', user: u });
   const left = (u: string) => newEvent('room.left', 'r1', u, { room: 'r1', user: u });
   /** Waits for `n` server round trips: shifts one side of a race without a timer. */

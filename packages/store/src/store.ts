@@ -13,10 +13,21 @@ import {
   type UserDoc,
 } from './models.js';
 import { asDuplicate } from './errors.js';
+import { LocalLocks, type DocLocks } from './keyed-mutex.js';
+
+/** A message's _id: its room and seq. Unique by construction, and found without an index. */
+export const messageId = (room: string, seq: number): string => `${room}:${seq}`;
 
 export interface StoreOptions {
   url: string;
   dbName: string;
+  /**
+   * Serializes updates of one document. FerretDB 1.x applies an update as read-modify-write
+   * without a version check (FerretDB#3040), so two concurrent updates of one document can
+   * lose one. Inserts are safe (unique indexes). Default: within this process only; the chat
+   * service passes Redis locks so that its several processes are covered too.
+   */
+  locks?: DocLocks;
   /** Server selection timeout, ms (5 s). */
   timeoutMs?: number;
   /**
@@ -68,8 +79,16 @@ type Insertable<T> = Omit<T, 'outboxPending'>;
 export class Store {
   readonly models: Models;
 
-  private constructor(readonly connection: Connection) {
+  private constructor(
+    readonly connection: Connection,
+    private readonly locks: DocLocks,
+  ) {
     this.models = defineModels(connection);
+  }
+
+  /** Every update of a document runs under its lock (see StoreOptions.locks). */
+  private locked<T>(collection: string, id: string, task: () => Promise<T>): Promise<T> {
+    return this.locks.run(`${collection}:${id}`, task);
   }
 
   /**
@@ -96,7 +115,7 @@ export class Store {
       });
     }
     await conn.asPromise();
-    return new Store(conn);
+    return new Store(conn, opts.locks ?? new LocalLocks());
   }
 
   /** Creates the indexes every query relies on (idempotent). */
@@ -137,13 +156,15 @@ export class Store {
 
   /** Sets the display name, storing `event` in the same write; null when the user does not exist. */
   renameUser(id: string, displayName: string, event: DomainEvent): Promise<UserDoc | null> {
-    return this.models.User.findOneAndUpdate(
-      { _id: id },
-      { $set: { displayName, outboxPending: true }, $push: { outbox: event } },
-      { returnDocument: 'after' },
-    )
-      .lean<UserDoc>()
-      .exec();
+    return this.locked('users', id, () =>
+      this.models.User.findOneAndUpdate(
+        { _id: id },
+        { $set: { displayName, outboxPending: true }, $push: { outbox: event } },
+        { returnDocument: 'after' },
+      )
+        .lean<UserDoc>()
+        .exec(),
+    );
   }
 
   findUserById(id: string): Promise<UserDoc | null> {
@@ -154,8 +175,12 @@ export class Store {
     return this.models.User.findOne({ username: username.toLowerCase() }).lean<UserDoc>().exec();
   }
 
-  findUsersByIds(ids: readonly string[]): Promise<UserDoc[]> {
-    return this.models.User.find({ _id: { $in: [...ids] } }).lean<UserDoc[]>().exec();
+  /** Point look-ups for small sets (FerretDB scans for `$in`), one query for large ones. */
+  async findUsersByIds(ids: readonly string[]): Promise<UserDoc[]> {
+    const unique = [...new Set(ids)];
+    if (unique.length > 64) return this.models.User.find({ _id: { $in: unique } }).lean<UserDoc[]>().exec();
+    const found = await Promise.all(unique.map((id) => this.models.User.findById(id).lean<UserDoc>().exec()));
+    return found.filter((u): u is UserDoc => u !== null);
   }
 
   listUsers(limit = 1_000): Promise<UserDoc[]> {
@@ -195,8 +220,13 @@ export class Store {
   // ---- memberships -------------------------------------------------------------------
 
   /** Marks the user a member; the event is stored only when the membership changes. */
-  async setMembership(room: string, user: string, active: boolean, event: DomainEvent): Promise<boolean> {
+  setMembership(room: string, user: string, active: boolean, event: DomainEvent): Promise<boolean> {
     const _id = `${room}/${user}`;
+    // Read, decide and write under the document's lock: concurrent joins store one event.
+    return this.locked('memberships', _id, () => this.applyMembership(_id, room, user, active, event));
+  }
+
+  private async applyMembership(_id: string, room: string, user: string, active: boolean, event: DomainEvent): Promise<boolean> {
     const current = await this.models.Membership.findById(_id).lean<MembershipDoc>().exec();
     if ((current?.active ?? false) === active) return false;
     if (!current) {
@@ -241,20 +271,55 @@ export class Store {
 
   // ---- messages ----------------------------------------------------------------------
 
-  /** Newest seq of the room, 0 when empty (served by the unique (room, seq) index). */
-  async lastSeq(room: string): Promise<number> {
-    const last = await this.models.Message.findOne({ room })
-      .sort({ seq: -1 })
-      .select({ seq: 1 })
-      .lean<Pick<MessageDoc, 'seq'>>()
-      .exec();
-    return last?.seq ?? 0;
+  /**
+   * Newest seq of the room, 0 when empty. Sequences are dense and messages are never removed,
+   * so "seq n exists" is monotone in n: gallop up from `hint` then bisect, with point look-ups
+   * by _id — the only look-up FerretDB 1.x serves without scanning the collection.
+   */
+  async lastSeq(room: string, hint = 0): Promise<number> {
+    const exists = async (seq: number) => seq === 0 || (await this.models.Message.exists({ _id: messageId(room, seq) })) !== null;
+    let lo = hint > 0 && (await exists(hint)) ? hint : 0;
+    let step = 1;
+    let hi = lo + step;
+    while (await exists(hi)) {
+      lo = hi;
+      step *= 2;
+      hi = lo + step;
+    }
+    while (hi - lo > 1) {
+      const mid = Math.floor((lo + hi) / 2);
+      if (await exists(mid)) lo = mid;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** Messages of the room with seq in [from, to], ascending, stopping at the first missing one. */
+  private async seqRange(room: string, from: number, to: number): Promise<MessageDoc[]> {
+    const out: MessageDoc[] = [];
+    const BATCH = 32;
+    for (let start = Math.max(1, from); start <= to; start += BATCH) {
+      const seqs = Array.from({ length: Math.min(BATCH, to - start + 1) }, (_, i) => start + i);
+      const docs = await Promise.all(
+        seqs.map((seq) => this.models.Message.findById(messageId(room, seq)).select({ outbox: 0 }).lean<MessageDoc>().exec()),
+      );
+      for (const d of docs) {
+        if (!d) return out;
+        out.push(d);
+      }
+    }
+    return out;
   }
 
   /** Inserts a message; a DuplicateKeyError names `room_seq` or `author_clientMsgId`. */
-  async insertMessage(doc: Insertable<MessageDoc>): Promise<MessageDoc> {
+  async insertMessage(doc: Omit<Insertable<MessageDoc>, '_id'> & { _id?: string }): Promise<MessageDoc> {
     try {
-      const created = await this.models.Message.create({ ...doc, outboxPending: doc.outbox.length > 0 });
+      // The _id is always (room, seq), whatever the caller passed: see messageId.
+      const created = await this.models.Message.create({
+        ...doc,
+        _id: messageId(doc.room, doc.seq),
+        outboxPending: doc.outbox.length > 0,
+      });
       return created.toObject();
     } catch (e) {
       throw asDuplicate(e) ?? e;
@@ -271,13 +336,15 @@ export class Store {
     set: Partial<Pick<MessageDoc, 'body' | 'status' | 'editedAt'>>,
     event: DomainEvent,
   ): Promise<MessageDoc | null> {
-    return this.models.Message.findOneAndUpdate(
-      { _id: id, status: { $in: from } },
-      { $set: { ...set, outboxPending: true }, $push: { outbox: event } },
-      { returnDocument: 'after' },
-    )
-      .lean<MessageDoc>()
-      .exec();
+    return this.locked('messages', id, () =>
+      this.models.Message.findOneAndUpdate(
+        { _id: id, status: { $in: from } },
+        { $set: { ...set, outboxPending: true }, $push: { outbox: event } },
+        { returnDocument: 'after' },
+      )
+        .lean<MessageDoc>()
+        .exec(),
+    );
   }
 
   findMessage(id: string): Promise<MessageDoc | null> {
@@ -290,34 +357,23 @@ export class Store {
 
   /**
    * One page of a room's history, ascending by seq. With `before`: the newest `limit` below it;
-   * with `after`: the oldest `limit` above it; with neither: the newest `limit`.
-   * Fetches one extra row to know whether more exist in the paging direction.
+   * with `after`: the oldest `limit` above it; with neither: the newest `limit`. Dense
+   * sequences turn every page into a known seq range, read by _id.
    */
   async messagePage(room: string, q: MessagePageQuery): Promise<{ messages: MessageDoc[]; hasMore: boolean }> {
-    const ascending = q.after !== undefined;
-    const seq: Record<string, number> = {};
-    if (q.after !== undefined) seq.$gt = q.after;
-    if (q.before !== undefined) seq.$lt = q.before;
-    const filter = Object.keys(seq).length > 0 ? { room, seq } : { room };
-    const rows = await this.models.Message.find(filter)
-      .sort({ seq: ascending ? 1 : -1 })
-      .limit(q.limit + 1)
-      .select({ outbox: 0 })
-      .lean<MessageDoc[]>()
-      .exec();
-    const hasMore = rows.length > q.limit;
-    const page = rows.slice(0, q.limit);
-    if (!ascending) page.reverse();
-    return { messages: page, hasMore };
+    if (q.after !== undefined) {
+      const rows = await this.seqRange(room, q.after + 1, q.after + q.limit + 1);
+      return { messages: rows.slice(0, q.limit), hasMore: rows.length > q.limit };
+    }
+    const top = q.before !== undefined ? q.before - 1 : await this.lastSeq(room);
+    const from = Math.max(1, top - q.limit + 1);
+    const rows = top >= 1 ? await this.seqRange(room, from, top) : [];
+    return { messages: rows, hasMore: from > 1 && rows.length > 0 };
   }
 
   /** Messages with after < seq ≤ upTo, ascending: fills gaps in a live stream. */
   messagesBetween(room: string, after: number, upTo: number): Promise<MessageDoc[]> {
-    return this.models.Message.find({ room, seq: { $gt: after, $lte: upTo } })
-      .sort({ seq: 1 })
-      .select({ outbox: 0 })
-      .lean<MessageDoc[]>()
-      .exec();
+    return this.seqRange(room, after + 1, upTo);
   }
 
   // ---- outbox ------------------------------------------------------------------------
@@ -337,7 +393,7 @@ export class Store {
         .exec()) as unknown as { _id: string; outbox: DomainEvent[] }[];
       for (const r of rows) {
         if (r.outbox.length > 0) out.push({ collection, docId: r._id, events: r.outbox });
-        else await model.updateOne({ _id: r._id, outbox: { $size: 0 } }, { $set: { outboxPending: false } }).exec();
+        else await this.markPublished(collection, r._id, []);
       }
     }
     return out;
@@ -348,11 +404,13 @@ export class Store {
    * `$pullAll` of the exact stored events, not `$pull` with a condition: FerretDB 1.x silently
    * ignores conditional `$pull` (it only matches whole values).
    */
-  async markPublished(collection: OutboxCollection, docId: string, events: DomainEvent[]): Promise<void> {
+  markPublished(collection: OutboxCollection, docId: string, events: DomainEvent[]): Promise<void> {
     const model = this.outboxModel(collection);
-    await model.updateOne({ _id: docId }, { $pullAll: { outbox: events } }).exec();
-    // A write that pushed a new event meanwhile keeps the array non-empty, so the flag stays.
-    await model.updateOne({ _id: docId, outbox: { $size: 0 } }, { $set: { outboxPending: false } }).exec();
+    return this.locked(collection, docId, async () => {
+      if (events.length > 0) await model.updateOne({ _id: docId }, { $pullAll: { outbox: events } }).exec();
+      // A write that pushed a new event meanwhile keeps the array non-empty, so the flag stays.
+      await model.updateOne({ _id: docId, outbox: { $size: 0 } }, { $set: { outboxPending: false } }).exec();
+    });
   }
 
   async countPendingOutbox(): Promise<number> {

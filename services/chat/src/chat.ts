@@ -17,7 +17,7 @@ import { Store } from '@conversa/store';
 import { CommandExecutor } from './commands.js';
 import { createCommandWorker, createQueueDepth } from './adapters/queue.js';
 import { createChatMetrics } from './metrics.js';
-import { createRedis, redisPublisher } from './adapters/redis.js';
+import { createRedis, redisLocks, redisPublisher } from './adapters/redis.js';
 import { OutboxRelay } from './outbox-relay.js';
 import { createMuteTimers } from './adapters/timers.js';
 import { chatModerationHandler } from './moderation-consumer.js';
@@ -42,10 +42,6 @@ export async function createChat(config: Config, logger: Logger): Promise<ChatSe
     published: () => relay.published,
   });
   const redisError = () => cm.dependencyError('redis', 'connection');
-  const store = await reach('MongoDB', safeUrl(config.MONGO_URL), t, () =>
-    Store.connect({ url: config.MONGO_URL, dbName: config.MONGO_DB, onError: (op) => cm.dependencyError('mongo', op) }),
-  );
-  await store.ensureIndexes();
   const redis = createRedis(config.REDIS_URL, 'chat');
   const workerRedis = createRedis(config.REDIS_URL, 'chat-worker');
   redis.on('error', redisError);
@@ -54,6 +50,17 @@ export async function createChat(config: Config, logger: Logger): Promise<ChatSe
     await redis.connect();
     await workerRedis.connect();
   });
+  // Updates of one document are serialized across all chat processes (FerretDB has no
+  // atomic read-modify-write); see StoreOptions.locks.
+  const store = await reach('MongoDB', safeUrl(config.MONGO_URL), t, () =>
+    Store.connect({
+      url: config.MONGO_URL,
+      dbName: config.MONGO_DB,
+      locks: redisLocks(redis, n.queuePrefix),
+      onError: (op) => cm.dependencyError('mongo', op),
+    }),
+  );
+  await store.ensureIndexes();
   const kafka = new KafkaAdapter({
     brokers: config.KAFKA_BROKERS,
     clientId: 'conversa-chat',

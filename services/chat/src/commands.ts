@@ -20,6 +20,8 @@ import {
 import {
   DuplicateKeyError,
   GHOST_USER,
+  KeyedMutex,
+  messageId,
   toMessageView as messageView,
   toRoomView as roomView,
   toUserView as userView,
@@ -31,7 +33,6 @@ import type { Logger } from '@conversa/observability';
 import { directRoomId, eventFactory, normalizeBody, publicRoomId, type EventFactory } from './domain.js';
 import { assertAdmin, assertCanDelete, assertCanEdit, assertCanSend, assertNotMuted } from './rules.js';
 import { ModerationApplier, type MuteTimers } from './moderation.js';
-import { KeyedMutex } from './keyed-mutex.js';
 
 /** Publishes a room's live signal (Redis pub/sub in production). */
 export interface SignalPublisher {
@@ -271,10 +272,17 @@ export class CommandExecutor {
     const room = await this.deps.store.findRoom(c.room);
     if (!room) throw notFound(`room: no room "${c.room}"`);
     assertCanSend(room, author.id, room.kind === 'PUBLIC' && (await this.deps.store.isMember(room._id, author.id)));
-    const existing = await this.deps.store.findMessageByClientId(author.id, c.clientMsgId);
-    if (existing) return this.duplicateOf(existing, author, c.room);
-    // After the retry check: a send accepted before the mute still answers the same on retry.
-    assertNotMuted(await this.deps.store.mutesFor(author.id, room._id), this.now());
+    // No clientMsgId look-up up front: on FerretDB it scans the whole collection, and the
+    // unique (author, clientMsgId) index already turns a retry into its stored message in
+    // insertNext. Only a refused (muted) send looks, so that a send accepted before the mute
+    // still answers the same on retry.
+    try {
+      assertNotMuted(await this.deps.store.mutesFor(author.id, room._id), this.now());
+    } catch (e) {
+      const existing = await this.deps.store.findMessageByClientId(author.id, c.clientMsgId);
+      if (existing) return this.duplicateOf(existing, author, c.room);
+      throw e;
+    }
 
     const stored = await this.roomLocks.run(room._id, () => this.insertNext(room._id, author, body, c.clientMsgId));
     if ('duplicate' in stored) return stored;
@@ -293,9 +301,10 @@ export class CommandExecutor {
   private async insertNext(room: string, author: UserView, body: string, clientMsgId: string) {
     let seq = this.lastSeq.get(room) ?? (await this.deps.store.lastSeq(room));
     for (let attempt = 0; attempt < MAX_SEQ_ATTEMPTS; attempt++) {
-      const id = this.newId();
       const createdAt = this.now();
       const next = seq + 1;
+      // The id is (room, seq): a seq exists only with its message, and both are found by _id.
+      const id = messageId(room, next);
       const doc = {
         _id: id,
         room,
@@ -317,12 +326,18 @@ export class CommandExecutor {
         return stored;
       } catch (e) {
         if (!(e instanceof DuplicateKeyError)) throw e;
-        // FerretDB does not say which index refused the insert, so ask the data: a stored
-        // (author, clientMsgId) means a retry; otherwise another process took this seq.
+        // FerretDB does not say which index refused the insert, so ask the data.
+        const taken = await this.deps.store.findMessage(id);
+        if (taken) {
+          if (taken.authorId === author.id && taken.clientMsgId === clientMsgId) return this.duplicateOf(taken, author, room);
+          // Another process took this seq: find the newest and go again.
+          seq = await this.deps.store.lastSeq(room, next);
+          this.lastSeq.set(room, seq);
+          continue;
+        }
+        // The seq is free, so the unique (author, clientMsgId) index refused it: a retry.
         const dup = await this.deps.store.findMessageByClientId(author.id, clientMsgId);
         if (dup) return this.duplicateOf(dup, author, room);
-        seq = await this.deps.store.lastSeq(room);
-        this.lastSeq.set(room, seq);
       }
     }
     throw new Error(`room ${room}: no free seq after ${MAX_SEQ_ATTEMPTS} attempts`);

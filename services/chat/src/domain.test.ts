@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { directRoomId, eventFactory, normalizeBody, publicRoomId } from './domain.js';
-import { KeyedMutex } from './keyed-mutex.js';
+import { KeyedMutex } from '@conversa/store';
 import { DomainEvent } from '@conversa/contracts';
 
 describe('normalizeBody', () => {

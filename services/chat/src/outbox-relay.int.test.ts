@@ -346,13 +346,12 @@ describe('OutboxRelay', () => {
 });
 
 /**
- * KNOWN SOURCE BUG — fails until services/chat/src/outbox-relay.ts is fixed (see the report).
- * `stored()` drops hand-overs while `backlog` is true; `sweep()` sets `backlog = false` after a
- * scan that came back empty. An event written after that scan read its collection but handed
- * over before the flag flips is in neither path: it waits for the next periodic sweep, while
- * the room's next event goes out at once on the fast path and overtakes it.
+ * Regression: `stored()` drops hand-overs while `backlog` is true, and `sweep()` used to leave
+ * backlog mode after one empty scan. An event written after that scan read its collection but
+ * handed over before the flag flipped was in neither path, and the room's next event overtook
+ * it. The sweep now scans again when a hand-over arrived during the scan.
  */
-describe('KNOWN SOURCE BUG: OutboxRelay lets a fresh event overtake one handed over while the last sweep scan was running', () => {
+describe('OutboxRelay keeps room order across the backlog → fast path switch', () => {
   it("publishes a room's messages in seq order across the backlog → fast path switch", async () => {
     const [store] = stores as [Store];
     const ex = executor(store);

@@ -8,8 +8,10 @@ export interface OutboxRelayOptions {
   producer: EventProducer;
   topic: string;
   logger: Logger;
-  /** Sweep period, ms. */
+  /** Sweep period while a backlog may exist, ms. */
   sweepMs: number;
+  /** Sweep period while the fast path is healthy, ms (5 × sweepMs). */
+  idleSweepMs?: number;
   /** Documents per batch (500). */
   batchSize?: number;
 }
@@ -38,6 +40,8 @@ export class OutboxRelay {
   private scheduled = false;
   /** True while a backlog may exist: fresh hand-overs are left to the sweep. */
   private backlog = true;
+  /** A hand-over arrived while in backlog mode: the sweep must scan once more before leaving it. */
+  private missed = false;
   private failing = false;
   private stopped = false;
   private readonly inFlight = new Set<string>();
@@ -46,13 +50,31 @@ export class OutboxRelay {
   constructor(private readonly opts: OutboxRelayOptions) {}
 
   start(): void {
-    this.timer = setInterval(() => this.run(() => this.sweep()), this.opts.sweepMs);
     this.run(() => this.sweep());
+    this.schedule();
+  }
+
+  /**
+   * The sweep scans every outboxed collection (a full scan on FerretDB), so it runs every
+   * `sweepMs` only while a backlog may exist, and `idleSweepMs` apart while the fast path
+   * carries everything (it then only finds what a crashed process left behind).
+   */
+  private schedule(): void {
+    if (this.stopped) return;
+    const every = this.backlog ? this.opts.sweepMs : (this.opts.idleSweepMs ?? this.opts.sweepMs * 5);
+    this.timer = setTimeout(() => {
+      this.run(() => this.sweep());
+      this.schedule();
+    }, every);
   }
 
   /** Hands over events just stored in a document (the fast path). */
   stored(collection: OutboxCollection, docId: string, events: DomainEvent[]): void {
-    if (this.stopped || this.backlog) return;
+    if (this.stopped) return;
+    if (this.backlog) {
+      this.missed = true;
+      return;
+    }
     this.fresh.push({ collection, docId, events });
     this.inFlight.add(`${collection}/${docId}`);
     if (this.scheduled) return;
@@ -92,11 +114,14 @@ export class OutboxRelay {
   private async sweep(): Promise<void> {
     if (this.stopped) return;
     for (;;) {
+      // An event handed over during this scan may have been stored after the scan read its
+      // collection: scan again rather than let the next fresh event overtake it.
+      this.missed = false;
       const pending = (await this.opts.store.pendingOutbox(this.opts.batchSize ?? 500)).filter(
         (p) => !this.inFlight.has(`${p.collection}/${p.docId}`),
       );
-      if (pending.length === 0) break;
-      await this.publish(pending);
+      if (pending.length > 0) await this.publish(pending);
+      else if (!this.missed) break;
     }
     if (this.failing) this.opts.logger.info('outbox relay: backlog published; Kafka is reachable');
     this.failing = false;
@@ -135,7 +160,7 @@ export class OutboxRelay {
    * Kafka down, what is left stays pending in the database for the next start.
    */
   async stop(graceMs = 5_000): Promise<void> {
-    clearInterval(this.timer);
+    clearTimeout(this.timer);
     this.run(() => this.flushFresh());
     this.stopped = true;
     let timer: NodeJS.Timeout | undefined;

@@ -13,6 +13,8 @@ export interface GatewayContext {
   principal: Principal | null;
   /** The socket's presence, for subscriptions over WebSocket; null over HTTP. */
   connection: PresenceConnection | null;
+  /** Closes the operation's WebSocket (slow consumers); absent over HTTP. */
+  closeSocket?: (code: number, reason: string) => void;
   /** Batches `User.online` look-ups of one request into one Redis call. */
   online: DataLoader<string, boolean>;
   /** Why `principal` is null when a token was sent but refused. */
@@ -33,6 +35,8 @@ export interface GatewayServices {
   publish: (room: string, signal: RoomSignal) => Promise<void>;
   /** True when the user may signal typing in the room now (at most once per window). */
   typingAllowed: (room: string, user: string) => Promise<boolean>;
+  /** Messages that may wait for one subscriber before its socket is closed as too slow. */
+  maxPendingPerSubscription: number;
   /** Per-user and per-address rate limits, shared by every gateway. */
   limits: RateLimiter;
   /** Growing lockouts after failed sign-ins. */

@@ -30,6 +30,7 @@ import { makeContext, withAuthors, type GatewayContext, type GatewayServices } f
 import { Presence, type PresenceConnection } from './presence.js';
 import { redisPresenceStore } from './adapters/presence.js';
 import { formatError, hideSuggestions } from './errors.js';
+import { groupedSubscribe } from './fanout.js';
 import { handleGraphQLHttp } from './http.js';
 import { RoomHubs } from './room-hub.js';
 import { createGatewayMetrics } from './metrics.js';
@@ -143,11 +144,13 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
     hubs,
     presence,
     publish,
+    maxPendingPerSubscription: config.WS_MAX_PENDING_MESSAGES,
     typingAllowed: async (room, user) =>
       (await signals.publisher.set(`${n.queuePrefix}:typing:${room}:${user}`, '1', 'PX', config.TYPING_THROTTLE_MS, 'NX')) === 'OK',
     logger,
   };
   const schema = makeExecutableSchema<GatewayContext>({ typeDefs, resolvers });
+  const fanout = groupedSubscribe((ctx) => (ctx as GatewayContext).principal?.role ?? 'ANONYMOUS');
   const production = config.NODE_ENV === 'production';
   // Production hides the schema: no introspection, no "Did you mean …?" (both paths).
   const format = (f: GraphQLFormattedError, e: unknown) => {
@@ -284,8 +287,12 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
   const wsServer = useServer<Record<string, unknown> | undefined, SocketExtra>(
     {
       schema,
-      context: (ctx): GatewayContext =>
-        makeContext(services, ctx.extra.principal ?? null, null, ctx.extra.presence ?? null, ctx.extra.address),
+      // Execute once per event per group of identical subscriptions (see fanout.ts).
+      subscribe: fanout,
+      context: (ctx): GatewayContext => ({
+        ...makeContext(services, ctx.extra.principal ?? null, null, ctx.extra.presence ?? null, ctx.extra.address),
+        closeSocket: (code, reason) => ctx.extra.socket.close(code, reason),
+      }),
       connectionInitWaitTimeout: config.WS_INIT_TIMEOUT_MS,
       onConnect: async (ctx) => {
         const params = ctx.connectionParams;

@@ -310,7 +310,10 @@ export const resolvers = {
       subscribe: async (_: unknown, args: Args, ctx: GatewayContext) => {
         const a = parseArgs(MessageAddedArgs, args);
         await readableRoom(ctx, a.room);
-        return ctx.services.hubs.messages(a.room, a.after, presenceOf(ctx, a.room));
+        return ctx.services.hubs.messages(a.room, a.after, presenceOf(ctx, a.room), {
+          maxPending: ctx.services.maxPendingPerSubscription,
+          onSlow: () => ctx.closeSocket?.(SLOW_CONSUMER_CLOSE, 'slow consumer: too many messages pending; reconnect and resume with after'),
+        });
       },
       resolve: (m: MessageView) => m,
     },
@@ -344,6 +347,7 @@ export const resolvers = {
   User: {
     online: (u: UserView, _: Args, ctx: GatewayContext) => ctx.online.load(u.id),
   },
+
   Message: {
     // Admins read what a moderator hid (never what its author deleted); everyone else gets ''.
     body: async (m: MessageView, _: Args, ctx: GatewayContext) => {

@@ -17,6 +17,16 @@ export interface HistoryReader {
 
 type MessageListener = (m: MessageView) => void;
 
+/**
+ * What happens to a subscriber that does not keep up: once `maxPending` messages wait for it,
+ * `onSlow` runs (the gateway closes its socket with 4413) and its stream ends. Memory per
+ * socket stays bounded; the client resumes with `after` and loses nothing.
+ */
+export interface SlowConsumerPolicy {
+  maxPending: number;
+  onSlow: () => void;
+}
+
 /** Called when a subscriber's stream starts and when it ends (presence "in the room"). */
 export interface RoomPresence {
   enter(): Promise<void>;
@@ -187,16 +197,26 @@ export class RoomHubs {
    * with seq > after, then live ones, each exactly once and in order. Live events that arrive
    * during the replay are buffered and deduplicated at the seam.
    */
-  messages(room: string, after: number | null | undefined, presence?: RoomPresence): AsyncIterable<MessageView> {
+  messages(room: string, after: number | null | undefined, presence?: RoomPresence, slow?: SlowConsumerPolicy): AsyncIterable<MessageView> {
     return new Repeater<MessageView>(async (push, stop) => {
       const hub = await this.acquire(room);
       let delivered = 0;
       let live = false;
+      let pending = 0;
       const buffered: MessageView[] = [];
       const deliver = (m: MessageView) => {
         if (m.seq <= delivered) return;
         delivered = m.seq;
-        push(m).catch((e: unknown) => stop(e));
+        if (slow && pending >= slow.maxPending) {
+          slow.onSlow();
+          stop();
+          return;
+        }
+        pending++;
+        push(m).then(
+          () => pending--,
+          (e: unknown) => stop(e),
+        );
       };
       const listener: MessageListener = (m) => (live ? deliver(m) : buffered.push(m));
       try {
