@@ -38,20 +38,23 @@ bash scripts/audit.sh
 step "lint and typecheck"
 npx turbo run lint typecheck --output-logs=errors-only
 
+step "Kubernetes manifests (kustomize build + offline schema validation)"
+node infra/k8s/validate.mjs
+
 step "unit tests"
 npx turbo run test --output-logs=new-only
 
 step "integration tests (real Redis, Kafka, FerretDB)"
 npx turbo run test:integration --concurrency=2 --output-logs=new-only
 
-step "Kubernetes manifests (kustomize build + offline schema validation)"
-node infra/k8s/validate.mjs
-
 step "end-to-end tests (services as processes)"
 npx turbo run e2e --output-logs=new-only
 
 step "benchmark smoke (S2 hot room, S3 full path: checks delivery, not speed)"
 npx turbo run smoke --output-logs=new-only
+
+step "scale-out, CI size (3 gateways, 2 chats, audit consumers 2→3→2, a gateway killed; npm run test:scale)"
+SCALE_MESSAGES="${SCALE_MESSAGES:-180}" npx turbo run scale --output-logs=new-only
 
 step "fault suite, CI size (kill -9 of each component under load; npm run test:faults for the full size)"
 FAULT_MESSAGES_PER_FAULT="${FAULT_MESSAGES_PER_FAULT:-60}" FAULT_DOWN_MS="${FAULT_DOWN_MS:-2000}" \
