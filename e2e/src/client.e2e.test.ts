@@ -14,7 +14,7 @@ import {
   type ConnectionEvent,
   type Message,
 } from '@conversa/client';
-import { eventually, startSystem, type System } from './harness.js';
+import { REPO, eventually, startSystem, type System } from './harness.js';
 
 const TOTAL = 60;
 const KILL_AT = 20;
@@ -36,8 +36,11 @@ describe('client SDK: resume with no gap or duplicate when its gateway dies', ()
   };
 
   beforeAll(async () => {
-    // The harness's load rules: the default flood rule would mute a sender of 60 messages.
-    sys = await startSystem({ gateways: 2 });
+    // The load rules: the default flood rule would mute a sender of 60 messages.
+    sys = await startSystem({
+      gateways: 2,
+      env: { MODERATION_RULES_FILE: `${REPO}e2e/fixtures/rules-load.yaml` },
+    });
   });
 
   afterAll(async () => {

@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { ConversaClient, type ConnectionEvent } from '@conversa/client';
 import {
+  REPO,
   eventually,
   freePort,
   spawnService,
@@ -41,8 +42,8 @@ describe(`scale-out: 3 gateways, 2 chats, 2→3→2 audits, one gateway killed (
       gateways: 3,
       chats: 2,
       audits: 2,
-      // The harness's load rules apply (no flood mute for the senders).
-      env: { KAFKA_PARTITIONS: '6' },
+      // The load rules: no flood mute for senders that post many messages a second.
+      env: { KAFKA_PARTITIONS: '6', MODERATION_RULES_FILE: `${REPO}e2e/fixtures/rules-load.yaml` },
     });
   }, 180_000);
 
