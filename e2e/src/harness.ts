@@ -11,6 +11,25 @@ import WebSocket from 'ws';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
+/** Moderation rules for load and fault runs: no flood mute (see the file). */
+export const LOAD_RULES_FILE = `${REPO}e2e/fixtures/rules-load.yaml`;
+
+/**
+ * Settings for load generators (fault suite, benchmarks): a few users drive the traffic of
+ * many, so the per-user protections (flood mute, rate limits, sockets per user) are lifted;
+ * their own tests cover them.
+ */
+export const LOAD_ENV: Record<string, string> = {
+  MODERATION_RULES_FILE: LOAD_RULES_FILE,
+  RATE_LIMIT_SEND: '1000000/1s',
+  RATE_LIMIT_TYPING: '1000000/1s',
+  RATE_LIMIT_SUBSCRIBE: '1000000/1s',
+  RATE_LIMIT_JOIN: '1000000/1s',
+  RATE_LIMIT_AUTH: '1000000/1s',
+  WS_MAX_SOCKETS_PER_USER: '1000000',
+  WS_MAX_SUBSCRIPTIONS_PER_SOCKET: '1000000',
+};
+
 /** The systems under test sign with this secret, so a test can mint tokens (e.g. short-lived ones). */
 export const E2E_JWT_SECRET = 'e2e-secret-0123456789-abcdefghijklmnop';
 

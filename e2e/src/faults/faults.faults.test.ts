@@ -6,11 +6,12 @@
  * holds every message once with nothing left in the outbox.
  *
  * Size: FAULT_MESSAGES_PER_FAULT (60 in CI; `npm run test:faults` uses 400), FAULT_DOWN_MS
- * (how long the component stays down), FAULT_ONLY (comma list of faults).
+ * (how long the component stays down), FAULT_ONLY (comma list of faults), FAULT_GATEWAYS,
+ * FAULT_CHATS, FAULT_AUDITS (the topology: 2, 2, 1 by default).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO, eventually, freePort, gqlOk, register, spawnService, startSystem, type ServiceProcess, type Session, type System } from '../harness.js';
+import { LOAD_ENV, REPO, eventually, freePort, gqlOk, register, spawnService, startSystem, type ServiceProcess, type Session, type System } from '../harness.js';
 import { check, type Verdict } from './checker.js';
 import { resilientSubscriber, sendUntilAcked, type Ack, type Gateways } from './load.js';
 import { startPrivateInfra, type InfraService, type PrivateInfra } from './private-infra.js';
@@ -21,6 +22,10 @@ const ALL = ['redis', 'kafka', 'mongo', 'chat', 'audit', 'gateway'] as const;
 type Fault = (typeof ALL)[number];
 const FAULTS = (process.env.FAULT_ONLY?.split(',') ?? [...ALL]) as Fault[];
 const ROOMS_PER_FAULT = 3;
+/** Topology: FAULT_GATEWAYS, FAULT_CHATS, FAULT_AUDITS (2, 2, 1; the scale-out size is 3, 2, 2). */
+const GATEWAYS = Number(process.env.FAULT_GATEWAYS ?? 2);
+const CHATS = Number(process.env.FAULT_CHATS ?? 2);
+const AUDITS = Number(process.env.FAULT_AUDITS ?? 1);
 const SENDERS = 4;
 
 interface Row extends Verdict {
@@ -40,12 +45,13 @@ describe(`fault suite (${SIZE} messages per fault, ${DOWN_MS} ms down)`, () => {
   beforeAll(async () => {
     infra = await startPrivateInfra(26_380);
     sys = await startSystem({
-      gateways: 2,
-      chats: 2,
-      env: { ...infra.env, COMMAND_TIMEOUT_MS: '6000', STARTUP_TIMEOUT_MS: '30000', PRESENCE_HEARTBEAT_MS: '2000' },
+      gateways: GATEWAYS,
+      chats: CHATS,
+      audits: AUDITS,
+      env: { ...infra.env, ...LOAD_ENV, COMMAND_TIMEOUT_MS: '6000', STARTUP_TIMEOUT_MS: '30000', PRESENCE_HEARTBEAT_MS: '2000' },
     });
     for (const g of sys.gateways) live.push(g.http.replace(/\/graphql$/, ''));
-    senders = await Promise.all(Array.from({ length: SENDERS }, (_, i) => register(sys.gateways[i % 2]!.http, `sender${i}_${sys.namespace.slice(4)}`, `Sender ${i}`)));
+    senders = await Promise.all(Array.from({ length: SENDERS }, (_, i) => register(sys.gateways[i % GATEWAYS]!.http, `sender${i}_${sys.namespace.slice(4)}`, `Sender ${i}`)));
   }, 180_000);
 
   afterAll(async () => {
