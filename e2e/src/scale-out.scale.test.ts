@@ -146,22 +146,35 @@ describe(`scale-out: 3 gateways, 2 chats, 2→3→2 audits, one gateway killed (
       }),
     ];
     const deadline = Date.now() + 240_000;
+    // Load goes on past TOTAL until every step is done and the added consumer has written part
+    // of the log: a rebalance takes seconds, and a small run could end before it settles.
+    let addedWrote = false;
+    const stepsDone = () => plan.every((p) => p.done) && settled.length === plan.length;
+    const settled: unknown[] = [];
+    const more = () => acks.length < TOTAL || !stepsDone() || !addedWrote;
+    const watchAdded = (async () => {
+      while (!addedWrote && Date.now() < deadline) {
+        if (added?.port !== undefined) addedWrote = (await appendedBy(added).catch(() => 0)) > 0;
+        if (!addedWrote) await new Promise((r) => setTimeout(r, 250)); // polling a metric, not a fixed wait
+      }
+    })();
     await Promise.all(
       senders.map(async (s, si) => {
-        for (let n = 0; acks.length < TOTAL && Date.now() < deadline; n++) {
+        for (let n = 0; more() && Date.now() < deadline; n++) {
           const room = rooms[(si + n) % ROOMS]!;
           const m = await s.send(room, `#${n} from ${si}`);
           acks.push({ id: m.id, room: m.room, seq: m.seq, clientMsgId: m.clientMsgId });
           for (const p of plan) {
             if (!p.done && acks.length >= p.at) {
               p.done = true;
-              steps.push(p.step());
+              steps.push(p.step().finally(() => settled.push(p)));
             }
           }
         }
       }),
     );
     await Promise.all(steps);
+    await watchAdded;
     expect(acks.length).toBeGreaterThanOrEqual(TOTAL);
 
     // The added consumer took partitions and wrote part of the log.
