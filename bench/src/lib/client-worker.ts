@@ -21,12 +21,14 @@ export type WorkerCommand =
       slowFraction?: number;
     }
   | { type: 'stats'; reset?: boolean }
+  | { type: 'count' }
   | { type: 'drop'; resumeQuery?: string }
   | { type: 'close' };
 
 export type WorkerReply =
   | { type: 'opened'; sockets: number; ms: number; errors: number }
   | { type: 'stats'; received: number; p50: number; p99: number; max: number; errors: number; histogram: string; closes: Record<string, number> }
+  | { type: 'count'; received: number }
   | { type: 'dropped'; recovered: number; ms: number; errors: number }
   | { type: 'closed' };
 
@@ -125,6 +127,11 @@ process.on('message', (raw: WorkerCommand) => {
         if (raw.mode === 'graphql') await openGraphql(raw);
         else await openBare(raw);
         send({ type: 'opened', sockets: raw.sockets.length, ms: Date.now() - t0, errors });
+        return;
+      }
+      case 'count': {
+        // Cheap progress polling: no histogram encoding, which would starve the sockets.
+        send({ type: 'count', received });
         return;
       }
       case 'stats': {

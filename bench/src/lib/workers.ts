@@ -58,6 +58,12 @@ export class Workers {
     };
   }
 
+  /** Deliveries so far, without latency figures: cheap enough to poll. */
+  async received(): Promise<number> {
+    const r = await Promise.all(this.procs.map((p) => this.ask(p, { type: 'count' }, 'count')));
+    return r.reduce((a, x) => a + x.received, 0);
+  }
+
   async dropAll(): Promise<void> {
     await Promise.all(this.procs.map((p) => this.ask(p, { type: 'drop' }, 'dropped')));
   }

@@ -43,7 +43,7 @@ try {
   // Subscribed, not only connected: one message per room must reach every socket.
   await until(async () => {
     for (const r of rooms) await gqlOk(gw.http, 'mutation($r: ID!, $b: String!, $c: String!) { sendMessage(room: $r, body: $b, clientMsgId: $c) { seq } }', { r, b: `${Date.now()}|probe`, c: `p-${r}-${Date.now()}` }, users[0]!.token);
-    return (await workers.stats()).received >= N;
+    return (await workers.received()) >= N;
   }, 300_000, 2_000);
   const ms = Date.now() - t0;
   rows.push({ server: 'conversa gateway', sockets: o.sockets, errors: o.errors, 'connect/s': Math.round((o.sockets * 1000) / ms), 'KB per socket': +((rss(gw.proc.child.pid!) - before) / 1024 / N).toFixed(1) });

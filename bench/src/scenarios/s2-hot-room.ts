@@ -29,7 +29,7 @@ async function measure(mode: string, publish: (body: string) => void | Promise<v
     await workers.stats(true);
     const sent = await paced(rate, SECONDS, () => void publish(stamped(PAYLOAD)));
     const want = sent * SUBSCRIBERS;
-    await until(async () => (await workers.stats()).received >= want, 60_000);
+    await until(async () => (await workers.received()) >= want, 60_000);
     const s = await workers.stats(true);
     rows.push({ mode, 'rate msg/s': rate, 'deliveries/s': rate * SUBSCRIBERS, 'p50 ms': s.p50, 'p99 ms': s.p99, 'max ms': s.max, 'server MB': Math.round(rss(serverPid) / 2 ** 20), errors: s.errors });
   }
@@ -42,7 +42,9 @@ async function measure(mode: string, publish: (body: string) => void | Promise<v
     if (r) pending.push(r);
   }
   await Promise.all(pending);
-  await until(async () => (await workers.stats()).received >= BURST * SUBSCRIBERS, 120_000, 20);
+  await until(async () => (await workers.received()) >= BURST * SUBSCRIBERS, 120_000, 20).catch(async (e: unknown) => {
+    throw new Error(`${mode}: ${await workers.received()} of ${BURST * SUBSCRIBERS} burst deliveries (${String(e)})`);
+  });
   const ms = Date.now() - t0;
   const s = await workers.stats(true);
   const perSecond = Math.round((BURST * SUBSCRIBERS * 1000) / ms);
@@ -85,7 +87,7 @@ try {
       });
     await until(async () => {
       await redis.publish(channel, signal(stamped(PAYLOAD)));
-      return (await workers.stats()).received >= SUBSCRIBERS;
+      return (await workers.received()) >= SUBSCRIBERS;
     }, 60_000, 500);
     await workers.stats(true);
     const fanout = await measure('conversa fan-out (Redis → gateway)', (b) => void redis.publish(channel, signal(b)), gw.proc.child.pid!);
@@ -110,9 +112,9 @@ try {
     await until(async () => {
       queue.push(stamped(PAYLOAD));
       pump();
-      return (await workers.stats()).received >= SUBSCRIBERS;
+      return (await workers.received()) >= SUBSCRIBERS;
     }, 60_000, 500);
-    await until(async () => (await workers.stats()).received % SUBSCRIBERS === 0 && inflight === 0, 30_000);
+    await until(async () => (await workers.received()) % SUBSCRIBERS === 0 && inflight === 0, 30_000);
     await workers.stats(true);
     const viaSend = await measure('conversa sendMessage (full path)', (b) => {
       queue.push(b);

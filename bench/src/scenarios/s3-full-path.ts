@@ -47,7 +47,7 @@ try {
   });
   await Promise.all(pending);
   const want = (sent - failed) * PER_ROOM;
-  await until(async () => (await workers.stats()).received >= want, 60_000).catch(() => undefined);
+  await until(async () => (await workers.received()) >= want, 60_000).catch(() => undefined);
   const s = await workers.stats();
   // Audit lag from the database: recordedAt − message createdAt, per message.
   const lag = histogram();

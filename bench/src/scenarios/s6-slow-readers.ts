@@ -49,7 +49,7 @@ try {
   });
   await Promise.all(pending);
   const healthy = Math.round(sockets.length * (1 - SLOW));
-  await until(async () => (await workers.stats()).received >= (sent / ROOMS) * healthy * 0.99, 60_000).catch(() => undefined);
+  await until(async () => (await workers.received()) >= (sent / ROOMS) * healthy * 0.99, 60_000).catch(() => undefined);
   clearInterval(sampler);
   const s = await workers.stats();
   report('s6-slow-readers', [
