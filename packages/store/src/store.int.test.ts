@@ -543,3 +543,38 @@ describe('concurrent updates of one outbox document (FerretDB read-modify-write)
     expect(wrong).toEqual([]);
   }, 30_000);
 });
+
+describe('auditPage newest first', () => {
+  it('pages the log newest first with the same cursor, each entry once', async () => {
+    const store = await Store.connect({ url: process.env.MONGO_URL ?? 'mongodb://127.0.0.1:27017', dbName: `it_${randomUUID().slice(0, 8)}` });
+    try {
+      await store.ensureIndexes();
+      const base = Date.parse('2026-01-01T00:00:00Z');
+      const entries = Array.from({ length: 7 }, (_, i) => ({
+        _id: `e${i}`,
+        type: 'room.joined',
+        version: 1,
+        room: 'r',
+        actor: 'u',
+        key: 'r',
+        at: new Date(base + Math.floor(i / 2) * 1000),
+        data: {},
+        recordedAt: new Date(),
+      }));
+      await store.appendAudit(entries);
+      const seen: string[] = [];
+      let after: { at: Date; id: string } | undefined;
+      for (;;) {
+        const page = await store.auditPage({ limit: 3, newestFirst: true, ...(after ? { after } : {}) });
+        if (page.length === 0) break;
+        seen.push(...page.map((e) => e._id));
+        const last = page.at(-1)!;
+        after = { at: last.at, id: last._id };
+      }
+      expect(seen).toEqual(['e6', 'e5', 'e4', 'e3', 'e2', 'e1', 'e0']);
+    } finally {
+      await store.dropDatabase();
+      await store.close();
+    }
+  });
+});

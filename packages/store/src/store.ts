@@ -53,6 +53,8 @@ export interface AuditQuery {
   /** Exclusive position (at, id) to continue after. */
   after?: { at: Date; id: string };
   limit: number;
+  /** Newest first instead of oldest first (the default). */
+  newestFirst?: boolean;
 }
 
 /** A pending event batch of one document, as the outbox relay sees it. */
@@ -462,10 +464,13 @@ export class Store {
     if (q.since) at.$gte = q.since;
     if (q.until) at.$lt = q.until;
     if (Object.keys(at).length > 0) filter.at = at;
+    // The cursor is the last (at, id) returned; the next page continues past it in the same order.
+    const past = q.newestFirst ? '$lt' : '$gt';
     if (q.after) {
-      filter.$or = [{ at: { $gt: q.after.at } }, { at: q.after.at, _id: { $gt: q.after.id } }];
+      filter.$or = [{ at: { [past]: q.after.at } }, { at: q.after.at, _id: { [past]: q.after.id } }];
     }
-    return this.models.Audit.find(filter).sort({ at: 1, _id: 1 }).limit(q.limit).lean<AuditDoc[]>().exec();
+    const dir = q.newestFirst ? -1 : 1;
+    return this.models.Audit.find(filter).sort({ at: dir, _id: dir }).limit(q.limit).lean<AuditDoc[]>().exec();
   }
 
   countAudit(filter: { room?: string; type?: string } = {}): Promise<number> {

@@ -145,6 +145,7 @@ export const resolvers = {
         ...(a.since ? { since: a.since } : {}),
         ...(a.until ? { until: a.until } : {}),
         ...(a.after ? { after: decodeCursor(a.after) } : {}),
+        newestFirst: a.order === 'NEWEST_FIRST',
       });
       const actorIds = [...new Set(docs.flatMap((d) => (d.actor ? [d.actor] : [])))];
       const actors = new Map((await ctx.services.store.findUsersByIds(actorIds)).map((u) => [u._id, toUserView(u)]));

@@ -100,6 +100,7 @@ export const AuditLogArgs = z.object({
   until: z.date().nullish(),
   after: text('after', 1, 512).nullish(),
   limit: z.number().int().min(1, 'limit must be 1..500').max(500, 'limit must be 1..500').default(100),
+  order: z.enum(['OLDEST_FIRST', 'NEWEST_FIRST']).default('OLDEST_FIRST'),
 });
 
 export const MessageAddedArgs = z.object({ room: id, after: z.number().int().min(0).nullish() });

@@ -20,6 +20,11 @@ export type Scalars = {
   JSON: { input: unknown; output: unknown; }
 };
 
+/** Order of auditLog pages (conversa extension; the cursor continues in the same order). */
+export type AuditOrder =
+  | 'NEWEST_FIRST'
+  | 'OLDEST_FIRST';
+
 export type MessageStatus =
   | 'DELETED'
   | 'HIDDEN'
