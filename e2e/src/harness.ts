@@ -78,10 +78,16 @@ export interface ServiceProcess {
   port?: number;
 }
 
+/**
+ * `SERVICE_NODE_ARGS` in env: options for node itself, space-separated (`--cpu-prof …`, which
+ * NODE_OPTIONS does not allow); not passed on to the service.
+ */
 export function spawnService(name: 'gateway' | 'chat' | 'audit', env: Record<string, string>): ServiceProcess {
-  const child = spawn(process.execPath, [`${REPO}services/${name}/dist/main.js`], {
+  const { SERVICE_NODE_ARGS, ...serviceEnv } = env;
+  const nodeArgs = SERVICE_NODE_ARGS ? SERVICE_NODE_ARGS.split(' ').filter(Boolean) : [];
+  const child = spawn(process.execPath, [...nodeArgs, `${REPO}services/${name}/dist/main.js`], {
     cwd: REPO,
-    env: { PATH: process.env.PATH ?? '', ...env },
+    env: { PATH: process.env.PATH ?? '', ...serviceEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output: string[] = [];

@@ -48,6 +48,56 @@ function record(body: unknown): void {
   received++;
 }
 
+/**
+ * The default client: graphql-transport-ws spoken directly over `ws` (connection_init,
+ * subscribe, next, ping/pong), one JSON.parse per frame — the same per-frame work as the
+ * ceiling's clients, so that the load generator, which shares the machine's cores with the
+ * server, costs the same on both sides of the ratio. BENCH_CLIENT=graphql-ws uses the
+ * graphql-ws library's client instead.
+ */
+const lean: WebSocket[] = [];
+async function openLean(cmd: Extract<WorkerCommand, { type: 'open' }>): Promise<void> {
+  const slowEvery = cmd.slowFraction ? Math.round(1 / cmd.slowFraction) : 0;
+  await Promise.all(
+    cmd.sockets.map(
+      (s, n) =>
+        new Promise<void>((resolve) => {
+          const localAddress = cmd.localAddresses?.[n % cmd.localAddresses.length];
+          const slow = slowEvery > 0 && n % slowEvery === 0;
+          const ws = new WebSocket(cmd.url, 'graphql-transport-ws', localAddress ? { localAddress } : {});
+          let acked = false;
+          ws.on('open', () => ws.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${s.token}` } })));
+          ws.on('message', (data: Buffer) => {
+            const m = JSON.parse(data.toString()) as { type: string; payload?: { data?: Record<string, { body?: string }> } };
+            if (m.type === 'next') {
+              const payload = m.payload?.data ? Object.values(m.payload.data)[0] : undefined;
+              record(payload?.body);
+            } else if (m.type === 'connection_ack') {
+              acked = true;
+              s.subs.forEach((sub, i) => ws.send(JSON.stringify({ id: String(i + 1), type: 'subscribe', payload: sub })));
+              // A slow reader: once subscribed, it stops reading its socket.
+              if (slow) (ws as unknown as { _socket: { pause(): void } })._socket.pause();
+              resolve();
+            } else if (m.type === 'ping') {
+              ws.send('{"type":"pong"}');
+            } else if (m.type === 'error') {
+              errors++;
+            }
+          });
+          ws.on('close', (code: number) => {
+            closes[String(code)] = (closes[String(code)] ?? 0) + 1;
+            if (!acked) {
+              errors++;
+              resolve();
+            }
+          });
+          ws.on('error', () => undefined);
+          lean.push(ws);
+        }),
+    ),
+  );
+}
+
 async function openGraphql(cmd: Extract<WorkerCommand, { type: 'open' }>): Promise<void> {
   let i = 0;
   const slowEvery = cmd.slowFraction ? Math.round(1 / cmd.slowFraction) : 0;
@@ -124,7 +174,7 @@ process.on('message', (raw: WorkerCommand) => {
     switch (raw.type) {
       case 'open': {
         const t0 = Date.now();
-        if (raw.mode === 'graphql') await openGraphql(raw);
+        if (raw.mode === 'graphql') await (process.env.BENCH_CLIENT === 'graphql-ws' ? openGraphql(raw) : openLean(raw));
         else await openBare(raw);
         send({ type: 'opened', sockets: raw.sockets.length, ms: Date.now() - t0, errors });
         return;
@@ -154,13 +204,13 @@ process.on('message', (raw: WorkerCommand) => {
       case 'drop': {
         // Close every socket abruptly; each client resumes by opening a new socket (S5).
         const t0 = Date.now();
-        for (const ws of bare.splice(0)) ws.terminate();
+        for (const ws of [...bare.splice(0), ...lean.splice(0)]) ws.terminate();
         await Promise.all(clients.splice(0).map(async (c) => c.dispose()));
         send({ type: 'dropped', recovered: 0, ms: Date.now() - t0, errors });
         return;
       }
       case 'close': {
-        for (const ws of bare.splice(0)) ws.close();
+        for (const ws of [...bare.splice(0), ...lean.splice(0)]) ws.close();
         await Promise.all(clients.splice(0).map(async (c) => c.dispose()));
         send({ type: 'closed' });
         process.exit(0);

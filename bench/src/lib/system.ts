@@ -34,7 +34,7 @@ export async function startSeeded(opts: { users: number; gateways?: number; chat
       PRESENCE_HEARTBEAT_MS: '10000',
       ...LOAD_ENV,
       // BENCH_PROFILE=1: every service writes a V8 CPU profile on exit (see src/profile-summary.ts).
-      ...(process.env.BENCH_PROFILE === '1' ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${REPO}artifacts/profiles` } : {}),
+      ...(process.env.BENCH_PROFILE === '1' ? { SERVICE_NODE_ARGS: `--cpu-prof --cpu-prof-dir=${REPO}artifacts/profiles` } : {}),
       ...opts.env,
     },
   });

@@ -20,6 +20,8 @@ const SECONDS = num('BENCH_SECONDS', 5, 1);
 const BURST = num('BENCH_BURST', 200, 10);
 const PAYLOAD = 200;
 const SEND_CONCURRENCY = num('BENCH_SEND_CONCURRENCY', 16, 4);
+/** BENCH_S2_SEND=0 skips the sendMessage part (ceiling and fan-out only, e.g. while profiling). */
+const WITH_SEND = process.env.BENCH_S2_SEND !== '0';
 
 const rows: Row[] = [];
 const workers = Workers.start(SMOKE ? 1 : 2);
@@ -43,7 +45,8 @@ async function measure(mode: string, publish: (body: string) => void | Promise<v
   }
   await Promise.all(pending);
   await until(async () => (await workers.received()) >= BURST * SUBSCRIBERS, 120_000, 20).catch(async (e: unknown) => {
-    throw new Error(`${mode}: ${await workers.received()} of ${BURST * SUBSCRIBERS} burst deliveries (${String(e)})`);
+    const s = await workers.stats();
+    throw new Error(`${mode}: ${s.received} of ${BURST * SUBSCRIBERS} burst deliveries, errors ${s.errors}, socket closes ${JSON.stringify(s.closes)} (${String(e)})`);
   });
   const ms = Date.now() - t0;
   const s = await workers.stats(true);
@@ -92,41 +95,46 @@ try {
     await workers.stats(true);
     const fanout = await measure('conversa fan-out (Redis → gateway)', (b) => void redis.publish(channel, signal(b)), gw.proc.child.pid!);
     await workers.dropAll();
-
-    await workers.open(sockets('subscription($room: ID!) { messageAdded(room: $room) { seq body } }'));
-    let inflight = 0;
-    let n = 0;
-    const queue: string[] = [];
-    const pump = (): void => {
-      while (queue.length > 0 && inflight < SEND_CONCURRENCY) {
-        const body = queue.shift()!;
-        inflight++;
-        void gqlOk(gw.http, 'mutation($b: String!, $c: String!) { sendMessage(room: "hot", body: $b, clientMsgId: $c) { seq } }', { b: body, c: `c${n++}` }, users[0]!.token)
-          .catch(() => undefined)
-          .finally(() => {
-            inflight--;
-            pump();
-          });
-      }
-    };
-    await until(async () => {
-      queue.push(stamped(PAYLOAD));
-      pump();
-      return (await workers.received()) >= SUBSCRIBERS;
-    }, 60_000, 500);
-    await until(async () => (await workers.received()) % SUBSCRIBERS === 0 && inflight === 0, 30_000);
-    await workers.stats(true);
-    const viaSend = await measure('conversa sendMessage (full path)', (b) => {
-      queue.push(b);
-      pump();
-    }, gw.proc.child.pid!);
-    await redis.quit();
-    report('s2-hot-room', rows, {
-      subscribers: SUBSCRIBERS,
-      connectMs: opened.ms,
-      ratios: { fanoutVsCeiling: +(fanout / ceilingRate).toFixed(2), sendVsCeiling: +(viaSend / ceilingRate).toFixed(2) },
-    });
-    console.log(`fan-out at saturation = ${(fanout / ceilingRate).toFixed(2)} × the bare-ws ceiling (target ≥ 0.6); full path = ${(viaSend / ceilingRate).toFixed(2)} ×`);
+    if (!WITH_SEND) {
+      await redis.quit();
+      report('s2-hot-room', rows, { subscribers: SUBSCRIBERS, connectMs: opened.ms, ratios: { fanoutVsCeiling: +(fanout / ceilingRate).toFixed(2) } });
+      console.log(`fan-out at saturation = ${(fanout / ceilingRate).toFixed(2)} × the bare-ws ceiling (target ≥ 0.6)`);
+    } else {
+      await workers.open(sockets('subscription($room: ID!) { messageAdded(room: $room) { seq body } }'));
+      let inflight = 0;
+      let n = 0;
+      const queue: string[] = [];
+      const pump = (): void => {
+        while (queue.length > 0 && inflight < SEND_CONCURRENCY) {
+          const body = queue.shift()!;
+          inflight++;
+          void gqlOk(gw.http, 'mutation($b: String!, $c: String!) { sendMessage(room: "hot", body: $b, clientMsgId: $c) { seq } }', { b: body, c: `c${n++}` }, users[0]!.token)
+            .catch(() => undefined)
+            .finally(() => {
+              inflight--;
+              pump();
+            });
+        }
+      };
+      await until(async () => {
+        queue.push(stamped(PAYLOAD));
+        pump();
+        return (await workers.received()) >= SUBSCRIBERS;
+      }, 60_000, 500);
+      await until(async () => (await workers.received()) % SUBSCRIBERS === 0 && inflight === 0, 30_000);
+      await workers.stats(true);
+      const viaSend = await measure('conversa sendMessage (full path)', (b) => {
+        queue.push(b);
+        pump();
+      }, gw.proc.child.pid!);
+      await redis.quit();
+      report('s2-hot-room', rows, {
+        subscribers: SUBSCRIBERS,
+        connectMs: opened.ms,
+        ratios: { fanoutVsCeiling: +(fanout / ceilingRate).toFixed(2), sendVsCeiling: +(viaSend / ceilingRate).toFixed(2) },
+      });
+      console.log(`fan-out at saturation = ${(fanout / ceilingRate).toFixed(2)} × the bare-ws ceiling (target ≥ 0.6); full path = ${(viaSend / ceilingRate).toFixed(2)} ×`);
+    }
   } finally {
     await close();
   }

@@ -82,6 +82,11 @@ export const ConfigSchema = z
     MODERATION_RULES_FILE: z.string().min(1).optional(),
     /** Messages that may wait for one slow subscriber before its socket is closed with 4413. */
     WS_MAX_PENDING_MESSAGES: z.coerce.number().int().min(1).max(1_000).default(1_000),
+    /**
+     * Bytes a socket may leave unsent (its reader does not keep up) before the gateway closes it
+     * with 4413; the client resumes with `after` (1 MiB). Bounds the gateway's memory per socket.
+     */
+    WS_MAX_BUFFERED_BYTES: z.coerce.number().int().min(16_384).default(1_048_576),
     /** How long a service waits for a dependency at start before it exits, ms (15 s). */
     STARTUP_TIMEOUT_MS: ms.default(15_000),
     /**

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import { parse } from 'graphql';
 import { Repeater } from '@repeaterjs/repeater';
-import { groupedSubscribe } from './fanout.js';
+import { groupedSubscribe, isDirectStream, type FrameSocket } from './fanout.js';
 
 interface Ev {
   text: string;
@@ -57,7 +57,7 @@ describe('groupedSubscribe', () => {
     const results = await Promise.all(next);
     expect(results.map((r) => r.value as unknown)).toEqual(Array(4).fill({ data: { ev: { text: 'hi', shout: 'HI' } } }));
     expect(resolverCalls).toBe(1);
-    expect(sub.stats).toEqual({ executions: 1, served: 4 });
+    expect(sub.stats).toEqual({ executions: 1, served: 4, direct: 0 });
     await Promise.all(streams.map((s) => s.return(undefined)));
   });
 
@@ -87,4 +87,90 @@ describe('groupedSubscribe', () => {
     await s.return(undefined);
     await expect(pending).resolves.toMatchObject({ done: true });
   });
+
+  it('writes one serialized payload to every attached socket, each under its own subscription id', async () => {
+    const { schema, push } = setup();
+    const serialized: string[] = [];
+    const sub = groupedSubscribe({
+      viewerClass: () => 'USER',
+      serialize: (r) => {
+        const json = JSON.stringify(r);
+        serialized.push(json);
+        return json;
+      },
+    });
+    const q = 'subscription { ev(room: "r") { text shout } }';
+    const sockets = [0, 1, 2].map(() => fakeSocket());
+    const streams = await Promise.all(sockets.map(() => open(sub, schema, q, {})));
+    streams.forEach((s, i) => {
+      if (!isDirectStream(s)) throw new Error('not a direct stream');
+      s.attach(`id-${i}`, sockets[i]!);
+    });
+    // graphql-ws pulls each stream; a direct stream only resolves when it ends.
+    const pulls = streams.map((s) => s.next());
+    await new Promise((r) => setImmediate(r));
+    resolverCalls = 0;
+    push({ text: 'a' });
+    push({ text: 'b' });
+    await waitFor(() => sockets.every((s) => s.frames.length === 2));
+    expect(sockets[1]!.frames).toEqual([
+      '{"id":"id-1","type":"next","payload":{"data":{"ev":{"text":"a","shout":"A"}}}}',
+      '{"id":"id-1","type":"next","payload":{"data":{"ev":{"text":"b","shout":"B"}}}}',
+    ]);
+    expect(sockets.map((s) => JSON.parse(s.frames[0]!) as { id: string }).map((f) => f.id)).toEqual(['id-0', 'id-1', 'id-2']);
+    expect(resolverCalls).toBe(2);
+    expect(serialized).toHaveLength(2);
+    expect(sub.stats.direct).toBe(6);
+    await Promise.all(streams.map((s) => s.return(undefined)));
+    await expect(Promise.all(pulls)).resolves.toEqual(Array(3).fill({ done: true, value: undefined }));
+  });
+
+  it('closes a socket whose unsent bytes exceed the cap, and ends its stream only', async () => {
+    const { schema, push } = setup();
+    const sub = groupedSubscribe({ viewerClass: () => 'USER', maxBufferedBytes: 1_000, slowClose: { code: 4413, reason: 'slow' } });
+    const q = 'subscription { ev(room: "r") { text } }';
+    const healthy = fakeSocket();
+    const slow = fakeSocket();
+    const [a, b] = await Promise.all([open(sub, schema, q, {}), open(sub, schema, q, {})]);
+    if (!isDirectStream(a) || !isDirectStream(b)) throw new Error('not direct streams');
+    a.attach('1', healthy);
+    b.attach('1', slow);
+    const pulls = [a.next(), b.next()];
+    await new Promise((r) => setImmediate(r));
+    push({ text: 'x' });
+    await waitFor(() => healthy.frames.length === 1 && slow.frames.length === 1);
+    slow.bufferedAmount = 5_000;
+    push({ text: 'y' });
+    await expect(pulls[1]).resolves.toEqual({ done: true, value: undefined });
+    expect(slow.closed).toEqual([4413, 'slow']);
+    expect(slow.frames).toHaveLength(1);
+    await waitFor(() => healthy.frames.length === 2);
+    await a.return(undefined);
+    await pulls[0];
+  });
 });
+
+function fakeSocket(): FrameSocket & { frames: string[]; bufferedAmount: number; closed?: [number, string] | undefined } {
+  const s = {
+    readyState: 1,
+    bufferedAmount: 0,
+    frames: [] as string[],
+    closed: undefined as [number, string] | undefined,
+    send(data: string) {
+      s.frames.push(data);
+    },
+    close(code: number, reason: string) {
+      s.closed = [code, reason];
+      s.readyState = 3;
+    },
+  };
+  return s;
+}
+
+async function waitFor(check: () => boolean, timeoutMs = 2_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('timed out waiting for a condition');
+    await new Promise((r) => setImmediate(r));
+  }
+}

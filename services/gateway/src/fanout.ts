@@ -4,85 +4,218 @@ import {
   getOperationAST,
   print,
   visit,
+  type DocumentNode,
   type ExecutionArgs,
   type ExecutionResult,
   type FieldNode,
 } from 'graphql';
 
 /**
- * Subscriptions executed once per event per group: every subscriber whose operation has the
- * same text below the root field, the same values for the variables used there, and the same
- * viewer class (role) gets the same ExecutionResult object for one event. The room hub hands
- * one event object to all its listeners, so a WeakMap keyed by that object holds the group's
- * results exactly as long as the event is alive. Root-field arguments (room, after) only
- * shape the source stream, which stays per subscriber (authorization, replay).
+ * Subscriptions executed and serialized once per event per group: every subscriber whose
+ * operation has the same text below the root field, the same values for the variables used
+ * there, and the same viewer class (role) shares one execution and one JSON text per event.
+ * The room hub hands one event object to all its listeners, so a WeakMap keyed by that object
+ * holds the group's results exactly as long as the event is alive. Root-field arguments
+ * (room, after) only shape the source stream, which stays per subscriber (authorization,
+ * replay, resume).
+ *
+ * Once a stream is attached to its socket (`attach`, from graphql-ws' onOperation), it
+ * writes each event's `next` frame itself: the group's JSON spliced after the subscription's
+ * id, no per-socket stringify, no wait for the previous write. graphql-ws keeps everything
+ * else (subscribe, complete, errors of the stream). A socket whose unsent bytes exceed the cap
+ * is closed with the slow-consumer code; its client resumes with `after` and loses nothing.
  */
 export interface GroupedSubscribe {
   (args: ExecutionArgs): Promise<AsyncGenerator<ExecutionResult> | ExecutionResult>;
-  /** Executions done (cache misses) and results served (hits + misses). */
-  readonly stats: { executions: number; served: number };
+  /** Executions done (cache misses), results served (hits + misses), frames written directly. */
+  readonly stats: { executions: number; served: number; direct: number };
 }
 
-export function groupedSubscribe(viewerClass: (contextValue: unknown) => string): GroupedSubscribe {
-  const cache = new WeakMap<object, Map<string, Promise<ExecutionResult>>>();
-  const stats = { executions: 0, served: 0 };
+/** The part of a `ws` WebSocket a direct stream writes to. */
+export interface FrameSocket {
+  readonly readyState: number;
+  readonly bufferedAmount: number;
+  send(data: string): void;
+  close(code: number, reason: string): void;
+}
+
+export interface FanoutOptions {
+  /** The group a subscriber belongs to beyond its selection: its viewer class (role). */
+  viewerClass: (contextValue: unknown) => string;
+  /** The `next` payload's JSON for a result (errors formatted as the socket's other messages). */
+  serialize?: (result: ExecutionResult) => string;
+  /** Unsent bytes a socket may hold before it is closed as a slow consumer. */
+  maxBufferedBytes?: number;
+  /** The close code and reason for a slow consumer. */
+  slowClose?: { code: number; reason: string };
+}
+
+/** A subscription stream that can write its frames straight to its socket. */
+export interface DirectStream extends AsyncGenerator<ExecutionResult> {
+  attach(id: string, socket: FrameSocket): void;
+}
+
+export const isDirectStream = (x: unknown): x is DirectStream =>
+  typeof x === 'object' && x !== null && typeof (x as Partial<DirectStream>).attach === 'function';
+
+const OPEN = 1;
+
+interface Rendered {
+  result: ExecutionResult | Promise<ExecutionResult>;
+  /** The payload's JSON, once known (at once when execution was synchronous). */
+  json?: string;
+  jsonPromise?: Promise<string>;
+}
+
+/** A source the hub can hand live events to directly (see room-hub.ts' Handoff). */
+interface HandoffSlot {
+  handoff: ((value: unknown) => void) | undefined;
+}
+const hasHandoff = (x: object): x is HandoffSlot => 'handoff' in x;
+
+export function groupedSubscribe(opts: FanoutOptions | ((contextValue: unknown) => string)): GroupedSubscribe {
+  const o: FanoutOptions = typeof opts === 'function' ? { viewerClass: opts } : opts;
+  const serialize = o.serialize ?? ((r: ExecutionResult) => JSON.stringify(r));
+  const maxBuffered = o.maxBufferedBytes ?? Number.POSITIVE_INFINITY;
+  const slowClose = o.slowClose ?? { code: 4413, reason: 'slow consumer' };
+  const cache = new WeakMap<object, Map<string, Rendered>>();
+  const stats = { executions: 0, served: 0, direct: 0 };
 
   const subscribe = async (args: ExecutionArgs) => {
     const source = await createSourceEventStream(args);
     if (!(Symbol.asyncIterator in source)) return source;
-    const key = `${viewerClass(args.contextValue)}\u0000${groupKey(args)}`;
-    const run = (payload: unknown): Promise<ExecutionResult> => {
-      stats.served++;
-      if (typeof payload !== 'object' || payload === null) {
-        stats.executions++;
-        return Promise.resolve(execute({ ...args, rootValue: payload }));
-      }
-      let byKey = cache.get(payload);
-      if (!byKey) cache.set(payload, (byKey = new Map<string, Promise<ExecutionResult>>()));
-      let result = byKey.get(key);
-      if (!result) {
-        stats.executions++;
-        result = Promise.resolve(execute({ ...args, rootValue: payload }));
-        byKey.set(key, result);
-      }
-      return result;
+    const key = `${o.viewerClass(args.contextValue)}\u0000${groupKey(args)}`;
+    const executeOnce = (payload: unknown): Rendered => {
+      stats.executions++;
+      const result = execute({ ...args, rootValue: payload });
+      const r: Rendered = { result };
+      if (!(result instanceof Promise)) r.json = serialize(result);
+      return r;
     };
+    const render = (payload: unknown): Rendered => {
+      stats.served++;
+      if (typeof payload !== 'object' || payload === null) return executeOnce(payload);
+      let byKey = cache.get(payload);
+      if (!byKey) cache.set(payload, (byKey = new Map<string, Rendered>()));
+      let r = byKey.get(key);
+      if (!r) byKey.set(key, (r = executeOnce(payload)));
+      return r;
+    };
+    const json = (r: Rendered): string | Promise<string> => {
+      if (r.json !== undefined) return r.json;
+      r.jsonPromise ??= Promise.resolve(r.result).then((res) => (r.json = serialize(res)));
+      return r.jsonPromise;
+    };
+
     const it = source[Symbol.asyncIterator]();
+    let sink: { prefix: string; socket: FrameSocket } | undefined;
+    let ended = false;
+    const end = async (): Promise<IteratorResult<ExecutionResult>> => {
+      ended = true;
+      if (hasHandoff(source)) source.handoff = undefined;
+      await it.return?.();
+      return { done: true, value: undefined };
+    };
+    /** Writes one frame; false once the stream has ended (socket gone or too far behind). */
+    const write = (payload: string): boolean => {
+      if (ended || !sink) return false;
+      const { socket } = sink;
+      if (socket.readyState !== OPEN) {
+        void end();
+        return false;
+      }
+      if (socket.bufferedAmount > maxBuffered) {
+        socket.close(slowClose.code, slowClose.reason);
+        void end();
+        return false;
+      }
+      socket.send(`${sink.prefix}${payload}}`);
+      stats.direct++;
+      return true;
+    };
+    // Events handed over by the hub: written at once when rendered synchronously, else in order
+    // behind the ones still rendering.
+    let rendering: Promise<void> | undefined;
+    const handoff = (payload: unknown): void => {
+      if (ended) return;
+      const rendered = render(payload);
+      if (rendering === undefined && rendered.json !== undefined) {
+        write(rendered.json);
+        return;
+      }
+      const step: Promise<void> = (rendering ?? Promise.resolve())
+        .then(() => json(rendered))
+        .then(
+          (text) => void write(text),
+          () => void end(),
+        )
+        .finally(() => {
+          if (rendering === step) rendering = undefined;
+        });
+      rendering = step;
+    };
     // An explicit iterator (not an async generator) so that return() reaches the source at
     // once, even while a next() is pending: a closing socket must stop its stream immediately.
-    const mapped: AsyncGenerator<ExecutionResult> = {
-      async next() {
-        const r = await it.next();
-        return r.done ? { done: true, value: undefined } : { done: false, value: await run(r.value) };
+    const stream: DirectStream = {
+      attach(id: string, socket: FrameSocket) {
+        sink = { prefix: `{"id":${JSON.stringify(id)},"type":"next","payload":`, socket };
+        if (hasHandoff(source)) source.handoff = handoff;
       },
-      async return() {
-        await it.return?.();
-        return { done: true, value: undefined };
+      async next(): Promise<IteratorResult<ExecutionResult>> {
+        // Attached: what the stream yields (replay, events queued before the handoff) is
+        // written here; the loop only returns when the stream ends.
+        for (;;) {
+          const r = await it.next();
+          if (r.done || ended) return { done: true, value: undefined };
+          const rendered = render(r.value);
+          if (!sink) return { done: false, value: await rendered.result };
+          const text = json(rendered);
+          if (!write(typeof text === 'string' ? text : await text)) return { done: true, value: undefined };
+        }
+      },
+      return() {
+        return end();
       },
       async throw(e: unknown) {
-        await it.return?.();
+        await end();
         throw e;
       },
       [Symbol.asyncIterator]() {
         return this;
       },
-    } as AsyncGenerator<ExecutionResult>;
-    return mapped;
+    };
+    return stream;
   };
   return Object.assign(subscribe, { stats });
 }
 
+interface Selection {
+  text: string;
+  variables: string[];
+}
+/** Per parsed document (documents are cached, so shared by equal subscribes): its selections. */
+const selections = new WeakMap<DocumentNode, Map<string, Selection>>();
+
 /** The root field's selection set, printed, plus the values of the variables used inside it. */
 function groupKey(args: ExecutionArgs): string {
-  const op = getOperationAST(args.document, args.operationName);
-  const root = op?.selectionSet.selections[0] as FieldNode | undefined;
-  if (!root?.selectionSet) return '';
-  const used = new Set<string>();
-  visit(root.selectionSet, {
-    Variable(node) {
-      used.add(node.name.value);
-    },
-  });
-  const vars = [...used].sort().map((v) => [v, args.variableValues?.[v]]);
-  return `${root.name.value}${print(root.selectionSet)}${JSON.stringify(vars)}`;
+  let byOperation = selections.get(args.document);
+  if (!byOperation) selections.set(args.document, (byOperation = new Map<string, Selection>()));
+  const opKey = args.operationName ?? '';
+  let sel = byOperation.get(opKey);
+  if (!sel) {
+    const op = getOperationAST(args.document, args.operationName);
+    const root = op?.selectionSet.selections[0] as FieldNode | undefined;
+    const used = new Set<string>();
+    if (root?.selectionSet) {
+      visit(root.selectionSet, {
+        Variable(node) {
+          used.add(node.name.value);
+        },
+      });
+    }
+    sel = { text: root?.selectionSet ? `${root.name.value}${print(root.selectionSet)}` : '', variables: [...used].sort() };
+    byOperation.set(opKey, sel);
+  }
+  if (!sel.text) return '';
+  return `${sel.text}${JSON.stringify(sel.variables.map((v) => [v, args.variableValues?.[v]]))}`;
 }

@@ -3,7 +3,8 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { makeExecutableSchema } from '@graphql-tools/schema';
-import { GraphQLError, NoSchemaIntrospectionCustomRule, OperationTypeNode, specifiedRules, type ExecutionResult, type GraphQLFormattedError } from 'graphql';
+import { GraphQLError, NoSchemaIntrospectionCustomRule, OperationTypeNode, specifiedRules, type DocumentNode, type ExecutionResult, type FormattedExecutionResult, type GraphQLFormattedError } from 'graphql';
+import { LRUCache } from 'lru-cache';
 import { CloseCode, MessageType, stringifyMessage } from 'graphql-ws';
 import { useServer, type Extra } from 'graphql-ws/use/ws';
 import type { Context as GraphQLWsContext } from 'graphql-ws';
@@ -30,11 +31,11 @@ import { makeContext, withAuthors, type GatewayContext, type GatewayServices } f
 import { Presence, type PresenceConnection } from './presence.js';
 import { redisPresenceStore } from './adapters/presence.js';
 import { formatError, hideSuggestions } from './errors.js';
-import { groupedSubscribe } from './fanout.js';
+import { groupedSubscribe, isDirectStream } from './fanout.js';
 import { handleGraphQLHttp } from './http.js';
 import { RoomHubs } from './room-hub.js';
 import { createGatewayMetrics } from './metrics.js';
-import { resolvers } from './resolvers.js';
+import { resolvers, SLOW_CONSUMER_CLOSE } from './resolvers.js';
 import { createStaticHandler, resolveWebDist } from './static.js';
 import { listenForRevocations } from './adapters/access.js';
 import { redisRateLimits } from './adapters/rate-limit.js';
@@ -150,7 +151,6 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
     logger,
   };
   const schema = makeExecutableSchema<GatewayContext>({ typeDefs, resolvers });
-  const fanout = groupedSubscribe((ctx) => (ctx as GatewayContext).principal?.role ?? 'ANONYMOUS');
   const production = config.NODE_ENV === 'production';
   // Production hides the schema: no introspection, no "Did you mean …?" (both paths).
   const format = (f: GraphQLFormattedError, e: unknown) => {
@@ -270,6 +270,19 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
   });
   const formatWsErrors = (errors: readonly GraphQLError[]): GraphQLFormattedError[] =>
     errors.map((e) => format(e.toJSON(), e));
+  /** A result with errors as the socket sends it: our error format (undefined: none to format). */
+  const formatNext = (r: ExecutionResult): FormattedExecutionResult | undefined =>
+    r.errors?.length ? { ...(r.data !== undefined ? { data: r.data } : {}), errors: formatWsErrors(r.errors) } : undefined;
+  // Execute and serialize once per event per group of identical subscriptions; write the same
+  // bytes to every member's socket, closing those that fall too far behind (see fanout.ts).
+  const fanout = groupedSubscribe({
+    viewerClass: (ctx) => (ctx as GatewayContext).principal?.role ?? 'ANONYMOUS',
+    serialize: (r) => JSON.stringify(formatNext(r) ?? r),
+    maxBufferedBytes: config.WS_MAX_BUFFERED_BYTES,
+    slowClose: { code: SLOW_CONSUMER_CLOSE, reason: 'slow consumer: too many bytes unsent; reconnect and resume with after' },
+  });
+  // Parsed and validated documents by query text (the same subscription on many sockets).
+  const documents = new LRUCache<string, DocumentNode>({ max: 1_000 });
   /** This socket, as the registry ends its operations or closes it. */
   const socketHandle = (ctx: WsContext): SocketHandle => ({
     close: (code, reason) => ctx.extra.socket.close(code, reason),
@@ -338,7 +351,7 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
           return [asGraphQLError(rateLimited(`this socket already runs ${config.WS_MAX_SUBSCRIPTIONS_PER_SOCKET} operations; complete some first`, 1_000))];
         }
         // Parsed and validated like Apollo does on HTTP, with the same limits.
-        const prepared = prepareOperation({ schema, rules: wsRules, maxTokens: config.GRAPHQL_MAX_TOKENS }, payload);
+        const prepared = prepareOperation({ schema, rules: wsRules, maxTokens: config.GRAPHQL_MAX_TOKENS, cache: documents }, payload);
         if (Array.isArray(prepared)) {
           entry.finish(id);
           return prepared;
@@ -364,6 +377,8 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
       },
       onOperation: (ctx, id, _payload, args, result) => {
         gm.ws.operation(ctx.extra, id, args.document, args.operationName, result);
+        // From here on the stream writes its own `next` frames to this socket.
+        if (isDirectStream(result)) result.attach(id, ctx.extra.socket);
       },
       onComplete: (ctx, id) => {
         gm.ws.complete(ctx.extra, id);
@@ -373,11 +388,8 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
         gm.ws.rejected(ctx.extra, id, errors);
         return formatWsErrors(errors);
       },
-      onNext: (_ctx, _id, _payload, _args, result) => {
-        const r = result as ExecutionResult;
-        if (!r.errors?.length) return undefined;
-        return { ...(r.data !== undefined ? { data: r.data } : {}), errors: formatWsErrors(r.errors) };
-      },
+      // Queries and mutations over the socket (subscriptions write their own frames).
+      onNext: (_ctx, _id, _payload, _args, result) => formatNext(result as ExecutionResult),
     },
     wss,
   );

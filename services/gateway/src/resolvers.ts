@@ -351,9 +351,11 @@ export const resolvers = {
 
   Message: {
     // Admins read what a moderator hid (never what its author deleted); everyone else gets ''.
-    body: async (m: MessageView, _: Args, ctx: GatewayContext) => {
+    // Synchronous unless a look-up is needed: a subscription event then executes without a
+    // promise (fan-out renders it once per group, see fanout.ts).
+    body: (m: MessageView, _: Args, ctx: GatewayContext): string | Promise<string> => {
       if (m.status !== 'HIDDEN' || ctx.principal?.role !== 'ADMIN') return m.body;
-      return (await ctx.services.store.findMessage(m.id))?.body ?? '';
+      return ctx.services.store.findMessage(m.id).then((doc) => doc?.body ?? '');
     },
   },
 

@@ -176,4 +176,36 @@ describe('slow consumers', () => {
     expect(rest.length).toBeLessThanOrEqual(3);
     expect(hubs.size).toBe(0);
   });
+
+  it('hands live messages to a consumer that takes them directly, once the replay is drained, in order', async () => {
+    const f = fakeRoom();
+    const hubs = new RoomHubs(f.source, f.history, logger);
+    for (const seq of [1, 2, 3]) f.store('r', seq);
+    const stream = hubs.messages('r', 0);
+    const got: string[] = [];
+    stream.handoff = (m) => got.push(`handoff ${m.seq}`);
+    const it = stream[Symbol.asyncIterator]();
+    // The consumer's loop pulls what the stream queues (the replay) until it ends.
+    const loop = (async () => {
+      for (let r = await it.next(); !r.done; r = await it.next()) got.push(`pull ${r.value.seq}`);
+    })();
+    await settle(() => got.length === 3);
+    for (const seq of [4, 5]) {
+      f.store('r', seq);
+      f.emit('r', seq);
+    }
+    await settle(() => got.length === 5);
+    expect(got).toEqual(['pull 1', 'pull 2', 'pull 3', 'handoff 4', 'handoff 5']);
+    await it.return?.();
+    await loop;
+    expect(hubs.size).toBe(0);
+  });
 });
+
+async function settle(check: () => boolean, timeoutMs = 2_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('timed out waiting for a condition');
+    await new Promise((r) => setImmediate(r));
+  }
+}

@@ -34,6 +34,16 @@ export interface RoomPresence {
 }
 type SignalListener = (s: RoomSignal) => void;
 
+/**
+ * A stream whose consumer may take live events straight from the hub: once `handoff` is set
+ * and nothing waits in the stream's queue (replay done, every pulled event handled), events
+ * go to it synchronously instead of through the queue's promises. The fan-out sets it (it
+ * writes frames itself, see fanout.ts); graphql-ws' own loop never does.
+ */
+export interface Handoff<T> {
+  handoff: ((value: T) => void) | undefined;
+}
+
 /** Messages a replay reads per round trip. */
 const REPLAY_PAGE = 500;
 
@@ -197,8 +207,8 @@ export class RoomHubs {
    * with seq > after, then live ones, each exactly once and in order. Live events that arrive
    * during the replay are buffered and deduplicated at the seam.
    */
-  messages(room: string, after: number | null | undefined, presence?: RoomPresence, slow?: SlowConsumerPolicy): AsyncIterable<MessageView> {
-    return new Repeater<MessageView>(async (push, stop) => {
+  messages(room: string, after: number | null | undefined, presence?: RoomPresence, slow?: SlowConsumerPolicy): AsyncIterable<MessageView> & Handoff<MessageView> {
+    const repeater = new Repeater<MessageView>(async (push, stop) => {
       const hub = await this.acquire(room);
       let delivered = 0;
       let live = false;
@@ -207,6 +217,10 @@ export class RoomHubs {
       const deliver = (m: MessageView) => {
         if (m.seq <= delivered) return;
         delivered = m.seq;
+        if (stream.handoff && pending === 0) {
+          stream.handoff(m);
+          return;
+        }
         if (slow && pending >= slow.maxPending) {
           slow.onSlow();
           stop();
@@ -241,6 +255,10 @@ export class RoomHubs {
         await presence?.leave();
       }
     });
+    // The slot lives on the returned object (the consumer sets it there); the executor runs
+    // only once the stream is pulled, after this.
+    const stream = Object.assign(repeater, { handoff: undefined as ((m: MessageView) => void) | undefined });
+    return stream;
   }
 
   /** Non-message signals of one kind (updates, presence, typing), unordered. */
@@ -249,13 +267,22 @@ export class RoomHubs {
     kind: K,
     presence?: RoomPresence,
     accept: (s: Extract<RoomSignal, { kind: K }>) => boolean = () => true,
-  ): AsyncIterable<Extract<RoomSignal, { kind: K }>> {
-    return new Repeater<Extract<RoomSignal, { kind: K }>>(async (push, stop) => {
+  ): AsyncIterable<Extract<RoomSignal, { kind: K }>> & Handoff<Extract<RoomSignal, { kind: K }>> {
+    type S = Extract<RoomSignal, { kind: K }>;
+    const repeater = new Repeater<S>(async (push, stop) => {
       const hub = await this.acquire(room);
+      let pending = 0;
       const listener: SignalListener = (s) => {
-        if (s.kind === kind && accept(s as Extract<RoomSignal, { kind: K }>)) {
-          push(s as Extract<RoomSignal, { kind: K }>).catch((e: unknown) => stop(e));
+        if (s.kind !== kind || !accept(s as S)) return;
+        if (stream.handoff && pending === 0) {
+          stream.handoff(s as S);
+          return;
         }
+        pending++;
+        push(s as S).then(
+          () => pending--,
+          (e: unknown) => stop(e),
+        );
       };
       hub.attachSignals(listener);
       try {
@@ -267,5 +294,7 @@ export class RoomHubs {
         await presence?.leave();
       }
     });
+    const stream = Object.assign(repeater, { handoff: undefined as ((s: S) => void) | undefined });
+    return stream;
   }
 }

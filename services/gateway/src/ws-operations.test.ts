@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { NoSchemaIntrospectionCustomRule, buildSchema, specifiedRules, type GraphQLError } from 'graphql';
+import { NoSchemaIntrospectionCustomRule, buildSchema, specifiedRules, type DocumentNode, type GraphQLError } from 'graphql';
+import { LRUCache } from 'lru-cache';
 import { describe, expect, it } from 'vitest';
 import { queryLimitRules } from './query-limits.js';
 import { prepareOperation, subscribedRoom, type PreparedOperation } from './ws-operations.js';
@@ -17,6 +18,17 @@ const ok = (r: PreparedOperation | GraphQLError[]): PreparedOperation => {
 };
 
 describe('prepareOperation', () => {
+  it('parses and validates a query text once when given a cache', () => {
+    const cache = new LRUCache<string, DocumentNode>({ max: 10 });
+    const payload = { query: 'subscription($room: ID!) { typing(room: $room) { room } }', variables: { room: 'r' } };
+    const first = ok(prepareOperation({ ...opts, cache }, payload));
+    const second = ok(prepareOperation({ ...opts, cache }, { ...payload, variables: { room: 's' } }));
+    expect(second.document).toBe(first.document);
+    // Variables are still checked per subscribe; refused documents are not cached.
+    expect(errors(prepareOperation({ ...opts, cache }, { ...payload, variables: { room: { $ne: null } } }))[0]?.[0]).toBe('BAD_USER_INPUT');
+    expect(errors(prepareOperation({ ...opts, cache }, { query: '{ nope }' }))[0]?.[0]).toBe('GRAPHQL_VALIDATION_FAILED');
+    expect(cache.size).toBe(1);
+  });
   it('parses, validates and picks the operation', () => {
     const p = ok(prepareOperation(opts, { query: 'query A { me { id } } subscription B { typing(room: "r") { room } }', operationName: 'B' }));
     expect(p.operation.operation).toBe('subscription');

@@ -14,6 +14,7 @@ import {
   type SelectionSetNode,
   type ValidationRule,
 } from 'graphql';
+import type { LRUCache } from 'lru-cache';
 
 /**
  * What Apollo does to an HTTP request before it runs, done the same way for a graphql-ws
@@ -31,6 +32,12 @@ export interface PrepareOptions {
   /** specifiedRules plus the gateway's own (the same list Apollo gets, with its specified ones). */
   rules: readonly ValidationRule[];
   maxTokens: number;
+  /**
+   * Documents that parsed and validated, by query text: a client opening the same
+   * subscription on thousands of sockets is parsed and validated once. Rules depend only on
+   * the document and the schema, so a cached document needs neither step again.
+   */
+  cache?: LRUCache<string, DocumentNode>;
 }
 
 const withCode = (e: GraphQLError, code: string): GraphQLError =>
@@ -41,15 +48,18 @@ export function prepareOperation(
   opts: PrepareOptions,
   payload: { query: string; operationName?: string | null | undefined; variables?: Readonly<Record<string, unknown>> | null | undefined },
 ): PreparedOperation | GraphQLError[] {
-  let document: DocumentNode;
-  try {
-    document = parse(payload.query, { maxTokens: opts.maxTokens });
-  } catch (e) {
-    const err = e instanceof GraphQLError ? e : new GraphQLError('the query could not be parsed');
-    return [withCode(err, 'GRAPHQL_PARSE_FAILED')];
+  let document = opts.cache?.get(payload.query);
+  if (!document) {
+    try {
+      document = parse(payload.query, { maxTokens: opts.maxTokens });
+    } catch (e) {
+      const err = e instanceof GraphQLError ? e : new GraphQLError('the query could not be parsed');
+      return [withCode(err, 'GRAPHQL_PARSE_FAILED')];
+    }
+    const errors = validate(opts.schema, document, opts.rules);
+    if (errors.length > 0) return errors.map((e) => withCode(e, 'GRAPHQL_VALIDATION_FAILED'));
+    opts.cache?.set(payload.query, document);
   }
-  const errors = validate(opts.schema, document, opts.rules);
-  if (errors.length > 0) return errors.map((e) => withCode(e, 'GRAPHQL_VALIDATION_FAILED'));
   const operation = getOperationAST(document, payload.operationName ?? undefined);
   if (!operation) {
     return [new GraphQLError('Unable to identify operation: name the one to run', { extensions: { code: 'OPERATION_RESOLUTION_FAILURE' } })];
