@@ -15,9 +15,11 @@ const PER_ROOM = num('BENCH_PER_ROOM', 10, 3);
 const RATE = num('BENCH_RATE', 500, 20);
 const SECONDS = num('BENCH_SECONDS', 10, 2);
 const SENDERS = num('BENCH_SENDERS', 32, 4);
+/** Chat worker processes (see S4: on 2 cores a second one only adds contention). */
+const CHATS = num('BENCH_CHATS', 1, 1);
 
 const workers = Workers.start(2);
-const { sys, users, close } = await startSeeded({ users: Math.max(SENDERS, PER_ROOM * 2), chats: 2, env: { COMMAND_TIMEOUT_MS: '30000' } });
+const { sys, users, close } = await startSeeded({ users: Math.max(SENDERS, PER_ROOM * 2), chats: CHATS, env: { COMMAND_TIMEOUT_MS: '30000' } });
 try {
   const gw = sys.gateways[0]!;
   const rooms = Array.from({ length: ROOMS }, (_, i) => `r${i}`);

@@ -11,6 +11,11 @@ import { INFRA_ENV, startSeeded } from '../lib/system.js';
 const SECONDS = num('BENCH_SECONDS', 10, 2);
 const CONCURRENCY = num('BENCH_CONCURRENCY', 32, 4);
 const ROOMS = 16;
+/**
+ * Chat worker processes. One by default: on a 2-core machine a second process adds no CPU,
+ * only contention for the same rooms (BENCH_CHATS=2 measures that).
+ */
+const CHATS = num('BENCH_CHATS', 1, 1);
 const rows: Row[] = [];
 
 async function saturate(name: string, op: (i: number) => Promise<void>): Promise<number> {
@@ -39,7 +44,7 @@ async function saturate(name: string, op: (i: number) => Promise<void>): Promise
   return perSecond;
 }
 
-const { sys, users, close } = await startSeeded({ users: ROOMS, chats: 2, env: { COMMAND_TIMEOUT_MS: '30000' } });
+const { sys, users, close } = await startSeeded({ users: ROOMS, chats: CHATS, env: { COMMAND_TIMEOUT_MS: '30000' } });
 try {
   const gw = sys.gateways[0]!;
   for (let r = 0; r < ROOMS; r++) await gqlOk(gw.http, 'mutation($n: String!) { joinRoom(name: $n) { id } }', { n: `w${r}` }, users[r]!.token);
@@ -56,7 +61,7 @@ try {
     const r = i % ROOMS;
     await gqlOk(gw.http, 'mutation($r: ID!, $b: String!, $c: String!) { sendMessage(room: $r, body: $b, clientMsgId: $c) { seq } }', { r: `w${r}`, b: 'x'.repeat(200), c: randomUUID() }, users[r]!.token);
   });
-  report('s4-write-path', rows, { ratio: +(sendRate / rawRate).toFixed(2), target: '≥ 0.5 × raw' });
+  report('s4-write-path', rows, { chats: CHATS, ratio: +(sendRate / rawRate).toFixed(2), target: '≥ 0.5 × raw' });
   console.log(`sendMessage = ${(sendRate / rawRate).toFixed(2)} × raw inserts (target ≥ 0.5)`);
 } finally {
   await close();

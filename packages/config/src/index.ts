@@ -67,6 +67,12 @@ export const ConfigSchema = z
     COMMAND_TIMEOUT_MS: ms.default(10_000),
     /** Commands one chat worker process runs at once. */
     CHAT_CONCURRENCY: z.coerce.number().int().min(1).max(1_000).default(64),
+    /**
+     * How long a chat process trusts what it cached of a user, room, membership or mutes
+     * without hearing of a change, ms (5 s). Changes evict at once through Redis; this only
+     * bounds staleness if a notice was lost.
+     */
+    CHAT_READ_CACHE_TTL_MS: ms.default(5_000),
     /** Outbox relay sweep period, ms (2 s); fresh events are handed to it after each write. */
     OUTBOX_SWEEP_MS: ms.default(2_000),
     /** A connection counts as online this long after its gateway's last heartbeat, ms (30 s). */

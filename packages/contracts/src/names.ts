@@ -25,6 +25,8 @@ export interface Names {
   readonly roomChannel: (roomId: string) => string;
   /** Redis pub/sub channel of access revocations (`AccessSignal`), one per namespace. */
   readonly accessChannel: string;
+  /** Redis pub/sub channel on which chat processes tell each other what to drop from their read caches. */
+  readonly chatCacheChannel: string;
 }
 
 export const NAMESPACE_PATTERN = /^[a-z][a-z0-9_-]{0,47}$/;
@@ -45,5 +47,6 @@ export function names(namespace: string): Names {
     moderationTimerQueue: 'moderation-timers' as const,
     roomChannel: (roomId: string) => `${namespace}:room:${roomId}`,
     accessChannel: `${namespace}:access`,
+    chatCacheChannel: `${namespace}:chat-cache`,
   });
 }

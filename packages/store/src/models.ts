@@ -50,6 +50,24 @@ export interface MessageDoc extends Outboxed {
   clientMsgId: string;
   createdAt: Date;
   editedAt: Date | null;
+  /**
+   * The `message.posted` event, written with the message and published by the relay. Kept
+   * out of `outbox`: its pending state lives in an outbox mark (OutboxMarkDoc), so publishing
+   * it never updates this document (see Store.insertMessage). Null on older documents.
+   */
+  posted?: DomainEvent | null;
+}
+
+/**
+ * "Message `_id` has its `message.posted` event to publish": written before the message,
+ * deleted once the event is on Kafka. The collection holds only what is pending, so it stays
+ * small, and reading or deleting from it stays cheap even where a database scans (FerretDB 1.x
+ * pushes no filter down for updates, so per-document outbox updates grow with the collection).
+ */
+export interface OutboxMarkDoc {
+  /** The message id. */
+  _id: string;
+  at: Date;
 }
 
 export interface AuditDoc {
@@ -170,9 +188,18 @@ const messageSchema = new Schema<MessageDoc>(
     clientMsgId: { type: String, required: true },
     createdAt: { type: Date, required: true },
     editedAt: { type: Date, default: null },
+    posted: { type: Schema.Types.Mixed, default: null } as unknown as SchemaDefinitionProperty<DomainEvent | null>,
     ...outboxFields,
   },
   { ...opts, collection: 'messages' },
+);
+
+const outboxMarkSchema = new Schema<OutboxMarkDoc>(
+  {
+    _id: { type: String, required: true },
+    at: { type: Date, required: true },
+  },
+  { ...opts, collection: 'outbox_marks' },
 );
 /** A seq exists only if its message exists: the dense-sequence guarantee rests on this index. */
 messageSchema.index({ room: 1, seq: 1 }, { unique: true, name: 'room_seq' });
@@ -258,6 +285,7 @@ export interface Models {
   AuditChain: Model<AuditChainDoc>;
   ModerationAction: Model<ModerationActionDoc>;
   Mute: Model<MuteDoc>;
+  OutboxMark: Model<OutboxMarkDoc>;
 }
 
 export function defineModels(conn: Connection): Models {
@@ -270,5 +298,6 @@ export function defineModels(conn: Connection): Models {
     AuditChain: conn.model<AuditChainDoc>('AuditChain', auditChainSchema),
     ModerationAction: conn.model<ModerationActionDoc>('ModerationAction', moderationActionSchema),
     Mute: conn.model<MuteDoc>('Mute', muteSchema),
+    OutboxMark: conn.model<OutboxMarkDoc>('OutboxMark', outboxMarkSchema),
   };
 }

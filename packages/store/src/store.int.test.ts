@@ -4,11 +4,11 @@
  * tests can run side by side.
  */
 import { randomUUID } from 'node:crypto';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { newEvent, type DomainEvent, type MessageView } from '@conversa/contracts';
 import { DuplicateKeyError } from './errors.js';
 import type { AuditDoc, MessageDoc } from './models.js';
-import { Store } from './store.js';
+import { messageId, ORPHAN_MARK_MS, Store } from './store.js';
 
 const MONGO_URL = process.env.MONGO_URL ?? 'mongodb://127.0.0.1:27017';
 const uuid8 = () => randomUUID().slice(0, 8);
@@ -329,7 +329,11 @@ describe('outbox', () => {
 
     const pending = await store.pendingOutbox(100);
     expect(pending).toHaveLength(4);
+    const writes = vi.spyOn(store.models.Message, 'updateOne');
     for (const p of pending) await store.markPublished(p.collection, p.docId, p.events);
+    // One write per document when nothing raced: the outbox equals what was published.
+    expect(writes).toHaveBeenCalledTimes(3);
+    writes.mockRestore();
 
     expect(await store.countPendingOutbox()).toBe(0);
     expect(await store.pendingOutbox(100)).toEqual([]);
@@ -364,11 +368,67 @@ describe('outbox', () => {
     expect(await store.countPendingOutbox()).toBe(0);
   });
 
+  it('a late markPublished of events already cleared leaves a newer event of the same count pending', async () => {
+    const j = joined('r1', 'ann');
+    await store.setMembership('r1', 'ann', true, j);
+    // Another relay published and cleared the join; then the user leaves (one new event).
+    await store.markPublished('memberships', 'r1/ann', [j]);
+    const l = newEvent('room.left', 'r1', 'ann', { room: 'r1', user: 'ann' });
+    expect(await store.setMembership('r1', 'ann', false, l)).toBe(true);
+    // This relay's hand-over of the join arrives late: same length, other event.
+    await store.markPublished('memberships', 'r1/ann', [j]);
+    const doc = await store.models.Membership.findById('r1/ann').lean().exec();
+    expect(doc).toMatchObject({ outbox: [l], outboxPending: true });
+  });
+
   it('pendingOutbox clears a flag left on an empty outbox', async () => {
     const m = await store.insertMessage(messageDoc('r1', 1));
     await store.models.Message.updateOne({ _id: m._id }, { $set: { outbox: [] } }).exec();
     expect(await store.countPendingOutbox()).toBe(1);
     expect(await store.pendingOutbox(100)).toEqual([]);
+    expect(await store.countPendingOutbox()).toBe(0);
+  });
+});
+
+describe('outbox marks (posted events without updating the message)', () => {
+  const posted = (room: string, seq: number) => {
+    const d = messageDoc(room, seq);
+    return { ...d, outbox: [], posted: d.outbox[0]! };
+  };
+
+  it('a posted message is pending by its mark, and publishing deletes the mark without touching the message', async () => {
+    const m = await store.insertMessage(posted('r1', 1));
+    expect(await store.models.OutboxMark.countDocuments().exec()).toBe(1);
+    expect(await store.countPendingOutbox()).toBe(1);
+    const pending = await store.pendingOutbox(100);
+    expect(pending).toEqual([{ collection: 'messages', docId: m._id, events: [m.posted], marked: true }]);
+
+    const updates = vi.spyOn(store.models.Message, 'updateOne');
+    await store.markAllPublished(pending);
+    expect(updates).not.toHaveBeenCalled();
+    updates.mockRestore();
+    expect(await store.countPendingOutbox()).toBe(0);
+    expect(await store.pendingOutbox(100)).toEqual([]);
+    // History reads leave the event out.
+    expect((await store.messagesBetween('r1', 0, 1))[0]).not.toHaveProperty('posted');
+  });
+
+  it('drops an orphan mark (its message never written) only once it is old', async () => {
+    await store.models.OutboxMark.create({ _id: messageId('r1', 7), at: new Date() });
+    expect(await store.pendingOutbox(100)).toEqual([]);
+    expect(await store.models.OutboxMark.countDocuments().exec()).toBe(1);
+    await store.pendingOutbox(100, new Date(Date.now() + ORPHAN_MARK_MS + 1_000));
+    expect(await store.models.OutboxMark.countDocuments().exec()).toBe(0);
+  });
+
+  it('a writer that loses the seq removes the mark it wrote, never the winner\'s', async () => {
+    const first = await store.insertMessage(posted('r1', 1));
+    // The winner's mark is still pending: the loser's attempt leaves it alone.
+    await expect(store.insertMessage({ ...posted('r1', 1), authorId: 'u2', clientMsgId: 'other' })).rejects.toBeInstanceOf(DuplicateKeyError);
+    expect(await store.pendingOutbox(100)).toEqual([{ collection: 'messages', docId: first._id, events: [first.posted], marked: true }]);
+    // Once published, a late loser writes a mark, is refused, and deletes that mark again.
+    await store.markAllPublished(await store.pendingOutbox(100));
+    await expect(store.insertMessage({ ...posted('r1', 1), authorId: 'u3', clientMsgId: 'late' })).rejects.toBeInstanceOf(DuplicateKeyError);
     expect(await store.countPendingOutbox()).toBe(0);
   });
 });

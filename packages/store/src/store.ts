@@ -9,6 +9,7 @@ import {
   type MuteDoc,
   type MessageDoc,
   type Models,
+  type OutboxMarkDoc,
   type RoomDoc,
   type UserDoc,
 } from './models.js';
@@ -28,6 +29,11 @@ export interface StoreOptions {
    * service passes Redis locks so that its several processes are covered too.
    */
   locks?: DocLocks;
+  /**
+   * Called after each write that changes what a send checks (a user, a membership, a user's
+   * mutes): the chat service drops it from its read caches, here and in its other processes.
+   */
+  onWrite?: (change: StoreChange) => void;
   /** Server selection timeout, ms (5 s). */
   timeoutMs?: number;
   /**
@@ -58,11 +64,25 @@ export interface AuditQuery {
 }
 
 /** A pending event batch of one document, as the outbox relay sees it. */
+/** What a write changed: a user (id), a membership (`room/user`), a user's mutes (user id). */
+export interface StoreChange {
+  kind: 'user' | 'membership' | 'mutes';
+  key: string;
+}
+
 export interface PendingOutbox {
   collection: OutboxCollection;
   docId: string;
   events: DomainEvent[];
+  /** A message's posted event, pending by its outbox mark (not by its outbox). */
+  marked?: boolean;
 }
+
+/**
+ * A mark older than this without its message is an orphan: the writer died between the two
+ * inserts (which take milliseconds) and its job retried under another seq, or gave up.
+ */
+export const ORPHAN_MARK_MS = 30_000;
 export type OutboxCollection = 'users' | 'rooms' | 'memberships' | 'messages' | 'moderation_actions';
 
 export interface ModerationActionQuery {
@@ -84,6 +104,7 @@ export class Store {
   private constructor(
     readonly connection: Connection,
     private readonly locks: DocLocks,
+    private readonly onWrite: (change: StoreChange) => void = () => undefined,
   ) {
     this.models = defineModels(connection);
   }
@@ -117,7 +138,7 @@ export class Store {
       });
     }
     await conn.asPromise();
-    return new Store(conn, opts.locks ?? new LocalLocks());
+    return new Store(conn, opts.locks ?? new LocalLocks(), opts.onWrite);
   }
 
   /** Creates the indexes every query relies on (idempotent). */
@@ -157,8 +178,8 @@ export class Store {
   }
 
   /** Sets the display name, storing `event` in the same write; null when the user does not exist. */
-  renameUser(id: string, displayName: string, event: DomainEvent): Promise<UserDoc | null> {
-    return this.locked('users', id, () =>
+  async renameUser(id: string, displayName: string, event: DomainEvent): Promise<UserDoc | null> {
+    const after = await this.locked('users', id, () =>
       this.models.User.findOneAndUpdate(
         { _id: id },
         { $set: { displayName, outboxPending: true }, $push: { outbox: event } },
@@ -167,6 +188,8 @@ export class Store {
         .lean<UserDoc>()
         .exec(),
     );
+    this.onWrite({ kind: 'user', key: id });
+    return after;
   }
 
   findUserById(id: string): Promise<UserDoc | null> {
@@ -225,7 +248,9 @@ export class Store {
   setMembership(room: string, user: string, active: boolean, event: DomainEvent): Promise<boolean> {
     const _id = `${room}/${user}`;
     // Read, decide and write under the document's lock: concurrent joins store one event.
-    return this.locked('memberships', _id, () => this.applyMembership(_id, room, user, active, event));
+    return this.locked('memberships', _id, () => this.applyMembership(_id, room, user, active, event)).finally(() =>
+      this.onWrite({ kind: 'membership', key: _id }),
+    );
   }
 
   private async applyMembership(_id: string, room: string, user: string, active: boolean, event: DomainEvent): Promise<boolean> {
@@ -303,7 +328,7 @@ export class Store {
     for (let start = Math.max(1, from); start <= to; start += BATCH) {
       const seqs = Array.from({ length: Math.min(BATCH, to - start + 1) }, (_, i) => start + i);
       const docs = await Promise.all(
-        seqs.map((seq) => this.models.Message.findById(messageId(room, seq)).select({ outbox: 0 }).lean<MessageDoc>().exec()),
+        seqs.map((seq) => this.models.Message.findById(messageId(room, seq)).select({ outbox: 0, posted: 0 }).lean<MessageDoc>().exec()),
       );
       for (const d of docs) {
         if (!d) return out;
@@ -313,18 +338,36 @@ export class Store {
     return out;
   }
 
-  /** Inserts a message; a DuplicateKeyError names `room_seq` or `author_clientMsgId`. */
+  /**
+   * Inserts a message; a DuplicateKeyError names `room_seq` or `author_clientMsgId`.
+   *
+   * With `posted` (its `message.posted` event), an outbox mark is written first, then the
+   * message with the event in it: two inserts, no update, whatever the size of the collection.
+   * A mark whose message never got written (the process died in between) is an orphan the
+   * sweep drops once it is older than ORPHAN_MARK_MS; a mark this call wrote for a message it
+   * then lost to another writer (duplicate key) is deleted at once.
+   */
   async insertMessage(doc: Omit<Insertable<MessageDoc>, '_id'> & { _id?: string }): Promise<MessageDoc> {
+    // The _id is always (room, seq), whatever the caller passed: see messageId.
+    const id = messageId(doc.room, doc.seq);
+    let marked = false;
+    if (doc.posted) {
+      try {
+        await this.models.OutboxMark.create({ _id: id, at: new Date() });
+        marked = true;
+      } catch (e) {
+        // Already marked: another writer of this seq (its message, or its orphan) owns the mark.
+        if (!asDuplicate(e)) throw e;
+      }
+    }
     try {
-      // The _id is always (room, seq), whatever the caller passed: see messageId.
-      const created = await this.models.Message.create({
-        ...doc,
-        _id: messageId(doc.room, doc.seq),
-        outboxPending: doc.outbox.length > 0,
-      });
+      const created = await this.models.Message.create({ ...doc, _id: id, outboxPending: doc.outbox.length > 0 });
       return created.toObject();
     } catch (e) {
-      throw asDuplicate(e) ?? e;
+      const dup = asDuplicate(e);
+      // Refused, so nothing was written: the mark would point at someone else's message.
+      if (dup && marked) await this.models.OutboxMark.deleteOne({ _id: id }).exec().catch(() => undefined);
+      throw dup ?? e;
     }
   }
 
@@ -380,9 +423,12 @@ export class Store {
 
   // ---- outbox ------------------------------------------------------------------------
 
-  /** Documents with unpublished events, oldest first per collection, at most `limit` in all. */
-  async pendingOutbox(limit: number): Promise<PendingOutbox[]> {
-    const out: PendingOutbox[] = [];
+  /**
+   * Documents with unpublished events, oldest first per collection, at most `limit` in all:
+   * marked messages' `message.posted` events first, then outboxes.
+   */
+  async pendingOutbox(limit: number, now = new Date()): Promise<PendingOutbox[]> {
+    const out = await this.pendingMarks(limit, now);
     for (const collection of OUTBOX_COLLECTIONS) {
       if (out.length >= limit) break;
       const model = this.outboxModel(collection);
@@ -401,6 +447,33 @@ export class Store {
     return out;
   }
 
+  /** The marked messages' posted events; drops marks that point at nothing (see insertMessage). */
+  private async pendingMarks(limit: number, now: Date): Promise<PendingOutbox[]> {
+    const marks = await this.models.OutboxMark.find().sort({ at: 1 }).limit(limit).lean<OutboxMarkDoc[]>().exec();
+    const docs = await Promise.all(
+      marks.map((m) => this.models.Message.findById(m._id).select({ posted: 1 }).lean<Pick<MessageDoc, '_id' | 'posted'>>().exec()),
+    );
+    const out: PendingOutbox[] = [];
+    const drop: string[] = [];
+    marks.forEach((m, i) => {
+      const posted = docs[i]?.posted;
+      if (posted) out.push({ collection: 'messages', docId: m._id, events: [posted], marked: true });
+      else if (docs[i] || now.getTime() - m.at.getTime() > ORPHAN_MARK_MS) drop.push(m._id);
+    });
+    if (drop.length > 0) await this.models.OutboxMark.deleteMany({ _id: { $in: drop } }).exec();
+    return out;
+  }
+
+  /** After a publish: deletes the marks, clears the outboxes (each under its document's lock). */
+  async markAllPublished(docs: readonly PendingOutbox[], concurrency = 16): Promise<void> {
+    const marked = docs.filter((d) => d.marked).map((d) => d.docId);
+    if (marked.length > 0) await this.models.OutboxMark.deleteMany({ _id: { $in: marked } }).exec();
+    const rest = docs.filter((d) => !d.marked);
+    for (let i = 0; i < rest.length; i += concurrency) {
+      await Promise.all(rest.slice(i, i + concurrency).map((p) => this.markPublished(p.collection, p.docId, p.events)));
+    }
+  }
+
   /**
    * Removes published events from the document's outbox; clears the flag once it is empty.
    * `$pullAll` of the exact stored events, not `$pull` with a condition: FerretDB 1.x silently
@@ -409,6 +482,11 @@ export class Store {
   markPublished(collection: OutboxCollection, docId: string, events: DomainEvent[]): Promise<void> {
     const model = this.outboxModel(collection);
     return this.locked(collection, docId, async () => {
+      // The common case in one write: the outbox holds exactly the published events (array
+      // equality, in order, as $pullAll compares them).
+      const exact = events.length > 0 ? { outbox: events } : { outbox: { $size: 0 } };
+      const all = await model.updateOne({ _id: docId, ...exact }, { $set: { outbox: [], outboxPending: false } }).exec();
+      if (all.matchedCount > 0) return;
       if (events.length > 0) await model.updateOne({ _id: docId }, { $pullAll: { outbox: events } }).exec();
       // A write that pushed a new event meanwhile keeps the array non-empty, so the flag stays.
       await model.updateOne({ _id: docId, outbox: { $size: 0 } }, { $set: { outboxPending: false } }).exec();
@@ -416,7 +494,7 @@ export class Store {
   }
 
   async countPendingOutbox(): Promise<number> {
-    let n = 0;
+    let n = await this.models.OutboxMark.countDocuments().exec();
     for (const c of OUTBOX_COLLECTIONS) n += await this.outboxModel(c).countDocuments({ outboxPending: true }).exec();
     return n;
   }
@@ -594,11 +672,14 @@ export class Store {
   /** Stores a mute, replacing the one of the same user and scope. */
   async putMute(doc: MuteDoc): Promise<void> {
     await this.models.Mute.replaceOne({ _id: doc._id }, doc, { upsert: true }).exec();
+    this.onWrite({ kind: 'mutes', key: doc.user });
   }
 
   /** Lifts a mute if it is still the one set by `action`; true when it did. */
   async removeMute(id: string, action: string): Promise<boolean> {
     const res = await this.models.Mute.deleteOne({ _id: id, action }).exec();
+    // The id is `${user}/${room or *}`.
+    this.onWrite({ kind: 'mutes', key: id.slice(0, id.lastIndexOf('/')) });
     return res.deletedCount === 1;
   }
 
@@ -606,6 +687,7 @@ export class Store {
   async removeMutesOf(user: string): Promise<MuteDoc[]> {
     const mutes = await this.models.Mute.find({ user }).lean<MuteDoc[]>().exec();
     for (const m of mutes) await this.models.Mute.deleteOne({ _id: m._id, action: m.action }).exec();
+    this.onWrite({ kind: 'mutes', key: user });
     return mutes;
   }
 

@@ -17,7 +17,9 @@ import { Store } from '@conversa/store';
 import { CommandExecutor } from './commands.js';
 import { createCommandWorker, createQueueDepth } from './adapters/queue.js';
 import { createChatMetrics } from './metrics.js';
-import { createRedis, redisLocks, redisPublisher } from './adapters/redis.js';
+import { ReadCache, storeReads } from './read-cache.js';
+import { listenForChanges, noticeChange } from './adapters/cache-notices.js';
+import { createRedis, redisLocks, redisPublisher, redisSeqLocks } from './adapters/redis.js';
 import { OutboxRelay } from './outbox-relay.js';
 import { createMuteTimers } from './adapters/timers.js';
 import { chatModerationHandler } from './moderation-consumer.js';
@@ -52,14 +54,27 @@ export async function createChat(config: Config, logger: Logger): Promise<ChatSe
   });
   // Updates of one document are serialized across all chat processes (FerretDB has no
   // atomic read-modify-write); see StoreOptions.locks.
+  // What a send reads, cached; every write that changes it is evicted here and, through
+  // Redis, in the other chat processes (read-cache.ts).
+  const caches: { current?: ReadCache } = {};
   const store = await reach('MongoDB', safeUrl(config.MONGO_URL), t, () =>
     Store.connect({
       url: config.MONGO_URL,
       dbName: config.MONGO_DB,
       locks: redisLocks(redis, n.queuePrefix),
       onError: (op) => cm.dependencyError('mongo', op),
+      onWrite: (change) => {
+        caches.current?.evict(change);
+        noticeChange(redis, n.chatCacheChannel, change, logger);
+      },
     }),
   );
+  const cache = new ReadCache(storeReads(store), { ttlMs: config.CHAT_READ_CACHE_TTL_MS });
+  caches.current = cache;
+  const cacheRedis = createRedis(config.REDIS_URL, 'chat-cache-notices');
+  cacheRedis.on('error', redisError);
+  await reach('Redis', safeUrl(config.REDIS_URL), t, () => cacheRedis.connect());
+  await listenForChanges(cacheRedis, n.chatCacheChannel, cache, logger);
   await store.ensureIndexes();
   const kafka = new KafkaAdapter({
     brokers: config.KAFKA_BROKERS,
@@ -100,7 +115,9 @@ export async function createChat(config: Config, logger: Logger): Promise<ChatSe
         ),
     },
     traceparent: currentTraceparent,
-    onEventStored: (collection, docId, events) => relay.stored(collection, docId, events),
+    onEventStored: (collection, docId, events, marked) => relay.stored(collection, docId, events, marked),
+    reads: cache,
+    seqLocks: redisSeqLocks(redis, n.queuePrefix),
     logger,
     timers,
   });
@@ -192,6 +209,7 @@ export async function createChat(config: Config, logger: Logger): Promise<ChatSe
       redis.disconnect();
       workerRedis.disconnect();
       timerRedis.disconnect();
+      cacheRedis.disconnect();
       await store.close();
     },
   };

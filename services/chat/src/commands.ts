@@ -33,6 +33,7 @@ import type { Logger } from '@conversa/observability';
 import { directRoomId, eventFactory, normalizeBody, publicRoomId, type EventFactory } from './domain.js';
 import { assertAdmin, assertCanDelete, assertCanEdit, assertCanSend, assertNotMuted } from './rules.js';
 import { ModerationApplier, type MuteTimers } from './moderation.js';
+import { storeReads, type SendReads } from './read-cache.js';
 
 /** Publishes a room's live signal (Redis pub/sub in production). */
 export interface SignalPublisher {
@@ -42,8 +43,11 @@ export interface SignalPublisher {
 export interface CommandDeps {
   store: Store;
   publisher: SignalPublisher;
-  /** Called after each write that stored events in a document's outbox (the relay's fast path). */
-  onEventStored: (collection: OutboxCollection, docId: string, events: DomainEvent[]) => void;
+  /**
+   * Called after each write that stored events in a document's outbox (the relay's fast
+   * path); `marked`: a message's posted event, pending by its outbox mark.
+   */
+  onEventStored: (collection: OutboxCollection, docId: string, events: DomainEvent[], marked?: boolean) => void;
   logger: Logger;
   /** Ends timed mutes (BullMQ delayed jobs); without it mutes still expire at send time, but no unmute is recorded. */
   timers?: MuteTimers;
@@ -51,7 +55,22 @@ export interface CommandDeps {
   newId?: () => string;
   /** The traceparent of the active span, stored in each event's envelope (tracing). */
   traceparent?: () => string | undefined;
+  /** What a send reads (cached by the service, see read-cache.ts); default: the store. */
+  reads?: SendReads;
+  /** A room's inserts across chat processes (Redis in the service); default: this process only. */
+  seqLocks?: RoomSeqLocks;
 }
+
+/**
+ * Serializes a room's message inserts across chat processes and carries the room's newest seq
+ * from one holder to the next (null: not known). Correctness does not rest on it: the unique
+ * (room, seq) index refuses a taken seq whatever happens to the lock; it saves lost races.
+ */
+export interface RoomSeqLocks {
+  run<T>(room: string, task: (newest: number | null) => Promise<{ value: T; newest: number | null }>): Promise<T>;
+}
+
+const localSeqLocks: RoomSeqLocks = { run: async (_room, task) => (await task(null)).value };
 
 /** How often one send retries after losing a race for the next seq to another process. */
 const MAX_SEQ_ATTEMPTS = 50;
@@ -66,6 +85,8 @@ export class CommandExecutor {
   /** Last seq this process wrote per room; a hint only, the unique index decides. */
   private readonly lastSeq = new Map<string, number>();
   private readonly makeEvent: EventFactory;
+  private readonly reads: SendReads;
+  private readonly seqLocks: RoomSeqLocks;
   private readonly now: () => Date;
   private readonly newId: () => string;
   /** Applies moderation actions: admins' commands here, rules' actions from Kafka, timers' ends. */
@@ -74,6 +95,8 @@ export class CommandExecutor {
   constructor(private readonly deps: CommandDeps) {
     this.now = deps.now ?? (() => new Date());
     this.newId = deps.newId ?? randomUUID;
+    this.reads = deps.reads ?? storeReads(deps.store);
+    this.seqLocks = deps.seqLocks ?? localSeqLocks;
     this.makeEvent = eventFactory(this.now, randomUUID, deps.traceparent);
     this.moderation = new ModerationApplier({
       store: deps.store,
@@ -268,25 +291,41 @@ export class CommandExecutor {
 
   private async send(c: CommandOf<'message.send'>) {
     const body = normalizeBody(c.body);
-    const author = await this.actor(c.actor);
-    const room = await this.deps.store.findRoom(c.room);
+    // The four reads run at once (usually cache hits, see read-cache.ts).
+    const [user, room, member, mutes] = await Promise.all([
+      this.reads.user(c.actor),
+      this.reads.room(c.room),
+      this.reads.isMember(c.room, c.actor),
+      this.reads.mutes(c.actor, c.room),
+    ]);
+    if (!user) throw new AppError(ErrorCode.UNAUTHENTICATED, 'your account no longer exists; sign in again');
+    const author = userView(user);
     if (!room) throw notFound(`room: no room "${c.room}"`);
-    assertCanSend(room, author.id, room.kind === 'PUBLIC' && (await this.deps.store.isMember(room._id, author.id)));
+    assertCanSend(room, author.id, room.kind === 'PUBLIC' && member);
     // No clientMsgId look-up up front: on FerretDB it scans the whole collection, and the
     // unique (author, clientMsgId) index already turns a retry into its stored message in
     // insertNext. Only a refused (muted) send looks, so that a send accepted before the mute
     // still answers the same on retry.
     try {
-      assertNotMuted(await this.deps.store.mutesFor(author.id, room._id), this.now());
+      assertNotMuted(mutes, this.now());
     } catch (e) {
       const existing = await this.deps.store.findMessageByClientId(author.id, c.clientMsgId);
       if (existing) return this.duplicateOf(existing, author, c.room);
       throw e;
     }
 
-    const stored = await this.roomLocks.run(room._id, () => this.insertNext(room._id, author, body, c.clientMsgId));
+    // One insert at a time per room: in this process (roomLocks), then across chat processes
+    // (seqLocks), which also hand over the room's newest seq so that the next insert is right
+    // the first time instead of losing a race for the seq and searching for the newest.
+    const stored = await this.roomLocks.run(room._id, () =>
+      this.seqLocks.run(room._id, async (newest) => {
+        if (newest !== null && newest > (this.lastSeq.get(room._id) ?? 0)) this.lastSeq.set(room._id, newest);
+        const value = await this.insertNext(room._id, author, body, c.clientMsgId);
+        return { value, newest: this.lastSeq.get(room._id) ?? null };
+      }),
+    );
     if ('duplicate' in stored) return stored;
-    this.deps.onEventStored('messages', stored._id, stored.outbox);
+    if (stored.posted) this.deps.onEventStored('messages', stored._id, [stored.posted], true);
     const view = messageView(stored, author);
     await this.publish(room._id, { kind: 'message.added', message: view });
     return { message: view, duplicate: false };
@@ -320,7 +359,8 @@ export class CommandExecutor {
       try {
         const stored = await this.deps.store.insertMessage({
           ...doc,
-          outbox: [this.makeEvent('message.posted', room, author.id, { message: view })],
+          outbox: [],
+          posted: this.makeEvent('message.posted', room, author.id, { message: view }),
         });
         this.lastSeq.set(room, next);
         return stored;

@@ -88,10 +88,10 @@ function executor(store: Store): CommandExecutor {
   return new CommandExecutor({
     store,
     publisher: { publish: () => Promise.resolve() },
-    onEventStored: (collection, docId, events) => {
+    onEventStored: (collection, docId, events, marked) => {
       written.push(...events);
       const before = current?.queued ?? 0;
-      current?.stored(collection, docId, events);
+      current?.stored(collection, docId, events, marked);
       fastPath.push((current?.queued ?? 0) > before);
     },
     logger,

@@ -16,6 +16,9 @@ export interface OutboxRelayOptions {
   batchSize?: number;
 }
 
+/** Outbox documents cleared at once after a publish. */
+const MARK_CONCURRENCY = 16;
+
 function byOccurrence(a: DomainEvent, b: DomainEvent): number {
   if (a.occurredAt !== b.occurredAt) return a.occurredAt < b.occurredAt ? -1 : 1;
   const sa = a.type === 'message.posted' ? a.data.message.seq : 0;
@@ -68,14 +71,14 @@ export class OutboxRelay {
     }, every);
   }
 
-  /** Hands over events just stored in a document (the fast path). */
-  stored(collection: OutboxCollection, docId: string, events: DomainEvent[]): void {
+  /** Hands over events just stored in a document (the fast path); `marked`: see PendingOutbox. */
+  stored(collection: OutboxCollection, docId: string, events: DomainEvent[], marked = false): void {
     if (this.stopped) return;
     if (this.backlog) {
       this.missed = true;
       return;
     }
-    this.fresh.push({ collection, docId, events });
+    this.fresh.push(marked ? { collection, docId, events, marked } : { collection, docId, events });
     this.inFlight.add(`${collection}/${docId}`);
     if (this.scheduled) return;
     this.scheduled = true;
@@ -151,7 +154,8 @@ export class OutboxRelay {
           }),
         ),
     );
-    for (const p of docs) await this.opts.store.markPublished(p.collection, p.docId, p.events);
+    // Published: delete the marks (one call), clear the outboxes (a few documents at a time).
+    await this.opts.store.markAllPublished(docs, MARK_CONCURRENCY);
     this.published += events.length;
   }
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { LocalLocks, type DocLocks } from '@conversa/store';
 import type { RoomSignal } from '@conversa/contracts';
-import type { SignalPublisher } from '../commands.js';
+import type { RoomSeqLocks, SignalPublisher } from '../commands.js';
 
 /** A Redis connection that BullMQ can share (no per-request retry limit). */
 export function createRedis(url: string, name: string): Redis {
@@ -44,5 +44,44 @@ export function redisLocks(redis: Redis, prefix: string, opts: { ttlMs?: number;
           await redis.eval(RELEASE, 1, k, token).catch(() => undefined); // expires by itself otherwise
         }
       }),
+  };
+}
+
+/** Takes the room's lock if free and returns its newest seq ('' when unknown); nil when taken. */
+const ACQUIRE_ROOM = `if redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then return redis.call('GET', KEYS[2]) or '' end return false`;
+/** Releases the lock if still held, first recording a newer seq (kept a day after the last insert). */
+const RELEASE_ROOM = `if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if ARGV[2] ~= '' and tonumber(ARGV[2]) > tonumber(redis.call('GET', KEYS[2]) or '0') then redis.call('SET', KEYS[2], ARGV[2], 'PX', 86400000) end
+return redis.call('DEL', KEYS[1])`;
+
+/**
+ * Room insert locks shared by every chat process (see RoomSeqLocks): SET NX PX plus the
+ * room's newest seq in one script, released with the seq the holder wrote. A waiter polls
+ * every few milliseconds (an insert holds the lock for one database write).
+ */
+export function redisSeqLocks(redis: Redis, prefix: string, opts: { ttlMs?: number; waitMs?: number } = {}): RoomSeqLocks {
+  const ttl = opts.ttlMs ?? 10_000;
+  const maxWait = opts.waitMs ?? 15_000;
+  return {
+    async run(room, task) {
+      const lock = `${prefix}:room-lock:${room}`;
+      const seqKey = `${prefix}:room-seq:${room}`;
+      const token = randomUUID();
+      const deadline = Date.now() + maxWait;
+      let got: unknown;
+      for (let wait = 1; (got = await redis.eval(ACQUIRE_ROOM, 2, lock, seqKey, token, ttl)) === null; wait = Math.min(8, wait * 2)) {
+        if (Date.now() > deadline) throw new Error(`room ${room}: insert lock not acquired within ${maxWait} ms`);
+        await new Promise((r) => setTimeout(r, wait * (0.5 + Math.random())));
+      }
+      const known = typeof got === 'string' && got !== '' ? Number(got) : null;
+      let newest: number | null = null;
+      try {
+        const r = await task(known);
+        newest = r.newest;
+        return r.value;
+      } finally {
+        await redis.eval(RELEASE_ROOM, 2, lock, seqKey, token, newest === null ? '' : String(newest)).catch(() => undefined); // expires by itself otherwise
+      }
+    },
   };
 }
