@@ -81,10 +81,12 @@ try {
       'audit lag p99 ms': lag.getValueAtPercentile(99),
       audited: audit.length,
       'gateway MB': Math.round(rss(gw.proc.child.pid!) / 2 ** 20),
+      errors: s.errors,
     },
-  ], { connectMs: opened.ms });
+  ], { connectMs: opened.ms, closes: s.closes });
   if (s.received < want) {
-    console.error(`only ${s.received} of ${want} deliveries arrived`);
+    console.error(`only ${s.received} of ${want} deliveries arrived; socket closes ${JSON.stringify(s.closes)}, errors ${s.errors}`);
+    for (const p of sys.procs) console.error(`--- ${p.name} (last lines)\n${p.output.join('').split('\n').slice(-15).join('\n')}`);
     process.exitCode = 1;
   }
 } finally {

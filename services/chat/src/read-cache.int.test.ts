@@ -4,7 +4,6 @@
  * the cache's TTL (set to a minute here), so a send checks the current user, membership and
  * mutes. Each test has its own database and its own notice channel.
  */
-import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import type { CommandResult } from '@conversa/contracts';
@@ -13,20 +12,17 @@ import { Store } from '@conversa/store';
 import { CommandExecutor } from './commands.js';
 import { ReadCache, storeReads } from './read-cache.js';
 import { listenForChanges, noticeChange } from './adapters/cache-notices.js';
+import { isolatedDatabase, MONGO_URL, REDIS_URL, userInRoom } from './int-fixtures.js';
 
-const MONGO_URL = process.env.MONGO_URL ?? 'mongodb://127.0.0.1:27017';
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const logger = createLogger('chat-cache-it', 'silent');
-const HASH = '$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo';
 
 interface Proc {
   store: Store;
   cache: ReadCache;
   executor: CommandExecutor;
 }
-let dbName: string;
+let db: ReturnType<typeof isolatedDatabase>;
 let channel: string;
-let closers: (() => Promise<unknown>)[];
 
 async function proc(): Promise<Proc> {
   const publisher = new Redis(REDIS_URL);
@@ -35,7 +31,7 @@ async function proc(): Promise<Proc> {
   const caches: { current?: ReadCache } = {};
   const store = await Store.connect({
     url: MONGO_URL,
-    dbName,
+    dbName: db.dbName,
     onWrite: (change) => {
       caches.current?.evict(change);
       noticeChange(publisher, channel, change, logger);
@@ -44,7 +40,7 @@ async function proc(): Promise<Proc> {
   const cache = new ReadCache(storeReads(store), { ttlMs: 60_000 });
   caches.current = cache;
   await listenForChanges(subscriber, channel, cache, logger);
-  closers.push(() => store.close(), () => publisher.quit(), () => subscriber.quit());
+  db.closeLater(() => store.close(), () => publisher.quit(), () => subscriber.quit());
   const executor = new CommandExecutor({ store, publisher: { publish: () => Promise.resolve() }, onEventStored: () => undefined, logger, reads: cache });
   return { store, cache, executor };
 }
@@ -63,28 +59,16 @@ async function within(ms: number, what: string, check: () => Promise<boolean>): 
 }
 
 beforeEach(() => {
-  dbName = `it_${randomUUID().slice(0, 8)}`;
-  channel = `${dbName}:chat-cache`;
-  closers = [];
+  db = isolatedDatabase();
+  channel = `${db.dbName}:chat-cache`;
 });
-
-afterEach(async () => {
-  const s = await Store.connect({ url: MONGO_URL, dbName });
-  await s.dropDatabase();
-  await s.close();
-  for (const c of closers.reverse()) await c();
-});
+afterEach(() => db.cleanup());
 
 describe('read caches across chat processes', () => {
   it('a leave, a rename and a mute written through one process reach the other process\'s sends at once', async () => {
     const a = await proc();
     const b = await proc();
-    const reg = (await a.executor.execute({ type: 'user.register', username: 'ann', displayName: 'Ann', passwordHash: HASH })) as CommandResult<'user.register'>;
-    if (!reg.ok) throw new Error(reg.error.message);
-    const ann = reg.value.user.id;
-    const joined = (await a.executor.execute({ type: 'room.join', actor: ann, name: 'lobby' })) as CommandResult<'room.join'>;
-    if (!joined.ok) throw new Error(joined.error.message);
-    const room = joined.value.room.id;
+    const { user: ann, room } = await userInRoom(a.executor, 'ann', 'lobby');
 
     // B caches what the send checks: once the notices of the join have passed, its sends
     // are served from memory.

@@ -39,6 +39,8 @@ export interface GatewayServices {
   maxPendingPerSubscription: number;
   /** Per-user and per-address rate limits, shared by every gateway. */
   limits: RateLimiter;
+  /** A room by id; concurrent identical reads share one trip (see coalesce.ts). Default: the store. */
+  findRoom?: (id: string) => Promise<RoomDoc | null>;
   /** Growing lockouts after failed sign-ins. */
   logins: LoginGuard;
   logger: Logger;
@@ -79,7 +81,7 @@ export function requireAdmin(ctx: GatewayContext): Principal {
 /** The room if the caller may read it: NOT_FOUND when it does not exist, FORBIDDEN for others' private rooms. */
 export async function readableRoom(ctx: GatewayContext, roomId: string): Promise<RoomDoc> {
   const p = requireUser(ctx);
-  const room = await ctx.services.store.findRoom(roomId);
+  const room = await (ctx.services.findRoom ?? ((id: string) => ctx.services.store.findRoom(id)))(roomId);
   if (!room) throw notFound(`room: no room "${roomId}"`);
   if (!canReadRoom(room, p.id)) {
     throw forbidden('room: this private room belongs to two other people');

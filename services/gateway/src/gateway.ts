@@ -31,6 +31,7 @@ import { makeContext, withAuthors, type GatewayContext, type GatewayServices } f
 import { Presence, type PresenceConnection } from './presence.js';
 import { redisPresenceStore } from './adapters/presence.js';
 import { formatError, hideSuggestions } from './errors.js';
+import { coalesced } from './coalesce.js';
 import { groupedSubscribe, isDirectStream } from './fanout.js';
 import { handleGraphQLHttp } from './http.js';
 import { RoomHubs } from './room-hub.js';
@@ -90,15 +91,20 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
     createCommandBus({ url: config.REDIS_URL, prefix: n.queuePrefix, queue: n.commandQueue, timeoutMs: config.COMMAND_TIMEOUT_MS, onError: redisError }),
   );
 
+  // Reads a reconnect storm repeats many times at once (a room's subscribers resuming after
+  // the same seq, the sockets of one user) share one database trip while in flight.
   const hubs = new RoomHubs(
     signals,
     {
-      lastSeq: (room) => store.lastSeq(room),
-      between: async (room, after, upTo, limit) =>
-        withAuthors(store, (await store.messagesBetween(room, after, upTo)).slice(0, limit)),
+      lastSeq: coalesced((room: string) => store.lastSeq(room), (room) => room),
+      between: coalesced(
+        async (room: string, after: number, upTo: number, limit: number) => withAuthors(store, (await store.messagesBetween(room, after, upTo)).slice(0, limit)),
+        (room, after, upTo, limit) => `${room}\u0000${after}\u0000${upTo}\u0000${limit}`,
+      ),
     },
     logger,
   );
+  const userById = coalesced((id: string) => store.findUserById(id), (id) => id);
 
   const publish = async (room: string, signal: RoomSignal) => {
     await signals.publisher.publish(n.roomChannel(room), JSON.stringify(signal));
@@ -146,6 +152,7 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
     presence,
     publish,
     maxPendingPerSubscription: config.WS_MAX_PENDING_MESSAGES,
+    findRoom: coalesced((id: string) => store.findRoom(id), (id) => id),
     typingAllowed: async (room, user) =>
       (await signals.publisher.set(`${n.queuePrefix}:typing:${room}:${user}`, '1', 'PX', config.TYPING_THROTTLE_MS, 'NX')) === 'OK',
     logger,
@@ -166,7 +173,11 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
     maxCost: config.GRAPHQL_MAX_COST,
   });
   const wsRules = [...specifiedRules, ...limitRules, ...(production ? [NoSchemaIntrospectionCustomRule] : [])];
-  const access = storeAccessPolicy(store);
+  const policy = storeAccessPolicy(store);
+  const access = {
+    refusal: coalesced((user: string, room: string) => policy.refusal(user, room), (user, room) => `${user}\u0000${room}`),
+    banned: coalesced((user: string) => policy.banned(user), (user) => user),
+  };
   const sockets = new SocketRegistry({
     maxSocketsPerUser: config.WS_MAX_SOCKETS_PER_USER,
     maxOperationsPerSocket: config.WS_MAX_SUBSCRIPTIONS_PER_SOCKET,
@@ -320,7 +331,7 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
         } catch {
           return false; // graphql-ws closes with 4403 Forbidden
         }
-        const user = await store.findUserById(principal.id);
+        const user = await userById(principal.id);
         if (!user || (await access.banned(principal.id))) return false;
         const entry = sockets.open(principal.id, socketHandle(ctx));
         if (!entry) {

@@ -4,40 +4,27 @@
  * 1..N, each once, and the seq handed over through Redis spares the newest-seq searches that
  * lost races would cost. Own database, own key prefix.
  */
-import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Redis } from 'ioredis';
 import type { CommandResult } from '@conversa/contracts';
 import { createLogger } from '@conversa/observability';
 import { Store } from '@conversa/store';
 import { CommandExecutor } from '../commands.js';
+import { isolatedDatabase, MONGO_URL, REDIS_URL, userInRoom } from '../int-fixtures.js';
 import { redisSeqLocks } from './redis.js';
 
-const MONGO_URL = process.env.MONGO_URL ?? 'mongodb://127.0.0.1:27017';
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const logger = createLogger('chat-seq-it', 'silent');
-const HASH = '$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo';
-
-let dbName: string;
-let closers: (() => Promise<unknown>)[];
-
+let db: ReturnType<typeof isolatedDatabase>;
 beforeEach(() => {
-  dbName = `it_${randomUUID().slice(0, 8)}`;
-  closers = [];
+  db = isolatedDatabase();
 });
-
-afterEach(async () => {
-  const s = await Store.connect({ url: MONGO_URL, dbName });
-  await s.dropDatabase();
-  await s.close();
-  for (const c of closers.reverse()) await c();
-});
+afterEach(() => db.cleanup());
 
 async function proc() {
-  const store = await Store.connect({ url: MONGO_URL, dbName });
+  const store = await Store.connect({ url: MONGO_URL, dbName: db.dbName });
   const redis = new Redis(REDIS_URL);
-  closers.push(() => store.close(), () => redis.quit());
-  const executor = new CommandExecutor({ store, publisher: { publish: () => Promise.resolve() }, onEventStored: () => undefined, logger, seqLocks: redisSeqLocks(redis, dbName) });
+  db.closeLater(() => store.close(), () => redis.quit());
+  const executor = new CommandExecutor({ store, publisher: { publish: () => Promise.resolve() }, onEventStored: () => undefined, logger, seqLocks: redisSeqLocks(redis, db.dbName) });
   return { store, executor };
 }
 
@@ -45,12 +32,7 @@ describe('room insert locks across chat processes', () => {
   it('gives concurrent sends from two processes a dense seq without searching for the newest', async () => {
     const a = await proc();
     const b = await proc();
-    const reg = (await a.executor.execute({ type: 'user.register', username: 'ann', displayName: 'Ann', passwordHash: HASH })) as CommandResult<'user.register'>;
-    if (!reg.ok) throw new Error(reg.error.message);
-    const ann = reg.value.user.id;
-    const joined = (await a.executor.execute({ type: 'room.join', actor: ann, name: 'hot' })) as CommandResult<'room.join'>;
-    if (!joined.ok) throw new Error(joined.error.message);
-    const room = joined.value.room.id;
+    const { user: ann, room } = await userInRoom(a.executor, 'ann', 'hot');
     const searches = [vi.spyOn(a.store, 'lastSeq'), vi.spyOn(b.store, 'lastSeq')];
 
     const N = 40;
