@@ -56,46 +56,55 @@ function record(body: unknown): void {
  * graphql-ws library's client instead.
  */
 const lean: WebSocket[] = [];
+/**
+ * Handshakes one worker keeps in flight: tens of thousands at once overflow the server's
+ * listen backlog (the kernel then resets connections: 1006), which measures the load
+ * generator, not the server.
+ */
+const OPENING = 256;
 async function openLean(cmd: Extract<WorkerCommand, { type: 'open' }>): Promise<void> {
   const slowEvery = cmd.slowFraction ? Math.round(1 / cmd.slowFraction) : 0;
-  await Promise.all(
-    cmd.sockets.map(
-      (s, n) =>
-        new Promise<void>((resolve) => {
-          const localAddress = cmd.localAddresses?.[n % cmd.localAddresses.length];
-          const slow = slowEvery > 0 && n % slowEvery === 0;
-          const ws = new WebSocket(cmd.url, 'graphql-transport-ws', localAddress ? { localAddress } : {});
-          let acked = false;
-          ws.on('open', () => ws.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${s.token}` } })));
-          ws.on('message', (data: Buffer) => {
-            const m = JSON.parse(data.toString()) as { type: string; payload?: { data?: Record<string, { body?: string }> } };
-            if (m.type === 'next') {
-              const payload = m.payload?.data ? Object.values(m.payload.data)[0] : undefined;
-              record(payload?.body);
-            } else if (m.type === 'connection_ack') {
-              acked = true;
-              s.subs.forEach((sub, i) => ws.send(JSON.stringify({ id: String(i + 1), type: 'subscribe', payload: sub })));
-              // A slow reader: once subscribed, it stops reading its socket.
-              if (slow) (ws as unknown as { _socket: { pause(): void } })._socket.pause();
-              resolve();
-            } else if (m.type === 'ping') {
-              ws.send('{"type":"pong"}');
-            } else if (m.type === 'error') {
-              errors++;
-            }
-          });
-          ws.on('close', (code: number) => {
-            closes[String(code)] = (closes[String(code)] ?? 0) + 1;
-            if (!acked) {
-              errors++;
-              resolve();
-            }
-          });
-          ws.on('error', () => undefined);
-          lean.push(ws);
-        }),
-    ),
-  );
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    for (let n = next++; n < cmd.sockets.length; n = next++) await openOne(cmd, cmd.sockets[n]!, n, slowEvery);
+  };
+  await Promise.all(Array.from({ length: OPENING }, lane));
+}
+
+function openOne(cmd: Extract<WorkerCommand, { type: 'open' }>, s: Extract<WorkerCommand, { type: 'open' }>['sockets'][number], n: number, slowEvery: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const localAddress = cmd.localAddresses?.[n % cmd.localAddresses.length];
+    const slow = slowEvery > 0 && n % slowEvery === 0;
+    const ws = new WebSocket(cmd.url, 'graphql-transport-ws', localAddress ? { localAddress } : {});
+    let acked = false;
+    ws.on('open', () => ws.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${s.token}` } })));
+    ws.on('message', (data: Buffer) => {
+      const m = JSON.parse(data.toString()) as { type: string; payload?: { data?: Record<string, { body?: string }> } };
+      if (m.type === 'next') {
+        const payload = m.payload?.data ? Object.values(m.payload.data)[0] : undefined;
+        record(payload?.body);
+      } else if (m.type === 'connection_ack') {
+        acked = true;
+        s.subs.forEach((sub, i) => ws.send(JSON.stringify({ id: String(i + 1), type: 'subscribe', payload: sub })));
+        // A slow reader: once subscribed, it stops reading its socket.
+        if (slow) (ws as unknown as { _socket: { pause(): void } })._socket.pause();
+        resolve();
+      } else if (m.type === 'ping') {
+        ws.send('{"type":"pong"}');
+      } else if (m.type === 'error') {
+        errors++;
+      }
+    });
+    ws.on('close', (code: number) => {
+      closes[String(code)] = (closes[String(code)] ?? 0) + 1;
+      if (!acked) {
+        errors++;
+        resolve();
+      }
+    });
+    ws.on('error', () => undefined);
+    lean.push(ws);
+  });
 }
 
 async function openGraphql(cmd: Extract<WorkerCommand, { type: 'open' }>): Promise<void> {

@@ -92,6 +92,12 @@ export const ConfigSchema = z
      * Bytes a socket may leave unsent (its reader does not keep up) before the gateway closes it
      * with 4413; the client resumes with `after` (1 MiB). Bounds the gateway's memory per socket.
      */
+    /**
+     * How long a gateway trusts a cached "not muted, not banned" for a user without an access
+     * signal, ms (5 s). Mutes and bans evict at once through the access channel; this only
+     * bounds staleness if a signal was lost.
+     */
+    GATEWAY_ACCESS_CACHE_TTL_MS: ms.default(5_000),
     WS_MAX_BUFFERED_BYTES: z.coerce.number().int().min(16_384).default(1_048_576),
     /** How long a service waits for a dependency at start before it exits, ms (15 s). */
     STARTUP_TIMEOUT_MS: ms.default(15_000),

@@ -40,3 +40,14 @@ function normalizeIndex(index: string): string {
   if (index.startsWith('_id')) return '_id';
   return index;
 }
+
+/** A batch insert stopped at a refused document: `inserted` of the first ones are stored. */
+export class PartialInsertError extends Error {
+  constructor(
+    readonly inserted: number,
+    cause: unknown,
+  ) {
+    super(`batch insert stopped after ${inserted} documents`, { cause });
+    this.name = 'PartialInsertError';
+  }
+}

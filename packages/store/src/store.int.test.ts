@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { newEvent, type DomainEvent, type MessageView } from '@conversa/contracts';
-import { DuplicateKeyError } from './errors.js';
+import { DuplicateKeyError, PartialInsertError } from './errors.js';
 import type { AuditDoc, MessageDoc } from './models.js';
 import { messageId, ORPHAN_MARK_MS, Store } from './store.js';
 
@@ -430,6 +430,35 @@ describe('outbox marks (posted events without updating the message)', () => {
     await store.markAllPublished(await store.pendingOutbox(100));
     await expect(store.insertMessage({ ...posted('r1', 1), authorId: 'u3', clientMsgId: 'late' })).rejects.toBeInstanceOf(DuplicateKeyError);
     expect(await store.countPendingOutbox()).toBe(0);
+  });
+});
+
+describe('insertMessages (group commit)', () => {
+  const posted = (room: string, seq: number, over: Partial<MessageDoc> = {}) => {
+    const d = messageDoc(room, seq, over);
+    return { ...d, outbox: [], posted: d.outbox[0]! };
+  };
+
+  it('stores consecutive messages and their marks in two writes', async () => {
+    const creates = vi.spyOn(store.models.Message, 'insertMany');
+    const stored = await store.insertMessages([1, 2, 3].map((s) => posted('r1', s)));
+    expect(creates).toHaveBeenCalledTimes(1);
+    creates.mockRestore();
+    expect(stored.map((m) => m._id)).toEqual([1, 2, 3].map((s) => messageId('r1', s)));
+    expect(seqs(await store.messagesBetween('r1', 0, 10))).toEqual([1, 2, 3]);
+    expect((await store.pendingOutbox(100)).filter((p) => p.marked)).toHaveLength(3);
+  });
+
+  it('says how many got in before a taken seq, and stores none after it', async () => {
+    await store.insertMessage(posted('r1', 2, { authorId: 'other', clientMsgId: 'taken' }));
+    const err = await store.insertMessages([1, 2, 3].map((s) => posted('r1', s))).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PartialInsertError);
+    expect((err as PartialInsertError).inserted).toBe(1);
+    expect((err as PartialInsertError).cause).toBeInstanceOf(DuplicateKeyError);
+    expect((await store.messagesBetween('r1', 0, 10)).map((m) => [m.seq, m.clientMsgId])).toEqual([
+      [1, 'r1-c1'],
+      [2, 'taken'],
+    ]);
   });
 });
 

@@ -13,7 +13,7 @@ import {
   type RoomDoc,
   type UserDoc,
 } from './models.js';
-import { asDuplicate } from './errors.js';
+import { asDuplicate, PartialInsertError } from './errors.js';
 import { LocalLocks, type DocLocks } from './keyed-mutex.js';
 
 /** A message's _id: its room and seq. Unique by construction, and found without an index. */
@@ -368,6 +368,34 @@ export class Store {
       // Refused, so nothing was written: the mark would point at someone else's message.
       if (dup && marked) await this.models.OutboxMark.deleteOne({ _id: id }).exec().catch(() => undefined);
       throw dup ?? e;
+    }
+  }
+
+  /**
+   * Inserts consecutive messages of one room at once (group commit): one `insertMany` of their
+   * outbox marks, then one ordered `insertMany` of the messages, each with its `posted` event.
+   * Resolves with all of them stored; otherwise rejects with a PartialInsertError saying how
+   * many of the first ones were stored before the refused one (the caller goes on one by one).
+   * Marks of messages that did not get in are orphans the sweep drops (see insertMessage).
+   */
+  async insertMessages(docs: (Omit<Insertable<MessageDoc>, '_id'> & { posted: DomainEvent })[]): Promise<MessageDoc[]> {
+    const ids = docs.map((d) => messageId(d.room, d.seq));
+    const at = new Date();
+    await this.models.OutboxMark.insertMany(
+      ids.map((_id) => ({ _id, at })),
+      { ordered: false },
+    ).catch((e: unknown) => {
+      // Marks already there (another writer's, an orphan) serve as well; anything else fails.
+      const errors = (e as { writeErrors?: unknown[] }).writeErrors;
+      if (!asDuplicate(e) && !(errors && errors.length > 0 && errors.every((w) => asDuplicate(w) ?? asDuplicate((w as { err?: unknown }).err)))) throw e;
+    });
+    const rows = docs.map((d, i) => ({ ...d, _id: ids[i]!, outboxPending: d.outbox.length > 0 }));
+    try {
+      await this.models.Message.insertMany(rows, { ordered: true });
+      return rows as MessageDoc[];
+    } catch (e) {
+      const inserted = (e as { insertedDocs?: unknown[] }).insertedDocs?.length ?? (e as { result?: { insertedCount?: number } }).result?.insertedCount ?? 0;
+      throw new PartialInsertError(inserted, asDuplicate(e) ?? asDuplicate((e as { writeErrors?: unknown[] }).writeErrors?.[0]) ?? e);
     }
   }
 

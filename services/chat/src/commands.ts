@@ -13,12 +13,14 @@ import {
   type CommandResult,
   type CommandType,
   type DomainEvent,
+  type MessageView,
   type ModerationAction,
   type RoomSignal,
   type UserView,
 } from '@conversa/contracts';
 import {
   DuplicateKeyError,
+  PartialInsertError,
   GHOST_USER,
   KeyedMutex,
   messageId,
@@ -72,6 +74,21 @@ export interface RoomSeqLocks {
 
 const localSeqLocks: RoomSeqLocks = { run: async (_room, task) => (await task(null)).value };
 
+/** A send waiting for its room's insert (group commit, see enqueueInsert). */
+interface Draft {
+  author: UserView;
+  body: string;
+  clientMsgId: string;
+}
+type Inserted = MessageDoc | { message: MessageView; duplicate: boolean };
+interface QueuedInsert {
+  draft: Draft;
+  resolve: (r: Inserted) => void;
+  reject: (e: unknown) => void;
+}
+/** Messages of one room inserted in one write at most. */
+const MAX_INSERT_BATCH = 64;
+
 /** How often one send retries after losing a race for the next seq to another process. */
 const MAX_SEQ_ATTEMPTS = 50;
 
@@ -82,6 +99,8 @@ const MAX_SEQ_ATTEMPTS = 50;
  */
 export class CommandExecutor {
   private readonly roomLocks = new KeyedMutex();
+  /** Per room: sends waiting to be inserted together (group commit). */
+  private readonly insertQueues = new Map<string, QueuedInsert[]>();
   /** Last seq this process wrote per room; a hint only, the unique index decides. */
   private readonly lastSeq = new Map<string, number>();
   private readonly makeEvent: EventFactory;
@@ -314,16 +333,7 @@ export class CommandExecutor {
       throw e;
     }
 
-    // One insert at a time per room: in this process (roomLocks), then across chat processes
-    // (seqLocks), which also hand over the room's newest seq so that the next insert is right
-    // the first time instead of losing a race for the seq and searching for the newest.
-    const stored = await this.roomLocks.run(room._id, () =>
-      this.seqLocks.run(room._id, async (newest) => {
-        if (newest !== null && newest > (this.lastSeq.get(room._id) ?? 0)) this.lastSeq.set(room._id, newest);
-        const value = await this.insertNext(room._id, author, body, c.clientMsgId);
-        return { value, newest: this.lastSeq.get(room._id) ?? null };
-      }),
-    );
+    const stored = await this.enqueueInsert(room._id, { author, body, clientMsgId: c.clientMsgId });
     if ('duplicate' in stored) return stored;
     if (stored.posted) this.deps.onEventStored('messages', stored._id, [stored.posted], true);
     const view = messageView(stored, author);
@@ -334,6 +344,68 @@ export class CommandExecutor {
   private duplicateOf(m: MessageDoc, author: UserView, room: string) {
     if (m.room !== room) throw conflict('clientMsgId: already used for a message to another room');
     return { message: messageView(m, author), duplicate: true };
+  }
+
+  /**
+   * Group commit. A room's inserts run one at a time: in this process (roomLocks), then across
+   * chat processes (seqLocks, which also hand over the room's newest seq, so that an insert is
+   * right the first time instead of losing a race and searching for the newest). The sends
+   * that queue for a room while its insert runs go in together next: one write of their marks
+   * and one of their messages (Store.insertMessages) instead of two per message. No send
+   * waits for a batch to fill: the first goes alone, the queue forms only under load.
+   */
+  private enqueueInsert(room: string, draft: Draft): Promise<Inserted> {
+    return new Promise<Inserted>((resolve, reject) => {
+      let queue = this.insertQueues.get(room);
+      const idle = !queue;
+      if (!queue) this.insertQueues.set(room, (queue = []));
+      queue.push({ draft, resolve, reject });
+      if (idle) void this.drainInserts(room, queue);
+    });
+  }
+
+  private async drainInserts(room: string, queue: QueuedInsert[]): Promise<void> {
+    while (queue.length > 0) {
+      const batch = queue.splice(0, MAX_INSERT_BATCH);
+      try {
+        const results = await this.roomLocks.run(room, () =>
+          this.seqLocks.run(room, async (newest) => {
+            if (newest !== null && newest > (this.lastSeq.get(room) ?? 0)) this.lastSeq.set(room, newest);
+            const value = await this.insertBatch(room, batch.map((b) => b.draft));
+            return { value, newest: this.lastSeq.get(room) ?? null };
+          }),
+        );
+        batch.forEach((b, i) => b.resolve(results[i]!));
+      } catch (e) {
+        batch.forEach((b) => b.reject(e));
+      }
+    }
+    this.insertQueues.delete(room);
+  }
+
+  /** Consecutive seqs for the drafts in one go; after a refusal, the rest one by one (insertNext). */
+  private async insertBatch(room: string, drafts: Draft[]): Promise<Inserted[]> {
+    if (drafts.length === 1) {
+      const d = drafts[0]!;
+      return [await this.insertNext(room, d.author, d.body, d.clientMsgId)];
+    }
+    const seq = this.lastSeq.get(room) ?? (await this.deps.store.lastSeq(room));
+    const createdAt = this.now();
+    const docs = drafts.map((d, i) => {
+      const doc = { _id: messageId(room, seq + 1 + i), room, seq: seq + 1 + i, authorId: d.author.id, body: d.body, status: 'VISIBLE' as const, clientMsgId: d.clientMsgId, createdAt, editedAt: null };
+      return { ...doc, outbox: [], posted: this.makeEvent('message.posted', room, d.author.id, { message: messageView(doc, d.author) }) };
+    });
+    try {
+      const stored = await this.deps.store.insertMessages(docs);
+      this.lastSeq.set(room, seq + docs.length);
+      return stored;
+    } catch (e) {
+      if (!(e instanceof PartialInsertError)) throw e;
+      if (e.inserted > 0) this.lastSeq.set(room, seq + e.inserted);
+      const out: Inserted[] = docs.slice(0, e.inserted).map((d) => ({ ...d, outboxPending: false }));
+      for (const d of drafts.slice(e.inserted)) out.push(await this.insertNext(room, d.author, d.body, d.clientMsgId));
+      return out;
+    }
   }
 
   /** Insert with seq = last + 1 under the unique (room, seq) index; on a lost race, read and retry. */

@@ -1,3 +1,5 @@
+import { LRUCache } from 'lru-cache';
+import type { AccessSignal } from '@conversa/contracts';
 import type { MuteDoc, Store } from '@conversa/store';
 import type { AccessPolicy } from './sockets.js';
 
@@ -23,4 +25,54 @@ export function storeAccessPolicy(store: Pick<Store, 'mutesFor' | 'findMute'>, n
       return m !== null && m.room === null && m.until === null;
     },
   };
+}
+
+/**
+ * The access policy with its "nothing refuses this" answers cached (a socket's ban check, a
+ * subscribe's mute check: the common answer, asked by every socket of a reconnect storm).
+ * Refusals are never cached, so a lifted mute is seen at once. A new mute or ban reaches the
+ * gateways as an access signal (chat publishes it after storing it): `revoked` evicts that
+ * user's entries, and a read in flight meanwhile is not kept. `clear` after the signal
+ * subscription reconnected (signals may have been missed); `ttlMs` bounds the rest.
+ */
+export class CachedAccessPolicy implements AccessPolicy {
+  private generation = 0;
+  private readonly allowed: LRUCache<string, true>;
+
+  constructor(
+    private readonly source: AccessPolicy,
+    opts: { ttlMs: number; max?: number },
+  ) {
+    this.allowed = new LRUCache({ max: opts.max ?? 100_000, ttl: opts.ttlMs });
+  }
+
+  async refusal(user: string, room: string): Promise<AccessSignal['reason'] | null> {
+    const key = `${user}/${room}`;
+    if (this.allowed.get(key)) return null;
+    const generation = this.generation;
+    const r = await this.source.refusal(user, room);
+    if (r === null && generation === this.generation) this.allowed.set(key, true);
+    return r;
+  }
+
+  async banned(user: string): Promise<boolean> {
+    const key = `${user}/*ban`;
+    if (this.allowed.get(key)) return false;
+    const generation = this.generation;
+    const r = await this.source.banned(user);
+    if (!r && generation === this.generation) this.allowed.set(key, true);
+    return r;
+  }
+
+  /** A user's access shrank (an access signal): forget what allowed it. */
+  revoked(user: string): void {
+    this.generation++;
+    const prefix = `${user}/`;
+    for (const k of [...this.allowed.keys()]) if (k.startsWith(prefix)) this.allowed.delete(k);
+  }
+
+  clear(): void {
+    this.generation++;
+    this.allowed.clear();
+  }
 }

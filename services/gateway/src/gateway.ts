@@ -40,7 +40,7 @@ import { resolvers, SLOW_CONSUMER_CLOSE } from './resolvers.js';
 import { createStaticHandler, resolveWebDist } from './static.js';
 import { listenForRevocations } from './adapters/access.js';
 import { redisRateLimits } from './adapters/rate-limit.js';
-import { storeAccessPolicy } from './access-policy.js';
+import { CachedAccessPolicy, storeAccessPolicy } from './access-policy.js';
 import { applySecurityHeaders, checkOrigin, clientAddress, corsHeaders } from './http-security.js';
 import { queryLimitRules } from './query-limits.js';
 import { rateLimited } from './rate-limits.js';
@@ -174,10 +174,17 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
   });
   const wsRules = [...specifiedRules, ...limitRules, ...(production ? [NoSchemaIntrospectionCustomRule] : [])];
   const policy = storeAccessPolicy(store);
-  const access = {
-    refusal: coalesced((user: string, room: string) => policy.refusal(user, room), (user, room) => `${user}\u0000${room}`),
-    banned: coalesced((user: string) => policy.banned(user), (user) => user),
-  };
+  // "Not muted, not banned" is cached (evicted by access signals, see CachedAccessPolicy);
+  // concurrent identical checks share one read.
+  const access = new CachedAccessPolicy(
+    {
+      refusal: coalesced((user: string, room: string) => policy.refusal(user, room), (user, room) => `${user}\u0000${room}`),
+      banned: coalesced((user: string) => policy.banned(user), (user) => user),
+    },
+    { ttlMs: config.GATEWAY_ACCESS_CACHE_TTL_MS },
+  );
+  // Access signals may have been missed while Redis was away.
+  signals.onReconnect(() => access.clear());
   const sockets = new SocketRegistry({
     maxSocketsPerUser: config.WS_MAX_SOCKETS_PER_USER,
     maxOperationsPerSocket: config.WS_MAX_SUBSCRIPTIONS_PER_SOCKET,
@@ -416,6 +423,7 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
     async start() {
       // Mutes, bans, removals: every gateway ends what they no longer cover, at once.
       stopRevocations = await listenForRevocations(signals.pubsub, n.accessChannel, (signal) => {
+        access.revoked(signal.user);
         void sockets.revoke(signal).then((ended) => {
           if (ended > 0) logger.info({ user: signal.user, room: signal.room, reason: signal.reason, ended }, 'access revoked');
         });
