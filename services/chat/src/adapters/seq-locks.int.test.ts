@@ -83,8 +83,8 @@ describe('room insert locks across chat processes', () => {
     const { user: ann, room } = await userInRoom(a.executor, 'ann', 'raced');
     expect((await a.executor.execute({ type: 'message.send', actor: ann, room, body: 'first', clientMsgId: 'c0' })).ok).toBe(true);
     // Another writer (no lock: e.g. Redis lost it) stores seq 3 behind this process's back.
-    const other = (await a.store.messagesBetween(room, 0, 1))[0]!;
-    await a.store.insertMessage({ ...other, _id: undefined, seq: 3, clientMsgId: 'elsewhere', outbox: [] });
+    const { _id: _taken, outboxPending: _flag, ...other } = (await a.store.messagesBetween(room, 0, 1))[0]!;
+    await a.store.insertMessage({ ...other, seq: 3, clientMsgId: 'elsewhere', outbox: [] });
     const results = await Promise.all(
       Array.from({ length: 6 }, (_, i) => a.executor.execute({ type: 'message.send', actor: ann, room, body: `m${i}`, clientMsgId: `b${i}` }) as Promise<CommandResult<'message.send'>>),
     );
