@@ -392,7 +392,7 @@ export class Store {
     const rows = docs.map((d, i) => ({ ...d, _id: ids[i]!, outboxPending: d.outbox.length > 0 }));
     try {
       await this.models.Message.insertMany(rows, { ordered: true });
-      return rows as MessageDoc[];
+      return rows;
     } catch (e) {
       const inserted = (e as { insertedDocs?: unknown[] }).insertedDocs?.length ?? (e as { result?: { insertedCount?: number } }).result?.insertedCount ?? 0;
       throw new PartialInsertError(inserted, asDuplicate(e) ?? asDuplicate((e as { writeErrors?: unknown[] }).writeErrors?.[0]) ?? e);
