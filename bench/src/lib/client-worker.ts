@@ -19,6 +19,8 @@ export type WorkerCommand =
       localAddresses?: string[];
       /** Share of sockets (0..1) that stop reading once connected (S6): their TCP window fills. */
       slowFraction?: number;
+      /** Handshakes in flight at once (default OPENING); 0: all at once (a storm, S5). */
+      opening?: number;
     }
   | { type: 'stats'; reset?: boolean }
   | { type: 'count' }
@@ -68,7 +70,8 @@ async function openLean(cmd: Extract<WorkerCommand, { type: 'open' }>): Promise<
   const lane = async (): Promise<void> => {
     for (let n = next++; n < cmd.sockets.length; n = next++) await openOne(cmd, cmd.sockets[n]!, n, slowEvery);
   };
-  await Promise.all(Array.from({ length: OPENING }, lane));
+  const lanes = cmd.opening === 0 ? cmd.sockets.length : (cmd.opening ?? OPENING);
+  await Promise.all(Array.from({ length: Math.min(lanes, cmd.sockets.length) }, lane));
 }
 
 function openOne(cmd: Extract<WorkerCommand, { type: 'open' }>, s: Extract<WorkerCommand, { type: 'open' }>['sockets'][number], n: number, slowEvery: number): Promise<void> {

@@ -24,7 +24,7 @@ try {
   const open = (after: number) => {
     const query = 'subscription($room: ID!, $after: Int) { messageAdded(room: $room, after: $after) { seq body } }';
     const sockets = Array.from({ length: N }, (_, i) => ({ token: users[1 + (i % (users.length - 1))]!.token, subs: [{ query, variables: { room: rooms[i % ROOMS], after } }] }));
-    return workers.open(Array.from({ length: WORKERS }, (_, w) => ({ type: 'open' as const, mode: 'graphql' as const, url: gw.ws, sockets: sockets.filter((_, i) => i % WORKERS === w), localAddresses: addresses })));
+    return workers.open(Array.from({ length: WORKERS }, (_, w) => ({ type: 'open' as const, mode: 'graphql' as const, url: gw.ws, sockets: sockets.filter((_, i) => i % WORKERS === w), localAddresses: addresses, opening: 0 })));
   };
   await open(0);
   await until(async () => (await workers.received()) >= N, 300_000, 500);

@@ -98,6 +98,11 @@ export const ConfigSchema = z
      * bounds staleness if a signal was lost.
      */
     GATEWAY_ACCESS_CACHE_TTL_MS: ms.default(5_000),
+    /**
+     * The gateway's listen backlog: connections the kernel queues before the process accepts
+     * them (4096; the kernel caps it at net.core.somaxconn). Reconnect storms need it long.
+     */
+    LISTEN_BACKLOG: count.default(4_096),
     WS_MAX_BUFFERED_BYTES: z.coerce.number().int().min(16_384).default(1_048_576),
     /** How long a service waits for a dependency at start before it exits, ms (15 s). */
     STARTUP_TIMEOUT_MS: ms.default(15_000),

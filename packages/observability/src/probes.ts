@@ -79,10 +79,16 @@ export function createProbeServer(
 }
 
 /** Listens and resolves with the bound port (useful with port 0 in tests). */
-export function listen(server: Server, port: number, host: string): Promise<number> {
+/**
+ * Listens; `backlog`: connections the kernel queues before they are accepted (Node's default
+ * is 511; the kernel caps it at net.core.somaxconn). A reconnect storm of thousands of
+ * sockets overflows a short queue, and every dropped SYN costs its client a retry after 1 s,
+ * 3 s, 7 s…
+ */
+export function listen(server: Server, port: number, host: string, backlog = 511): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => {
+    server.listen({ port, host, backlog }, () => {
       server.off('error', reject);
       const addr = server.address();
       resolve(typeof addr === 'object' && addr ? addr.port : port);

@@ -430,7 +430,7 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
       }, logger);
       await apollo.start();
       presence.start();
-      port = await listen(httpServer, config.PORT, config.HOST);
+      port = await listen(httpServer, config.PORT, config.HOST, config.LISTEN_BACKLOG);
       logger.info({ port, url: `http://${config.HOST}:${port}/graphql` }, 'gateway ready');
     },
     async stop() {
