@@ -21,3 +21,5 @@ process.on('message', (m: { type: 'publish'; body: string } | { type: 'rss' } | 
     process.exit(0);
   }
 });
+// The scenario that started it is gone (killed, crashed): do not outlive it.
+process.on('disconnect', () => process.exit(0));
