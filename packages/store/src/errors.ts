@@ -51,3 +51,10 @@ export class PartialInsertError extends Error {
     this.name = 'PartialInsertError';
   }
 }
+
+/** True when a write failed only on duplicate keys (a single one, or every error of an unordered insertMany). */
+export function isAllDuplicates(e: unknown): boolean {
+  if (asDuplicate(e)) return true;
+  const errors = (e as { writeErrors?: unknown[] }).writeErrors;
+  return !!errors && errors.length > 0 && errors.every((w) => asDuplicate(w) ?? asDuplicate((w as { err?: unknown }).err));
+}

@@ -13,7 +13,7 @@ import {
   type RoomDoc,
   type UserDoc,
 } from './models.js';
-import { asDuplicate, PartialInsertError } from './errors.js';
+import { asDuplicate, isAllDuplicates, PartialInsertError } from './errors.js';
 import { LocalLocks, type DocLocks } from './keyed-mutex.js';
 
 /** A message's _id: its room and seq. Unique by construction, and found without an index. */
@@ -362,13 +362,33 @@ export class Store {
     }
     try {
       const created = await this.models.Message.create({ ...doc, _id: id, outboxPending: doc.outbox.length > 0 });
+      // The mark that was there already belonged to another writer of this id (one that lost
+      // the seq, or whose send was a retry), who may delete it or the sweep drop it as an orphan
+      // at any moment: this message needs a mark of its own, or a relay in backlog mode (which
+      // publishes only what marks name) would never publish it.
+      if (doc.posted && !marked) await this.ensureMarks([id]);
       return created.toObject();
     } catch (e) {
       const dup = asDuplicate(e);
-      // Refused, so nothing was written: the mark would point at someone else's message.
-      if (dup && marked) await this.models.OutboxMark.deleteOne({ _id: id }).exec().catch(() => undefined);
+      // Refused, so nothing of ours was written. The mark may serve another writer's message with
+      // this id (its own mark insert met ours): removed only when no message has the id, and
+      // that writer then makes sure of a mark of its own (above).
+      if (dup && marked && !(await this.models.Message.exists({ _id: id }).exec())) {
+        await this.models.OutboxMark.deleteOne({ _id: id }).exec().catch(() => undefined);
+      }
       throw dup ?? e;
     }
+  }
+
+  /** Outbox marks for these message ids, whether or not some exist already. */
+  private async ensureMarks(ids: readonly string[]): Promise<void> {
+    const at = new Date();
+    await this.models.OutboxMark.insertMany(
+      ids.map((_id) => ({ _id, at })),
+      { ordered: false },
+    ).catch((e: unknown) => {
+      if (!isAllDuplicates(e)) throw e;
+    });
   }
 
   /**
@@ -381,20 +401,23 @@ export class Store {
   async insertMessages(docs: (Omit<Insertable<MessageDoc>, '_id'> & { posted: DomainEvent })[]): Promise<MessageDoc[]> {
     const ids = docs.map((d) => messageId(d.room, d.seq));
     const at = new Date();
+    // Marks already there (another writer's, an orphan) are not ours to rely on: see insertMessage.
+    let foreignMarks = false;
     await this.models.OutboxMark.insertMany(
       ids.map((_id) => ({ _id, at })),
       { ordered: false },
     ).catch((e: unknown) => {
-      // Marks already there (another writer's, an orphan) serve as well; anything else fails.
-      const errors = (e as { writeErrors?: unknown[] }).writeErrors;
-      if (!asDuplicate(e) && !(errors && errors.length > 0 && errors.every((w) => asDuplicate(w) ?? asDuplicate((w as { err?: unknown }).err)))) throw e;
+      if (!isAllDuplicates(e)) throw e;
+      foreignMarks = true;
     });
     const rows = docs.map((d, i) => ({ ...d, _id: ids[i]!, outboxPending: d.outbox.length > 0 }));
     try {
       await this.models.Message.insertMany(rows, { ordered: true });
+      if (foreignMarks) await this.ensureMarks(ids);
       return rows;
     } catch (e) {
       const inserted = (e as { insertedDocs?: unknown[] }).insertedDocs?.length ?? (e as { result?: { insertedCount?: number } }).result?.insertedCount ?? 0;
+      if (foreignMarks && inserted > 0) await this.ensureMarks(ids.slice(0, inserted));
       throw new PartialInsertError(inserted, asDuplicate(e) ?? asDuplicate((e as { writeErrors?: unknown[] }).writeErrors?.[0]) ?? e);
     }
   }
