@@ -90,6 +90,36 @@ describe('KafkaAdapter', () => {
     }
   }, 30_000);
 
+  it('starts a new producer session after a failed send, and the next send arrives whole', async () => {
+    const topic = newTopic();
+    await adapter.ensureTopics([{ topic, partitions: 2 }]);
+    const lines: string[] = [];
+    const watched = new KafkaAdapter({
+      brokers: BROKERS,
+      clientId: `it-kafka-${uuid8()}`,
+      logger: pino({ level: 'info' }, { write: (l: string) => void lines.push(l) }),
+    });
+    const producer = await watched.producer();
+    try {
+      // Refused by the broker (over message.max.bytes): the send fails, its session is retired.
+      await expect(producer.send(topic, [{ key: 'a', value: 'x'.repeat(2 * 1024 * 1024) }])).rejects.toThrow();
+      await producer.send(topic, Array.from({ length: 10 }, (_, i) => ({ key: `k${i % 3}`, value: String(i) })));
+    } finally {
+      await producer.close();
+      await watched.close();
+    }
+    expect(lines.some((l) => l.includes('new session after a failed send'))).toBe(true);
+    const received: IncomingRecord[] = [];
+    const c = await consumer(topic, `it-${uuid8()}-g`);
+    await c.run((batch) => {
+      received.push(...batch.records);
+      return Promise.resolve();
+    });
+    await eventually('the second send', () => received.length >= 10);
+    await within('consumer.stop()', c.stop(), 15_000);
+    expect(received.map((r) => r.value?.toString()).sort()).toEqual(Array.from({ length: 10 }, (_, i) => String(i)).sort());
+  }, 30_000);
+
   it('delivers keys, values and headers; records of one key arrive in order', async () => {
     const topic = newTopic();
     await adapter.ensureTopics([{ topic, partitions: 3 }]);

@@ -164,33 +164,66 @@ export class KafkaAdapter {
     await admin.deleteTopics({ topics });
   }
 
-  /** An idempotent producer (acks all, one request in flight): no duplicates from its own retries. */
+  /**
+   * An idempotent producer (acks all, one request in flight): no duplicates from its own retries
+   * within one `send`.
+   *
+   * After a `send` that failed, the producer session is replaced before the next one. Why: the
+   * outcome of a failed send is unknown (the broker may have written a batch whose answer was
+   * lost when it died, or written some partitions of a request that failed on others), and
+   * kafkajs then rolls its sequence numbers back. The next send, by the same session, would carry
+   * other records under the same sequence numbers, and a broker that already holds a batch with
+   * that first and last sequence answers "duplicate" and drops them while the caller is told
+   * they were written: silent loss (it lost `message.posted` events under a kill -9 of Kafka;
+   * see docs/architecture.md). A new session (a new producer id, sequences from 0) cannot
+   * collide with the old one's batches; what the failed send did write may then be on the topic
+   * twice, which consumers absorb by event id.
+   */
   async producer(): Promise<EventProducer> {
-    const producer: Producer = this.kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      createPartitioner: Partitioners.DefaultPartitioner,
-      // Retries are bounded (the client's 8, at most 5 s apart): a send to a broker that stays
-      // down fails, and the caller (the outbox sweep) tries again later from the database.
-      retry: { initialRetryTime: 100, maxRetryTime: 5_000 },
-    });
-    await producer.connect();
+    const create = async (): Promise<Producer> => {
+      const p = this.kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        createPartitioner: Partitioners.DefaultPartitioner,
+        // Retries are bounded (the client's 8, at most 5 s apart): a send to a broker that stays
+        // down fails, and the caller (the outbox sweep) tries again later from the database.
+        retry: { initialRetryTime: 100, maxRetryTime: 5_000 },
+      });
+      await p.connect();
+      return p;
+    };
+    // The current session; concurrent sends share it, and the first failure retires it.
+    let session: Promise<Producer> | undefined = Promise.resolve(await create());
     const onError = this.opts.onError;
+    const log = this.opts.logger;
     return {
       async send(topic, records) {
         if (records.length === 0) return;
+        if (!session) {
+          session = create();
+          session.then(() => log.info('kafka producer: new session after a failed send'), () => (session = undefined));
+        }
+        const mine = session;
+        const current = await mine;
         try {
-          await producer.send({
+          await current.send({
             topic,
             acks: -1,
             messages: records.map((r) => ({ key: r.key, value: r.value, headers: r.headers ?? {} })),
           });
         } catch (e) {
           onError?.('produce', e);
+          // The session's sequence numbers can no longer be trusted: see above.
+          if (session === mine) session = undefined;
+          await current.disconnect().catch(() => undefined);
           throw e;
         }
       },
-      close: () => producer.disconnect(),
+      close: async () => {
+        const last = session;
+        session = undefined;
+        await (await last?.catch(() => undefined))?.disconnect();
+      },
     };
   }
 
