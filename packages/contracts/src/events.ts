@@ -99,3 +99,23 @@ export function newEvent<T extends EventType>(
 ): EventOf<T> {
   return { id, type, version: 1, occurredAt: now.toISOString(), key, actor, data } as EventOf<T>;
 }
+
+/** A domain event as it goes on the events topic: keyed by its `key` (per-room order), JSON value, routing headers. */
+export interface EventRecord {
+  key: string;
+  value: string;
+  headers: Record<string, string>;
+}
+
+/**
+ * The one wire form of a domain event on Kafka, for every producer of the events topic (the
+ * outbox relay, the audit reconciliation): consumers read `event-type`/`event-id` headers
+ * without parsing the value, and `traceparent` continues the producer's trace.
+ */
+export function eventRecord(e: DomainEvent, traceparent?: string): EventRecord {
+  return {
+    key: e.key,
+    value: JSON.stringify(e),
+    headers: { 'event-type': e.type, 'event-id': e.id, 'event-version': String(e.version), ...(traceparent ? { traceparent } : {}) },
+  };
+}

@@ -51,6 +51,8 @@ export {
   parseDomainEvent,
   newEvent,
   eventRoom,
+  eventRecord,
+  type EventRecord,
   type EventType,
   type EventOf,
   type EventData,

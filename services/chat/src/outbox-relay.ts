@@ -1,4 +1,4 @@
-import type { DomainEvent } from '@conversa/contracts';
+import { eventRecord, type DomainEvent } from '@conversa/contracts';
 import type { EventProducer } from '@conversa/kafka';
 import { SpanKind, withSpans, type Logger } from '@conversa/observability';
 import type { OutboxCollection, PendingOutbox, Store } from '@conversa/store';
@@ -144,14 +144,7 @@ export class OutboxRelay {
       (traceparents) =>
         this.opts.producer.send(
           topic,
-          events.map((e, i) => {
-            const traceparent = traceparents[i];
-            return {
-              key: e.key,
-              value: JSON.stringify(e),
-              headers: { 'event-type': e.type, 'event-id': e.id, 'event-version': String(e.version), ...(traceparent ? { traceparent } : {}) },
-            };
-          }),
+          events.map((e, i) => eventRecord(e, traceparents[i])),
         ),
     );
     // Published: delete the marks (one call), clear the outboxes (a few documents at a time).
