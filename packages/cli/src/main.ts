@@ -3,6 +3,7 @@ import { ConfigError, loadConfig, type Config } from '@conversa/config';
 import { createUser } from './users.js';
 import { INFRA_SERVICES, runInfra } from './infra.js';
 import { start } from './start.js';
+import { formatReconcile, reconcileNow } from './reconcile.js';
 import { exportAudit, exportTarget, formatVerifyReport, parseTime, tailEvents, verifyAuditLog, withStore } from './audit.js';
 
 function config(): Config {
@@ -77,7 +78,7 @@ const auditAction =
     process.exit(code);
   };
 
-const audit = program.command('audit').description('the audit log: verify its hash chains, follow events live, export');
+const audit = program.command('audit').description('the audit log: verify its hash chains, reconcile it with the store, follow events live, export');
 audit
   .command('verify')
   .description('recompute every hash chain of the audit log; exit 1 and name the first broken link if any')
@@ -86,6 +87,24 @@ audit
       const report = await withStore(config(), verifyAuditLog);
       (report.ok ? process.stdout : process.stderr).write(`${formatVerifyReport(report)}\n`);
       return report.ok ? 0 : 1;
+    }),
+  );
+audit
+  .command('reconcile')
+  .description('find stored messages whose events the audit log lacks and hand them back to the events topic; exit 1 if any are still missing after the wait')
+  .option('--settle-seconds <n>', 'leave messages younger than this to the normal path', '5')
+  .option('--wait-seconds <n>', 'how long to wait for the audit service to append what was handed back', '60')
+  .action(
+    auditAction(async (opts: { settleSeconds: string; waitSeconds: string }) => {
+      const seconds = (flag: string, v: string) => {
+        const x = Number(v);
+        if (!Number.isFinite(x) || x < 0) throw new Error(`${flag}: not a number of seconds: ${JSON.stringify(v)}`);
+        return x * 1_000;
+      };
+      const r = await reconcileNow(config(), { settleMs: seconds('--settle-seconds', opts.settleSeconds), waitMs: seconds('--wait-seconds', opts.waitSeconds) });
+      const ok = r.appended === r.republished.length;
+      (ok ? process.stdout : process.stderr).write(`${formatReconcile(r)}\n`);
+      return ok ? 0 : 1;
     }),
   );
 audit

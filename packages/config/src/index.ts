@@ -59,6 +59,14 @@ export const ConfigSchema = z
     CHAT_PORT: port.default(4_001),
     /** Audit service's health/metrics port. */
     AUDIT_PORT: port.default(4_002),
+    /**
+     * How often the audit service proves the log complete against the stored messages and hands
+     * missing events back to the events topic, ms (60 s; 0 = never, `conversa audit reconcile`
+     * still works).
+     */
+    AUDIT_RECONCILE_INTERVAL_MS: z.coerce.number().int().min(0).max(86_400_000).default(60_000),
+    /** Messages younger than this are left to the normal path by the reconciliation, ms (30 s). */
+    AUDIT_RECONCILE_SETTLE_MS: ms.default(30_000),
     /** HS256 secret for session tokens; production demands ≥ 32 chars and not the default. */
     JWT_SECRET: z.string().min(16).default(DEV_JWT_SECRET),
     /** Session lifetime, seconds (12 h). */

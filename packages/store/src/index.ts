@@ -3,3 +3,4 @@ export { DuplicateKeyError, PartialInsertError } from './errors.js';
 export type { UserDoc, RoomDoc, MembershipDoc, MessageDoc, AuditDoc, AuditChainDoc, ModerationActionDoc, MuteDoc, OutboxMarkDoc } from './models.js';
 export { toUserView, toMessageView, toRoomView, GHOST_USER, auditHashFields, toStoredChainEntry } from './views.js';
 export { KeyedMutex, LocalLocks, type DocLocks } from './keyed-mutex.js';
+export { ReconcileRepository, type ReconcileCheckpointDoc, type StoredPosted } from './reconcile.js';

@@ -15,12 +15,14 @@ import {
   type Logger,
   type Service,
 } from '@conversa/observability';
-import { Store } from '@conversa/store';
+import { eventRecord, type DomainEvent } from '@conversa/contracts';
+import { ReconcileRepository, Store } from '@conversa/store';
 import { decodeEvent, toAuditEntry } from './audit-entry.js';
 import { AuditLogWriter } from './audit-log.js';
 import { moderationBatchHandler } from './moderation-consumer.js';
 import { loadRulesFile } from './moderation/rules-file.js';
 import { ModerationEngine, type RulesFile } from './moderation/rules.js';
+import { reconcile, type ReconcileReport } from './reconcile.js';
 
 /** The rules file shipped with the service (src/ and dist/ both sit beside rules/). */
 export const DEFAULT_RULES_FILE = fileURLToPath(new URL('../rules/default.yaml', import.meta.url));
@@ -36,6 +38,8 @@ export interface AuditService extends Service {
   readonly port: number;
   readonly names: Names;
   readonly stats: AuditStats;
+  /** One reconciliation run now (the periodic one runs every AUDIT_RECONCILE_INTERVAL_MS). */
+  reconcile(opts?: { settleMs?: number }): Promise<ReconcileReport>;
 }
 
 export interface AuditOptions {
@@ -125,6 +129,41 @@ export async function createAudit(config: Config, logger: Logger, opts: AuditOpt
     appended.inc(undefined, r.appended);
     duplicates.inc(undefined, r.duplicates);
   };
+  const reconcileRuns = metrics.counter('audit_reconcile_runs_total', 'Reconciliation runs of the audit log against the stored messages, by outcome.', ['outcome']);
+  const reconcileChecked = metrics.counter('audit_reconcile_checked_total', 'Stored messages whose event the reconciliation looked up in the audit log.');
+  const reconcileRepublished = metrics.counter(
+    'audit_reconcile_republished_total',
+    'Events the reconciliation found missing from the audit log and handed back to the events topic.',
+  );
+  const repo = new ReconcileRepository(store.connection, store.models);
+  const republish = (events: DomainEvent[]) => producer.send(n.eventsTopic, events.map((e) => eventRecord(e)));
+  const reconcileOnce = async (settleMs = config.AUDIT_RECONCILE_SETTLE_MS): Promise<ReconcileReport> => {
+    try {
+      const r = await reconcile({ repo, lastSeq: (room, hint) => store.lastSeq(room, hint), republish, now, settleMs });
+      reconcileRuns.inc({ outcome: 'ok' });
+      reconcileChecked.inc(undefined, r.checked);
+      reconcileRepublished.inc(undefined, r.republished.length);
+      if (r.republished.length > 0) {
+        logger.warn({ count: r.republished.length, ids: r.republished.slice(0, 20).map((e) => e.id) }, 'audit reconciliation: events missing from the log handed back to the events topic');
+      }
+      return r;
+    } catch (e) {
+      reconcileRuns.inc({ outcome: 'failed' });
+      throw e;
+    }
+  };
+  let reconcileTimer: NodeJS.Timeout | undefined;
+  let reconciling: Promise<unknown> = Promise.resolve();
+  const scheduleReconcile = () => {
+    if (config.AUDIT_RECONCILE_INTERVAL_MS === 0 || draining) return;
+    reconcileTimer = setTimeout(() => {
+      reconciling = reconcileOnce()
+        .catch((e: unknown) => logger.warn({ err: e }, 'audit reconciliation failed; it runs again next period'))
+        .finally(scheduleReconcile);
+    }, config.AUDIT_RECONCILE_INTERVAL_MS);
+    reconcileTimer.unref();
+  };
+
   const handleModerationBatch = moderationBatchHandler({
     engine,
     producer,
@@ -158,6 +197,7 @@ export async function createAudit(config: Config, logger: Logger, opts: AuditOpt
     get port() {
       return port;
     },
+    reconcile: (o) => reconcileOnce(o?.settleMs),
     async start() {
       port = await listen(probe, config.AUDIT_PORT, config.HOST);
       for (const [group, handler] of [
@@ -171,6 +211,7 @@ export async function createAudit(config: Config, logger: Logger, opts: AuditOpt
         await c.run(handler);
       }
       running = true;
+      scheduleReconcile();
       logger.info(
         { port, topic: n.eventsTopic, groups: [...consumers.keys()], rules: opts.rules ? '(given)' : rulesFile, ruleCount: engine.config.rules.length },
         'audit and moderation consumers ready',
@@ -178,6 +219,8 @@ export async function createAudit(config: Config, logger: Logger, opts: AuditOpt
     },
     async stop() {
       draining = true;
+      clearTimeout(reconcileTimer);
+      await reconciling;
       // Finish the batches in flight and commit, leave the groups, then close clients.
       for (const c of consumers.values()) await c.stop();
       await producer.close();
