@@ -16,6 +16,8 @@ export interface Verdict {
   gaps: number;
   lostAcked: number;
   pendingOutbox: number;
+  /** Stored messages whose `message.posted` event the audit log lacks (see locate.ts for where they are). */
+  missingFromAudit: string[];
   problems: string[];
 }
 
@@ -78,6 +80,7 @@ export async function check(mongoUrl: string, db: string, rooms: string[], acks:
       const id = e.data.message?.id;
       if (id) auditCount.set(id, (auditCount.get(id) ?? 0) + 1);
     }
+    const missingFromAudit = [...ids].filter((id) => !auditCount.has(id));
     const auditedOnce = [...ids].filter((id) => auditCount.get(id) === 1).length;
     const auditDup = [...auditCount.values()].filter((n) => n > 1).length;
     if (auditDup > 0) problems.push(`${auditDup} messages audited more than once`);
@@ -99,6 +102,7 @@ export async function check(mongoUrl: string, db: string, rooms: string[], acks:
       gaps,
       lostAcked: lost.length,
       pendingOutbox,
+      missingFromAudit,
       problems,
     };
   } finally {

@@ -13,6 +13,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOAD_ENV, REPO, eventually, freePort, gqlOk, register, spawnService, startSystem, type ServiceProcess, type Session, type System } from '../harness.js';
 import { check, type Verdict } from './checker.js';
+import { locateMissing, type Located } from './locate.js';
 import { resilientSubscriber, sendUntilAcked, type Ack, type Gateways } from './load.js';
 import { startPrivateInfra, type InfraService, type PrivateInfra } from './private-infra.js';
 
@@ -30,10 +31,20 @@ const SENDERS = 4;
 
 interface Row extends Verdict {
   fault: Fault;
+  /** Where each event missing from the audit log is (outbox, topic, dead-letter, nowhere). */
+  located: Located[];
   recoverMs: number;
   durationMs: number;
 }
 const rows: Row[] = [];
+
+/** `-` when nothing is missing from the audit log, else counts by location, e.g. `2 nowhere`. */
+function whereSummary(located: Located[]): string {
+  if (located.length === 0) return '-';
+  const n = new Map<string, number>();
+  for (const l of located) n.set(l.where, (n.get(l.where) ?? 0) + 1);
+  return [...n].map(([w, k]) => `${k} ${w}`).join(', ');
+}
 
 describe(`fault suite (${SIZE} messages per fault, ${DOWN_MS} ms down)`, () => {
   let infra: PrivateInfra;
@@ -56,10 +67,12 @@ describe(`fault suite (${SIZE} messages per fault, ${DOWN_MS} ms down)`, () => {
 
   afterAll(async () => {
     await sys?.stop();
-    await infra?.destroy();
+    // FAULT_KEEP_INFRA=1 leaves the private servers and their data for a post-mortem.
+    if (process.env.FAULT_KEEP_INFRA === '1') console.log(`private infrastructure kept: ${JSON.stringify(infra?.env)}`);
+    else await infra?.destroy();
     if (rows.length === 0) return;
-    const head = ['fault', 'acked', 'stored', 'delivered', 'audited', 'dup', 'gaps', 'lost', 'pending', 'recover ms', 'run ms'];
-    const table = rows.map((r) => [r.fault, r.acknowledged, r.stored, `${r.delivered}/${r.expectedDeliveries}`, r.audited, r.duplicates, r.gaps, r.lostAcked, r.pendingOutbox, r.recoverMs, r.durationMs].map(String));
+    const head = ['fault', 'acked', 'stored', 'delivered', 'audited', 'dup', 'gaps', 'lost', 'pending', 'unaudited at', 'recover ms', 'run ms'];
+    const table = rows.map((r) => [r.fault, r.acknowledged, r.stored, `${r.delivered}/${r.expectedDeliveries}`, r.audited, r.duplicates, r.gaps, r.lostAcked, r.pendingOutbox, whereSummary(r.located), r.recoverMs, r.durationMs].map(String));
     const width = head.map((h, i) => Math.max(h.length, ...table.map((t) => t[i]!.length)));
     const line = (cells: string[]) => cells.map((c, i) => c.padStart(width[i]!)).join('  ');
     console.log(['', line(head), ...table.map(line), ''].join('\n'));
@@ -139,9 +152,19 @@ describe(`fault suite (${SIZE} messages per fault, ${DOWN_MS} ms down)`, () => {
         settledAt = Date.now();
       } finally {
         await Promise.all(subs.map((s) => s.stop()));
+        const located = await locateMissing(infra.env.MONGO_URL, sys.namespace, [infra.env.KAFKA_BROKERS], sys.namespace, verdict.missingFromAudit).catch(
+          (e: unknown): Located[] => verdict.missingFromAudit.map((id) => ({ id, where: 'nowhere', detail: `could not be located: ${String(e)}` })),
+        );
+        for (const l of located) verdict.problems.push(`${l.id} missing from the audit log is ${l.where === 'nowhere' ? 'nowhere' : `in the ${l.where}`}: ${l.detail}`);
         // Time to recover: from the restart until everything is consistent again (delivered,
         // audited, outbox empty), and no earlier than the first acknowledged send after it.
-        rows.push({ fault, ...verdict, recoverMs: settledAt < 0 ? -1 : Math.max(firstAckMs, settledAt - restartedAt), durationMs: Date.now() - started });
+        if (verdict.problems.length > 0) {
+          // The services' own words, for whoever reads the failure (artifacts/faults-logs/).
+          const dir = `${REPO}artifacts/faults-logs`;
+          mkdirSync(dir, { recursive: true });
+          sys.procs.forEach((p, i) => writeFileSync(`${dir}/${fault}-${i}-${p.name}.log`, p.output.join('')));
+        }
+        rows.push({ fault, ...verdict, located, recoverMs: settledAt < 0 ? -1 : Math.max(firstAckMs, settledAt - restartedAt), durationMs: Date.now() - started });
       }
       expect(verdict.problems).toEqual([]);
       expect(verdict.acknowledged).toBeGreaterThanOrEqual(SIZE);
