@@ -13,6 +13,7 @@ import {
 } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import { loudness } from './log-level.js';
 
 export interface KafkaOptions {
   brokers: string[];
@@ -122,11 +123,11 @@ export class KafkaAdapter {
         () =>
         ({ level, log: entry }: LogEntry) => {
           const { message, ...rest } = entry;
-          if (level <= KafkaLogLevel.ERROR) {
+          const loud = loudness(level, message, rest.error);
+          if (loud === 'error') {
             log.error(rest, message);
             opts.onError?.('client', message);
-          }
-          else if (level === KafkaLogLevel.WARN) log.warn(rest, message);
+          } else if (loud === 'warn') log.warn(rest, message);
           else log.debug(rest, message);
         },
     });
