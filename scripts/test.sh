@@ -56,8 +56,8 @@ npx turbo run smoke --output-logs=new-only
 step "scale-out, CI size (3 gateways, 2 chats, audit consumers 2→3→2, a gateway killed; npm run test:scale)"
 SCALE_MESSAGES="${SCALE_MESSAGES:-180}" npx turbo run scale --output-logs=new-only
 
-step "fault suite, CI size (kill -9 of each component under load; npm run test:faults for the full size)"
-FAULT_MESSAGES_PER_FAULT="${FAULT_MESSAGES_PER_FAULT:-60}" FAULT_DOWN_MS="${FAULT_DOWN_MS:-2000}" \
+step "fault suite, full size (kill -9 of each component under load, 400 messages per fault, 8 s down)"
+FAULT_MESSAGES_PER_FAULT="${FAULT_MESSAGES_PER_FAULT:-400}" FAULT_DOWN_MS="${FAULT_DOWN_MS:-8000}" \
   npx turbo run faults --output-logs=new-only
 
 step "all tests passed"
