@@ -19,6 +19,7 @@ export interface Gateways {
   list(): string[];
 }
 
+const RETRYABLE = new Set(['UNAVAILABLE', 'OUTCOME_UNKNOWN', 'RATE_LIMITED', 'INTERNAL_SERVER_ERROR']);
 const SEND = 'mutation($room: ID!, $body: String!, $c: String!) { sendMessage(room: $room, body: $body, clientMsgId: $c) { id room seq clientMsgId } }';
 
 /** Sends one message, retrying the same clientMsgId until acknowledged or `deadline`. */
@@ -38,7 +39,8 @@ export async function sendUntilAcked(gw: Gateways, token: string, room: string, 
       const json = (await res.json()) as { data?: { sendMessage?: Ack } | null; errors?: { extensions?: { code?: string } }[] };
       if (json.data?.sendMessage) return json.data.sendMessage;
       const code = json.errors?.[0]?.extensions?.code;
-      if (code && code !== 'INTERNAL_SERVER_ERROR') throw new Error(`send refused: ${JSON.stringify(json.errors)}`);
+      // Refused (saturated, rate-limited: not done) or outcome unknown: a client retries with the same clientMsgId.
+      if (code && !RETRYABLE.has(code)) throw new Error(`send refused: ${JSON.stringify(json.errors)}`);
     } catch (e) {
       if (e instanceof Error && e.message.startsWith('send refused')) throw e;
       /* unreachable gateway, timeout, reset: retry */

@@ -117,6 +117,31 @@ export type Command = z.infer<typeof Command>;
 export type CommandType = Command['type'];
 export type CommandOf<T extends CommandType> = Extract<Command, { type: T }>;
 
+/**
+ * How each command is treated under load. A command type that is missing here does not compile.
+ * - `class`: `interactive` commands (what a person waits for) go ahead of `bulk` ones in the
+ *   queue, and are refused later when the write path saturates;
+ * - `stale`: what a worker does with a job whose caller has given up (older than the command
+ *   deadline): `execute` it when running it late is harmless (idempotent: a retry returns the
+ *   same result, e.g. a send by its clientMsgId), `drop` it when a late run would surprise a
+ *   caller who was told "outcome unknown" and retries (a registration would then answer
+ *   "username taken").
+ */
+export const COMMAND_POLICY: Readonly<Record<CommandType, { class: 'interactive' | 'bulk'; stale: 'execute' | 'drop' }>> = {
+  'user.register': { class: 'bulk', stale: 'drop' },
+  'user.rename': { class: 'bulk', stale: 'execute' },
+  'room.join': { class: 'interactive', stale: 'execute' },
+  'room.leave': { class: 'interactive', stale: 'execute' },
+  'room.openDirect': { class: 'interactive', stale: 'execute' },
+  'message.send': { class: 'interactive', stale: 'execute' },
+  'message.edit': { class: 'interactive', stale: 'execute' },
+  'message.delete': { class: 'interactive', stale: 'execute' },
+  'message.hide': { class: 'bulk', stale: 'execute' },
+  'message.unhide': { class: 'bulk', stale: 'execute' },
+  'user.mute': { class: 'bulk', stale: 'execute' },
+  'user.unmute': { class: 'bulk', stale: 'execute' },
+};
+
 /** What each command answers when it succeeds. */
 export const CommandValue = {
   'user.register': z.object({ user: UserView }),

@@ -9,6 +9,16 @@ export const ErrorCode = {
   BAD_USER_INPUT: 'BAD_USER_INPUT',
   CONFLICT: 'CONFLICT',
   RATE_LIMITED: 'RATE_LIMITED',
+  /**
+   * Refused before anything was done, because the write path is saturated: certainly not
+   * executed; `retryAfter` (seconds) says when to try again.
+   */
+  UNAVAILABLE: 'UNAVAILABLE',
+  /**
+   * Accepted, but not finished within the deadline: it may still be done. Retrying with the same
+   * `clientMsgId` is safe and returns the stored message if it was.
+   */
+  OUTCOME_UNKNOWN: 'OUTCOME_UNKNOWN',
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

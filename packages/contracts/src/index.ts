@@ -37,6 +37,7 @@ export {
   MuteUser,
   UnmuteUser,
   MUTE_MINUTES_MAX,
+  COMMAND_POLICY,
   CommandValue,
   CommandError,
   parseCommandResult,

@@ -27,6 +27,11 @@ export interface Names {
   readonly accessChannel: string;
   /** Redis pub/sub channel on which chat processes tell each other what to drop from their read caches. */
   readonly chatCacheChannel: string;
+  /**
+   * Redis key of the commands the chat workers finished in one second (epoch seconds), summed
+   * over workers: the service rate the gateways' admission control reads.
+   */
+  readonly commandsDoneKey: (epochSecond: number) => string;
 }
 
 export const NAMESPACE_PATTERN = /^[a-z][a-z0-9_-]{0,47}$/;
@@ -48,5 +53,6 @@ export function names(namespace: string): Names {
     roomChannel: (roomId: string) => `${namespace}:room:${roomId}`,
     accessChannel: `${namespace}:access`,
     chatCacheChannel: `${namespace}:chat-cache`,
+    commandsDoneKey: (epochSecond: number) => `${namespace}:commands-done:${epochSecond}`,
   });
 }

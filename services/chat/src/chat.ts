@@ -15,7 +15,7 @@ import {
 } from '@conversa/observability';
 import { Store } from '@conversa/store';
 import { CommandExecutor } from './commands.js';
-import { createCommandWorker, createQueueDepth } from './adapters/queue.js';
+import { createCommandWorker, createQueueDepth, reportServiceRate } from './adapters/queue.js';
 import { createChatMetrics } from './metrics.js';
 import { ReadCache, storeReads } from './read-cache.js';
 import { listenForChanges, noticeChange } from './adapters/cache-notices.js';
@@ -130,6 +130,8 @@ export async function createChat(config: Config, logger: Logger): Promise<ChatSe
     prefix: n.queuePrefix,
     queue: n.commandQueue,
     concurrency: config.CHAT_CONCURRENCY,
+    staleAfterMs: config.COMMAND_TIMEOUT_MS,
+    onDropped: (type) => logger.info({ command: type }, 'stale command dropped unexecuted (its caller had given up)'),
     execute: (payload) => {
       const command = String((payload as { type?: unknown }).type);
       // The gateway's trace rides in the job data beside the command (the contract strips it).
@@ -147,6 +149,7 @@ export async function createChat(config: Config, logger: Logger): Promise<ChatSe
     },
   });
   const depth = createQueueDepth({ connection: redis, prefix: n.queuePrefix, queue: n.commandQueue });
+  const serviceRate = reportServiceRate({ worker, redis, key: n.commandsDoneKey });
   worker.on('failed', (job, err) => logger.warn({ job: job?.id, name: job?.name, err }, 'command failed; queue retries it'));
   worker.on('error', (err) => logger.error({ err }, 'worker error'));
   // Moderation actions decided by the rules (audit service) arrive on Kafka.
@@ -199,6 +202,7 @@ export async function createChat(config: Config, logger: Logger): Promise<ChatSe
       draining = true;
       // Finish the jobs in flight, then publish what they stored, then close the clients.
       await worker.close();
+      await serviceRate.stop();
       await moderationConsumer?.stop();
       await timers.close();
       await relay.stop();

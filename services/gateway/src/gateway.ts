@@ -88,7 +88,15 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
   const signals = createRedisSignals(config.REDIS_URL, n.roomChannel, logger, redisError);
   await reach('Redis', safeUrl(config.REDIS_URL), t, () => signals.connect());
   const bus = await reach('Redis (command queue)', safeUrl(config.REDIS_URL), t, () =>
-    createCommandBus({ url: config.REDIS_URL, prefix: n.queuePrefix, queue: n.commandQueue, timeoutMs: config.COMMAND_TIMEOUT_MS, onError: redisError }),
+    createCommandBus({
+      url: config.REDIS_URL,
+      prefix: n.queuePrefix,
+      queue: n.commandQueue,
+      timeoutMs: config.COMMAND_TIMEOUT_MS,
+      doneKey: n.commandsDoneKey,
+      admission: { minBacklog: config.ADMISSION_MIN_BACKLOG, budgetMs: config.ADMISSION_BUDGET_MS ?? config.COMMAND_TIMEOUT_MS / 2 },
+      onError: redisError,
+    }),
   );
 
   // Reads a reconnect storm repeats many times at once (a room's subscribers resuming after

@@ -44,6 +44,7 @@ async function startWorker(
     queue: QUEUE,
     concurrency,
     execute,
+    staleAfterMs: 60_000,
   });
   worker = w;
   running = w.run();
@@ -87,6 +88,20 @@ describe('createCommandWorker', () => {
     expect(result).toEqual({
       echo: { type: 'message.send', actor: 'u1', room: 'lobby', body: 'hi', clientMsgId: 'c1' },
     });
+  });
+
+  it('drops a stale job whose policy says drop, and runs a stale idempotent one', async () => {
+    const calls: string[] = [];
+    await startWorker((payload) => {
+      calls.push(String((payload as { type: string }).type));
+      return Promise.resolve({ ok: true });
+    });
+    const old = Date.now() - 120_000; // older than staleAfterMs (60 s): its caller has given up
+    const register = await queue.add('user.register', { username: 'ann' }, { timestamp: old });
+    const send = await queue.add('message.send', { actor: 'u1', room: 'lobby', body: 'hi', clientMsgId: 'c1' }, { timestamp: old });
+    expect(await register.waitUntilFinished(events, 10_000)).toMatchObject({ ok: false, error: { code: 'UNAVAILABLE' } });
+    expect(await send.waitUntilFinished(events, 10_000)).toEqual({ ok: true });
+    expect(calls).toEqual(['message.send']);
   });
 
   it('retries a job whose execute threw; it succeeds on the second attempt', async () => {

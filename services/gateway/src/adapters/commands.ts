@@ -1,8 +1,10 @@
 import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { currentTraceparent } from '@conversa/observability';
+import { decide, serviceRate, type AdmissionOptions, type QueueSnapshot } from '../admission.js';
 import {
   AppError,
+  COMMAND_POLICY,
   ErrorCode,
   parseCommandResult,
   type CommandOf,
@@ -17,6 +19,8 @@ export interface CommandBus {
   execute<T extends CommandType>(command: CommandOf<T>): Promise<CommandValueOf<T>>;
   /** Jobs waiting or running. */
   depth(): Promise<number>;
+  /** Commands refused by admission control since start (for metrics). */
+  readonly refused: number;
   close(): Promise<void>;
 }
 
@@ -26,6 +30,12 @@ export interface CommandBusOptions {
   queue: string;
   /** How long a mutation waits for its job, ms. */
   timeoutMs: number;
+  /** Redis key of the chat workers' finished commands in one second (`names().commandsDoneKey`). */
+  doneKey: (epochSecond: number) => string;
+  /** Admission control; `budgetMs` defaults to half of `timeoutMs`, `minBacklog` to 200. */
+  admission?: Partial<AdmissionOptions>;
+  /** How long one look at the queue (backlog, service rate) is used, ms (200). */
+  snapshotMs?: number;
   /** Called on each Redis connection error (for metrics); without it ioredis prints them. */
   onError?: (err: Error) => void;
 }
@@ -58,27 +68,69 @@ export async function createCommandBus(opts: CommandBusOptions): Promise<Command
   const events = new QueueEvents(opts.queue, { connection: eventsConnection, prefix: opts.prefix });
   await events.waitUntilReady();
 
+  const admission: AdmissionOptions = { budgetMs: opts.timeoutMs / 2, minBacklog: 200, ...opts.admission };
+  const RATE_WINDOW_S = 5;
+  // One look at the queue serves every command for `snapshotMs`; what this process admitted
+  // since is added, so a burst does not overshoot while the snapshot ages.
+  let snapshot: { at: number; value: Promise<QueueSnapshot> } | undefined;
+  let admittedSince = 0;
+  const look = async (): Promise<QueueSnapshot> => {
+    const now = Math.floor(Date.now() / 1_000);
+    const keys = Array.from({ length: RATE_WINDOW_S }, (_, i) => opts.doneKey(now - RATE_WINDOW_S + i));
+    const [counts, done] = await Promise.all([queue.getJobCounts('waiting', 'prioritized'), connection.mget(...keys)]);
+    return { backlog: (counts.waiting ?? 0) + (counts.prioritized ?? 0), ratePerSecond: serviceRate(done.map((d) => Number(d ?? 0))) };
+  };
+  const current = (): Promise<QueueSnapshot> => {
+    if (!snapshot || Date.now() - snapshot.at > (opts.snapshotMs ?? 200)) {
+      snapshot = { at: Date.now(), value: look() };
+      admittedSince = 0;
+      snapshot.value.catch(() => (snapshot = undefined));
+    }
+    return snapshot.value;
+  };
+  let refused = 0;
+
   return {
+    get refused() {
+      return refused;
+    },
     async execute<T extends CommandType>(command: CommandOf<T>) {
       const { type, ...data } = command;
-      let raw: unknown;
+      const policy = COMMAND_POLICY[type];
       let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('command timed out')), opts.timeoutMs);
+      });
+      // 'refused': certainly not enqueued; 'enqueued': it may run (and will, unless stale and
+      // dropped by its policy); the three answers below follow from where it stopped.
+      let stage: 'admission' | 'enqueueing' | 'enqueued' = 'admission';
+      let raw: unknown;
       try {
+        const q = await Promise.race([current(), deadline]);
+        const verdict = decide({ ...q, backlog: q.backlog + admittedSince }, policy.class, admission);
+        if (!verdict.admit) {
+          refused++;
+          throw new AppError(ErrorCode.UNAVAILABLE, `the write path is saturated; nothing was done: retry in ${verdict.retryAfterSeconds} s`, {
+            details: { retryAfter: verdict.retryAfterSeconds },
+          });
+        }
+        admittedSince++;
+        stage = 'enqueueing';
         // One deadline for enqueueing and waiting: with Redis down, `add` would wait forever.
-        raw = await Promise.race([
-          queue.add(type, withTrace(data)).then((job) => job.waitUntilFinished(events, opts.timeoutMs)),
-          new Promise<never>((_, reject) => {
-            timer = setTimeout(() => reject(new Error('command timed out')), opts.timeoutMs);
-          }),
-        ]);
+        const job = await Promise.race([queue.add(type, withTrace(data), policy.class === 'bulk' ? { priority: 10 } : undefined), deadline]);
+        stage = 'enqueued';
+        raw = await Promise.race([job.waitUntilFinished(events, opts.timeoutMs), deadline]);
       } catch (e) {
-        const timedOut = e instanceof Error && /timed out/i.test(e.message);
+        if (e instanceof AppError) throw e;
+        if (stage === 'admission' || (stage === 'enqueueing' && !/timed out/i.test(String((e as Error).message)))) {
+          throw new AppError(ErrorCode.UNAVAILABLE, 'the command could not be queued; nothing was done: retry in 1 s', { cause: e, details: { retryAfter: 1 } });
+        }
         throw new AppError(
-          ErrorCode.INTERNAL_SERVER_ERROR,
-          timedOut
-            ? 'the command did not finish in time; retrying it is safe'
-            : 'the command failed; retrying it is safe',
-          { cause: e },
+          ErrorCode.OUTCOME_UNKNOWN,
+          type === 'message.send'
+            ? 'the command did not finish in time and may still be done: retrying it with the same clientMsgId is safe and returns the stored message if it was'
+            : 'the command did not finish in time and may still be done: retrying it is safe',
+          { cause: e, details: { retryAfter: 1 } },
         );
       } finally {
         clearTimeout(timer);
