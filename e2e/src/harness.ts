@@ -16,12 +16,14 @@ export const LOAD_RULES_FILE = `${REPO}e2e/fixtures/rules-load.yaml`;
 
 /**
  * Settings for load generators (fault suite, benchmarks): a few users drive the traffic of
- * many, so the per-user protections (flood mute, rate limits, sockets per user) are lifted;
- * their own tests cover them.
+ * many, so the per-user protections (flood mute, rate limits, per-room send buckets, sockets
+ * per user) are lifted; their own tests cover them.
  */
 export const LOAD_ENV: Record<string, string> = {
   MODERATION_RULES_FILE: LOAD_RULES_FILE,
   RATE_LIMIT_SEND: '1000000/1s',
+  RATE_LIMIT_ROOM_SEND_BURST: '1000000',
+  RATE_LIMIT_ROOM_SEND_REFILL: '1000000/1s',
   RATE_LIMIT_TYPING: '1000000/1s',
   RATE_LIMIT_SUBSCRIBE: '1000000/1s',
   RATE_LIMIT_JOIN: '1000000/1s',

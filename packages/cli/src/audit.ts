@@ -84,6 +84,9 @@ export function formatEventLine(e: DomainEvent): string {
     case 'room.left':
       what = e.data.user;
       break;
+    case 'room.slowModeSet':
+      what = `slow mode ${e.data.previousSeconds} s → ${e.data.seconds} s`;
+      break;
   }
   return `${e.occurredAt} ${e.type.padEnd(17)} room=${room} actor=${e.actor ?? '-'} id=${e.id} ${what}`.trimEnd();
 }

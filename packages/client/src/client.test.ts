@@ -86,6 +86,51 @@ describe('ConversaClient.send', () => {
     expect(waits).toHaveLength(4);
   });
 
+  it('waits out RATE_LIMITED for its retryAfter and sends again with the same clientMsgId', async () => {
+    const limited = (retryAfter: number) =>
+      json({
+        errors: [
+          {
+            message: `too many messages in this room; retry in ${retryAfter} s`,
+            extensions: { code: 'RATE_LIMITED', retryAfter },
+          },
+        ],
+      });
+    const { c, calls, waits } = client([
+      limited(1),
+      limited(2),
+      json({ data: { sendMessage: message } }),
+    ]);
+    await expect(c.send('general', 'hi')).resolves.toEqual(message);
+    expect(calls.map((x) => x.body.variables.clientMsgId)).toEqual([
+      'generated-1',
+      'generated-1',
+      'generated-1',
+    ]);
+    expect(waits).toHaveLength(2);
+    expect(waits[0]).toBeGreaterThanOrEqual(1_000);
+    expect(waits[1]).toBeGreaterThanOrEqual(2_000);
+  });
+
+  it('hands a slow mode of minutes back at once, with its retryAfter', async () => {
+    const { c, calls, waits } = client([
+      json({
+        errors: [
+          {
+            message: 'slow mode: one message every 300 s in this room; retry in 290 s',
+            extensions: { code: 'RATE_LIMITED', retryAfter: 290 },
+          },
+        ],
+      }),
+    ]);
+    await expect(c.send('general', 'hi')).rejects.toMatchObject({
+      code: 'RATE_LIMITED',
+      retryAfter: 290,
+    });
+    expect(calls).toHaveLength(1);
+    expect(waits).toEqual([]);
+  });
+
   it('keeps a clientMsgId it was given', async () => {
     const { c, calls } = client([networkDown(), json({ data: { sendMessage: message } })]);
     await c.send('general', 'hi', { clientMsgId: 'mine' });

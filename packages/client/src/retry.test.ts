@@ -40,6 +40,24 @@ describe('retry decisions', () => {
     });
   });
 
+  it('gives a wait longer than maxRetryAfterMs (a slow mode of minutes) back to the caller', () => {
+    expect(retryDecision(err('RATE_LIMITED', 60), 1, DEFAULT_RETRY, () => 0)).toEqual({
+      retry: true,
+      delayMs: 60_000,
+    });
+    expect(retryDecision(err('RATE_LIMITED', 61), 1, DEFAULT_RETRY, () => 0)).toEqual({
+      retry: false,
+    });
+    expect(
+      retryDecision(
+        err('RATE_LIMITED', 300),
+        1,
+        { ...DEFAULT_RETRY, maxRetryAfterMs: 600_000 },
+        () => 0,
+      ),
+    ).toEqual({ retry: true, delayMs: 300_000 });
+  });
+
   it('reconnects with the same backoff', () => {
     expect(reconnectDelay(1, DEFAULT_RETRY, () => 0)).toBe(50);
     expect(reconnectDelay(30, DEFAULT_RETRY, () => 0.999)).toBe(4_998); // capped at 5 s

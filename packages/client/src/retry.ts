@@ -8,9 +8,20 @@ export interface RetryPolicy {
   baseDelayMs: number;
   /** …up to this (5 s). */
   maxDelayMs: number;
+  /**
+   * The longest RATE_LIMITED retryAfter that is waited out (60 s). A rate limit's wait is a
+   * second or two; a room's slow mode may ask for minutes: that refusal is thrown at once,
+   * with its retryAfter, for the caller to decide.
+   */
+  maxRetryAfterMs?: number;
 }
 
-export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 8, baseDelayMs: 100, maxDelayMs: 5_000 };
+export const DEFAULT_RETRY = {
+  maxAttempts: 8,
+  baseDelayMs: 100,
+  maxDelayMs: 5_000,
+  maxRetryAfterMs: 60_000,
+} as const satisfies Required<RetryPolicy>;
 
 /**
  * Whether an attempt that failed with this error may be tried again with the same request.
@@ -39,7 +50,7 @@ export type RetryDecision = { retry: false } | { retry: true; delayMs: number };
 /**
  * What to do after failed attempt number `attempt` (1-based): give up, or wait and try again.
  * Exponential backoff with full jitter (`random` in [0, 1)), never shorter than a rate limit's
- * retryAfter. Pure.
+ * retryAfter; a retryAfter beyond `maxRetryAfterMs` (slow mode) gives up at once. Pure.
  */
 export function retryDecision(
   e: ConversaError,
@@ -51,6 +62,7 @@ export function retryDecision(
   const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
   const jittered = Math.round(ceiling / 2 + (random() * ceiling) / 2);
   const floor = e.code === 'RATE_LIMITED' && e.retryAfter !== undefined ? e.retryAfter * 1_000 : 0;
+  if (floor > (policy.maxRetryAfterMs ?? DEFAULT_RETRY.maxRetryAfterMs)) return { retry: false };
   return { retry: true, delayMs: Math.max(jittered, floor) };
 }
 

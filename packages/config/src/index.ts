@@ -169,6 +169,20 @@ export const ConfigSchema = z
     WS_MAX_CONNECTION_PARAMS_BYTES: count.default(4_096),
     /** Per-user limit, shared by all gateways (Redis): sendMessage and editMessage. `N/window`. */
     RATE_LIMIT_SEND: rate('600/60s'),
+    /**
+     * Per person and room, shared by all gateways (Redis): a token bucket of this many sends
+     * (20), refilled at RATE_LIMIT_ROOM_SEND_REFILL. A burst (a paste, a bot's report) goes
+     * through at once; a longer flood is answered RATE_LIMITED with the seconds to wait
+     * (docs/security.md). The flood rule of moderation is set above what this lets through.
+     */
+    RATE_LIMIT_ROOM_SEND_BURST: count.default(20),
+    /** Refill of that bucket, `N/<duration>` (1/1s: one send a second sustained, like Slack and Telegram). */
+    RATE_LIMIT_ROOM_SEND_REFILL: rate('1/1s'),
+    /**
+     * How long a gateway trusts what it read of a room's slow mode, ms (5 s). The gateway that
+     * served `setSlowMode` forgets it at once; the others see the change within this.
+     */
+    SLOW_MODE_CACHE_TTL_MS: ms.default(5_000),
     /** Per-user limit on setTyping calls. */
     RATE_LIMIT_TYPING: rate('300/60s'),
     /** Per-user limit on subscribe operations over WebSocket. */

@@ -99,6 +99,14 @@ export const UnmuteUser = z.object({
   user: Id,
 });
 
+/** An admin sets a room's slow mode (0 turns it off); the chat worker checks the role again. */
+export const SetSlowMode = z.object({
+  type: z.literal('room.setSlowMode'),
+  actor,
+  room: Id,
+  seconds: z.number().int().min(0).max(LIMITS.slowModeMaxSeconds),
+});
+
 export const Command = z.discriminatedUnion('type', [
   RegisterUser,
   RenameUser,
@@ -112,6 +120,7 @@ export const Command = z.discriminatedUnion('type', [
   UnhideMessage,
   MuteUser,
   UnmuteUser,
+  SetSlowMode,
 ]);
 export type Command = z.infer<typeof Command>;
 export type CommandType = Command['type'];
@@ -156,6 +165,7 @@ export const CommandValue = {
   'message.unhide': z.object({ message: MessageView }),
   'user.mute': z.object({ action: ModerationAction }),
   'user.unmute': z.object({ action: ModerationAction }),
+  'room.setSlowMode': z.object({ room: RoomView }),
 } as const satisfies Record<CommandType, z.ZodType>;
 export type CommandValue<T extends CommandType> = z.infer<(typeof CommandValue)[T]>;
 

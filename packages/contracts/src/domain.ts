@@ -14,6 +14,8 @@ export const LIMITS = {
   passwordMax: 256,
   clientMsgIdMax: 128,
   idMax: 128,
+  /** Slow mode of a room: 0..3,600 seconds between one person's messages. */
+  slowModeMaxSeconds: 3_600,
 } as const;
 
 export const USERNAME_PATTERN = /^[a-z0-9_.-]{3,32}$/;
@@ -41,6 +43,8 @@ export const RoomView = z.object({
   name: z.string(),
   kind: RoomKind,
   createdAt: z.iso.datetime(),
+  /** Seconds between one person's messages in the room (slow mode); 0: none. Absent from older payloads. */
+  slowModeSeconds: z.number().int().min(0).max(LIMITS.slowModeMaxSeconds).default(0),
 });
 export type RoomView = z.infer<typeof RoomView>;
 

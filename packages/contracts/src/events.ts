@@ -24,6 +24,8 @@ const eventData = {
   'message.unhidden': z.object({ message: MessageView, action: Id }),
   /** Every moderation action chat applied (rule, admin or timer): the audit trail of moderation. */
   'moderation.action': z.object({ action: ModerationAction }),
+  /** An admin changed the room's slow mode (seconds between one person's messages; 0: off). */
+  'room.slowModeSet': z.object({ room: Id, seconds: z.number().int().min(0), previousSeconds: z.number().int().min(0) }),
 } as const;
 export type EventType = keyof typeof eventData;
 export const EVENT_TYPES = Object.keys(eventData) as EventType[];
@@ -57,6 +59,7 @@ export const DomainEvent = z.discriminatedUnion('type', [
   envelope('message.hidden'),
   envelope('message.unhidden'),
   envelope('moderation.action'),
+  envelope('room.slowModeSet'),
 ]);
 export type DomainEvent = z.infer<typeof DomainEvent>;
 export type EventOf<T extends EventType> = Extract<DomainEvent, { type: T }>;
@@ -71,6 +74,7 @@ export function eventRoom(e: DomainEvent): string | null {
     case 'room.created':
     case 'room.joined':
     case 'room.left':
+    case 'room.slowModeSet':
       return e.data.room;
     case 'message.posted':
     case 'message.edited':

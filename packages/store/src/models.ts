@@ -29,6 +29,8 @@ export interface RoomDoc extends Outboxed {
   /** DIRECT rooms only: the two members, sorted. Public members live in memberships. */
   pair: string[];
   createdAt: Date;
+  /** Slow mode: seconds between one person's messages, set by an admin; absent (rooms from before it) = 0. */
+  slowModeSeconds?: number;
 }
 
 export interface MembershipDoc extends Outboxed {
@@ -157,6 +159,7 @@ const roomSchema = new Schema<RoomDoc>(
     kind: { type: String, required: true, enum: ['PUBLIC', 'DIRECT'] },
     pair: { type: [String], default: [], index: true },
     createdAt: { type: Date, required: true },
+    slowModeSeconds: { type: Number, min: 0 },
     ...outboxFields,
   },
   { ...opts, collection: 'rooms' },

@@ -234,6 +234,19 @@ export class Store {
     }
   }
 
+  /** Sets the room's slow mode, storing `event` in the same write; null when the room does not exist. */
+  setRoomSlowMode(id: string, seconds: number, event: DomainEvent): Promise<RoomDoc | null> {
+    return this.locked('rooms', id, () =>
+      this.models.Room.findOneAndUpdate(
+        { _id: id },
+        { $set: { slowModeSeconds: seconds, outboxPending: true }, $push: { outbox: event } },
+        { returnDocument: 'after' },
+      )
+        .lean<RoomDoc>()
+        .exec(),
+    );
+  }
+
   listPublicRooms(limit = 1_000): Promise<RoomDoc[]> {
     return this.models.Room.find({ kind: 'PUBLIC' }).sort({ createdAt: 1 }).limit(limit).lean<RoomDoc[]>().exec();
   }

@@ -22,7 +22,7 @@ export function toMessageView(m: Omit<MessageDoc, 'outbox' | 'outboxPending'>, a
 }
 
 export function toRoomView(r: RoomDoc): RoomView {
-  return { id: r._id, name: r.name, kind: r.kind, createdAt: r.createdAt.toISOString() };
+  return { id: r._id, name: r.name, kind: r.kind, createdAt: r.createdAt.toISOString(), slowModeSeconds: r.slowModeSeconds ?? 0 };
 }
 
 /** A user that no longer exists, shown instead of failing a whole page. */

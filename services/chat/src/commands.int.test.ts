@@ -332,6 +332,45 @@ describe('CommandExecutor: edit and delete', () => {
   });
 });
 
+describe('CommandExecutor: slow mode', () => {
+  it('an admin sets a public room\'s slow mode, stored with its event; others and private rooms are refused', async () => {
+    const [a] = instances as [Instance];
+    const ann = await register(a, 'ann');
+    const r = await a.executor.execute({
+      type: 'user.register',
+      username: 'root',
+      displayName: 'Root',
+      passwordHash: HASH,
+      role: 'ADMIN',
+    });
+    const root = ok(r as CommandResult<'user.register'>).user.id;
+    const room = (await join(a, ann, 'General')).room.id;
+    expect((await a.store.findRoom(room))?.slowModeSeconds).toBeUndefined(); // older rooms: none
+    const slow = (actor: string, seconds: number, target = room) =>
+      a.executor.execute({ type: 'room.setSlowMode', actor, room: target, seconds });
+
+    expect(await slow(ann, 30)).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
+    const set = ok((await slow(root, 30)) as CommandResult<'room.setSlowMode'>);
+    expect(set.room).toMatchObject({ id: room, slowModeSeconds: 30 });
+    expect((await a.store.findRoom(room))?.slowModeSeconds).toBe(30);
+    // The same value again changes nothing and stores no second event.
+    ok((await slow(root, 30)) as CommandResult<'room.setSlowMode'>);
+    ok((await slow(root, 0)) as CommandResult<'room.setSlowMode'>);
+    const doc = await a.store.findRoom(room);
+    const events = (doc?.outbox ?? []).filter((e) => e.type === 'room.slowModeSet');
+    expect(events.map((e) => [e.actor, e.data])).toEqual([
+      [root, { room, seconds: 30, previousSeconds: 0 }],
+      [root, { room, seconds: 0, previousSeconds: 30 }],
+    ]);
+    expect(a.stored.filter((x) => x.collection === 'rooms' && x.docId === room).flatMap((x) => x.events.map((e) => e.type))).toEqual(['room.created', 'room.slowModeSet', 'room.slowModeSet']);
+
+    expect(await slow(root, 5, 'nowhere')).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
+    expect(await slow(root, 3_601)).toMatchObject({ ok: false, error: { code: 'BAD_USER_INPUT' } });
+    const direct = ok((await a.executor.execute({ type: 'room.openDirect', actor: root, peer: ann })) as CommandResult<'room.openDirect'>);
+    expect(await slow(root, 5, direct.room.id)).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
+  });
+});
+
 describe('CommandExecutor: sending', () => {
   it('numbers the messages of a room 1..N, densely, and publishes each', async () => {
     const [a] = instances as [Instance];

@@ -166,6 +166,8 @@ export class CommandExecutor {
         return this.mute(c);
       case 'user.unmute':
         return this.unmute(c);
+      case 'room.setSlowMode':
+        return this.setSlowMode(c);
     }
   }
 
@@ -498,6 +500,21 @@ export class CommandExecutor {
     if (!(await this.deps.store.findUserById(c.user))) throw notFound(`userId: no user "${c.user}"`);
     const { action } = await this.moderation.apply(this.adminAction(admin, { kind: 'unmute', target: c.user, room: null, reason: 'unmuted by an admin' }));
     return { action };
+  }
+
+  /** Slow mode is enforced by the gateways at send time (they read it from the room). */
+  private async setSlowMode(c: CommandOf<'room.setSlowMode'>) {
+    const admin = await this.admin(c.actor);
+    const room = await this.deps.store.findRoom(c.room);
+    if (!room) throw notFound(`room: no room "${c.room}"`);
+    if (room.kind === 'DIRECT') throw forbidden('room: slow mode is for public rooms');
+    const previousSeconds = room.slowModeSeconds ?? 0;
+    if (previousSeconds === c.seconds) return { room: roomView(room) };
+    const event = this.makeEvent('room.slowModeSet', room._id, admin.id, { room: room._id, seconds: c.seconds, previousSeconds });
+    const stored = await this.deps.store.setRoomSlowMode(room._id, c.seconds, event);
+    if (!stored) throw notFound(`room: no room "${c.room}"`);
+    this.deps.onEventStored('rooms', room._id, [event]);
+    return { room: roomView(stored) };
   }
 
   private async publish(room: string, signal: RoomSignal): Promise<void> {

@@ -5,7 +5,8 @@ import type { CommandBus } from './adapters/commands.js';
 import type { PasswordHasher, Principal, TokenService } from '@conversa/auth';
 import type { RoomHubs } from './room-hub.js';
 import type { Presence, PresenceConnection } from './presence.js';
-import type { LoginGuard, RateLimiter } from './rate-limits.js';
+import type { LoginGuard, RateLimiter, RoomSendLimiter } from './rate-limits.js';
+import type { SlowModeCache } from './slow-mode.js';
 import DataLoader from 'dataloader';
 
 /** What every resolver gets: the caller (or why there is none) and the gateway's services. */
@@ -39,6 +40,10 @@ export interface GatewayServices {
   maxPendingPerSubscription: number;
   /** Per-user and per-address rate limits, shared by every gateway. */
   limits: RateLimiter;
+  /** Each person's sends into each room: token bucket and slow mode, shared by every gateway. */
+  roomSends: RoomSendLimiter;
+  /** Each room's slow mode, seconds (cached). */
+  slowModes: SlowModeCache;
   /** A room by id; concurrent identical reads share one trip (see coalesce.ts). Default: the store. */
   findRoom?: (id: string) => Promise<RoomDoc | null>;
   /** Growing lockouts after failed sign-ins. */

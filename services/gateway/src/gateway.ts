@@ -44,6 +44,7 @@ import { CachedAccessPolicy, storeAccessPolicy } from './access-policy.js';
 import { applySecurityHeaders, checkOrigin, clientAddress, corsHeaders } from './http-security.js';
 import { queryLimitRules } from './query-limits.js';
 import { rateLimited } from './rate-limits.js';
+import { SlowModeCache } from './slow-mode.js';
 import { REVOKED, SocketCloseCode, SocketRegistry, type SocketEntry, type SocketHandle } from './sockets.js';
 import { prepareOperation, subscribedRoom } from './ws-operations.js';
 
@@ -130,7 +131,7 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
     void hubs.resyncAll();
     void presence.restore();
   });
-  const { limiter, logins } = redisRateLimits({
+  const { limiter, logins, roomSends } = redisRateLimits({
     redis: signals.publisher,
     prefix: n.queuePrefix,
     limits: {
@@ -139,6 +140,10 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
       subscribe: config.RATE_LIMIT_SUBSCRIBE,
       join: config.RATE_LIMIT_JOIN,
       auth: config.RATE_LIMIT_AUTH,
+    },
+    roomSend: {
+      burst: config.RATE_LIMIT_ROOM_SEND_BURST,
+      refillPerMs: config.RATE_LIMIT_ROOM_SEND_REFILL.limit / config.RATE_LIMIT_ROOM_SEND_REFILL.windowMs,
     },
     login: {
       freeFailures: config.LOGIN_FREE_FAILURES,
@@ -149,8 +154,11 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
     },
     logger,
   });
+  const findRoom = coalesced((id: string) => store.findRoom(id), (id) => id);
   const services: GatewayServices = {
     limits: limiter,
+    roomSends,
+    slowModes: new SlowModeCache(async (room) => (await findRoom(room))?.slowModeSeconds ?? 0, { ttlMs: config.SLOW_MODE_CACHE_TTL_MS }),
     logins,
     store,
     bus,
@@ -160,7 +168,7 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
     presence,
     publish,
     maxPendingPerSubscription: config.WS_MAX_PENDING_MESSAGES,
-    findRoom: coalesced((id: string) => store.findRoom(id), (id) => id),
+    findRoom,
     typingAllowed: async (room, user) =>
       (await signals.publisher.set(`${n.queuePrefix}:typing:${room}:${user}`, '1', 'PX', config.TYPING_THROTTLE_MS, 'NX')) === 'OK',
     logger,

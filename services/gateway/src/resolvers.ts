@@ -33,10 +33,12 @@ import {
   RegisterArgs,
   RoomArgs,
   SendMessageArgs,
+  SetSlowModeArgs,
   UsersArgs,
   parseArgs,
 } from './validation.js';
 import type { RoomPresence } from './room-hub.js';
+import { roomSendRefusal } from './rate-limits.js';
 
 type Args = Record<string, unknown>;
 
@@ -226,6 +228,10 @@ export const resolvers = {
       const p = requireUser(ctx);
       const a = parseArgs(SendMessageArgs, args);
       await ctx.services.limits.hit('send', p.id);
+      // Answered before the command is queued: the per-room bucket, and slow mode (admins exempt).
+      const slowModeSeconds = p.role === 'ADMIN' ? 0 : await ctx.services.slowModes.get(a.room);
+      const refused = await ctx.services.roomSends.take(p.id, a.room, a.clientMsgId, slowModeSeconds * 1_000);
+      if (refused) throw roomSendRefusal(refused, slowModeSeconds);
       const { message } = await ctx.services.bus.execute({
         type: 'message.send',
         actor: p.id,
@@ -297,6 +303,13 @@ export const resolvers = {
         room: null,
       });
       return actionView(action);
+    },
+    setSlowMode: async (_: unknown, args: Args, ctx: GatewayContext) => {
+      const p = requireAdmin(ctx);
+      const a = parseArgs(SetSlowModeArgs, args);
+      const { room } = await ctx.services.bus.execute({ type: 'room.setSlowMode', actor: p.id, room: a.room, seconds: a.seconds });
+      ctx.services.slowModes.forget(a.room);
+      return room;
     },
     unmuteUser: async (_: unknown, args: Args, ctx: GatewayContext) => {
       const p = requireAdmin(ctx);

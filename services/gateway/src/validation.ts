@@ -115,6 +115,14 @@ export const MuteUserArgs = z.object({
   minutes: z.number().int().min(1, `minutes must be 1..${MUTE_MINUTES_MAX}`).max(MUTE_MINUTES_MAX, `minutes must be 1..${MUTE_MINUTES_MAX}`),
   reason,
 });
+export const SetSlowModeArgs = z.object({
+  room: id,
+  seconds: z
+    .number()
+    .int()
+    .min(0, `seconds must be 0..${LIMITS.slowModeMaxSeconds}`)
+    .max(LIMITS.slowModeMaxSeconds, `seconds must be 0..${LIMITS.slowModeMaxSeconds}`),
+});
 export const ModerationActionsArgs = z.object({
   target: id.nullish(),
   /** The id of the last action of the previous page. */

@@ -26,6 +26,8 @@ export class ApiError extends Error {
   constructor(
     message: string,
     readonly code: ErrorCode,
+    /** Seconds the server asks to wait before trying again (RATE_LIMITED). */
+    readonly retryAfter?: number,
   ) {
     super(message);
   }
@@ -33,7 +35,7 @@ export class ApiError extends Error {
 
 export interface GraphQLErrorLike {
   message?: unknown;
-  extensions?: { code?: unknown } | null;
+  extensions?: { code?: unknown; retryAfter?: unknown } | null;
 }
 
 /** The first error of a GraphQL response as an ApiError (unknown codes count as internal). */
@@ -44,7 +46,10 @@ export function toApiError(errors: readonly GraphQLErrorLike[]): ApiError {
       ? (e.extensions.code as ErrorCode)
       : 'INTERNAL_SERVER_ERROR';
   const message = typeof e?.message === 'string' && e.message ? e.message : 'something went wrong';
-  return new ApiError(message, code);
+  const retryAfter = e?.extensions?.retryAfter;
+  return typeof retryAfter === 'number'
+    ? new ApiError(message, code, retryAfter)
+    : new ApiError(message, code);
 }
 
 /** A sentence for a person, from any error. */

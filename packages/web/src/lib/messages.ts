@@ -24,7 +24,10 @@ export interface PendingMessage {
   clientMsgId: string;
   body: string;
   createdAt: string;
-  /** `failed` carries the reason it was not sent; it is retried on reconnect or by hand. */
+  /**
+   * `failed` carries the reason it was not sent; it is retried on reconnect or by hand.
+   * `sending` may carry why it waits (a rate limit: it goes out by itself after the wait).
+   */
   state: 'sending' | 'failed';
   error?: string;
 }

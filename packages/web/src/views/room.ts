@@ -10,6 +10,7 @@ import {
   type Person,
 } from '../lib/messages.js';
 import { paths } from '../lib/routes.js';
+import { retryRateLimited } from '../lib/retry.js';
 import { formatFullTime, formatMessageTime } from '../lib/time.js';
 import { TypingTracker, describeTyping, throttleGate } from '../lib/timing.js';
 import {
@@ -384,7 +385,11 @@ export function roomView(ctx: AppContext, roomId: string): View {
             { class: 'msg-head' },
             avatar(me),
             h('span', { class: 'author' }, me.displayName),
-            h('span', { class: 'state' }, p.state === 'sending' ? 'sending…' : 'not sent'),
+            h(
+              'span',
+              { class: 'state' },
+              p.state === 'sending' ? (p.error ?? 'sending…') : 'not sent',
+            ),
           ),
           h('p', { class: 'body' }, p.body),
         );
@@ -498,11 +503,24 @@ export function roomView(ctx: AppContext, roomId: string): View {
       return renderPending();
     }
     try {
-      const { sendMessage } = await ctx.api.request<{ sendMessage: ChatMessage }>(SEND, {
-        room: roomId,
-        body: p.body,
-        clientMsgId,
-      });
+      // RATE_LIMITED (a burst, a slow mode of seconds): wait what the server asks and send the
+      // same clientMsgId again; the sends behind it wait in sendChain, so the order holds.
+      const { sendMessage } = await retryRateLimited(
+        () =>
+          ctx.api.request<{ sendMessage: ChatMessage }>(SEND, {
+            room: roomId,
+            body: p.body,
+            clientMsgId,
+          }),
+        {
+          sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+          onWait: (ms) => {
+            if (destroyed) return;
+            log.setPending(clientMsgId, 'sending', `sending in ${Math.ceil(ms / 1_000)} s…`);
+            renderPending();
+          },
+        },
+      );
       if (destroyed) return;
       log.removePending(clientMsgId);
       apply(log.add([sendMessage], { ordered: false }));

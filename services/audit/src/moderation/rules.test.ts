@@ -208,6 +208,46 @@ describe('rules files', () => {
     expect(e.evaluate(msg('good morning, computador novo'))).toEqual([]);
   });
 
+  it('the default flood rule leaves what the gateway rate limit lets through alone, and mutes sustained hammering', () => {
+    const file = fileURLToPath(new URL('../../rules/default.yaml', import.meta.url));
+    const t0 = Date.UTC(2026, 0, 5);
+    /**
+     * The times the gateway's default per-(person, room) bucket (20 at once, refilled at one a
+     * second) stores messages sent at `attempts` (ms after t0); a refused one is dropped here
+     * (its client would retry it later, counted as a later attempt).
+     */
+    const admittedBy = (attempts: number[]) => {
+      let tokens = 20;
+      let at = 0;
+      return attempts.filter((t) => {
+        tokens = Math.min(20, tokens + (t - at) / 1_000);
+        at = t;
+        if (tokens < 1) return false;
+        tokens -= 1;
+        return true;
+      });
+    };
+    const floodsOf = (author: string, times: number[]) => {
+      const e = new ModerationEngine(loadRulesFile(file));
+      return times.flatMap((t, i) => e.evaluate(msg(`line ${i}`, { authorId: author, at: t0 + t })).filter((d) => d.rule === 'flood').map(() => t));
+    };
+    // A pasted burst of 20, then a lively conversation (one every 3 s for 10 minutes).
+    const paste = admittedBy([...Array.from({ length: 20 }, (_, i) => i * 50), ...Array.from({ length: 200 }, (_, i) => 3_000 * (i + 1))]);
+    expect(paste).toHaveLength(220);
+    expect(floodsOf('paster', paste)).toEqual([]);
+    // A flood of 40 as fast as possible: 20 stored, the rest told to wait.
+    const flood = admittedBy(Array.from({ length: 40 }, (_, i) => i * 5));
+    expect(flood).toHaveLength(20);
+    expect(floodsOf('flooder', flood)).toEqual([]);
+    // Hammering on, an attempt every 100 ms for a minute: the bucket stores one a second after
+    // the first 20, and the 61st stored message within 60 s mutes.
+    const hammer = admittedBy(Array.from({ length: 600 }, (_, i) => i * 100));
+    const muted = floodsOf('hammer', hammer);
+    expect(muted.length).toBeGreaterThan(0);
+    expect(muted[0]).toBeGreaterThan(35_000);
+    expect(muted[0]).toBeLessThan(45_000);
+  });
+
   it('names the line of a syntax error', () => {
     const text = 'version: 1\nrules:\n  - id: a\n    type: [flood\n';
     expect(() => parseRules(text, 'bad.yaml')).toThrow(/^moderation rules bad\.yaml, line \d+: /);

@@ -1,12 +1,22 @@
 import type { Redis } from 'ioredis';
 import type { RateLimitSetting } from '@conversa/config';
 import type { Logger } from '@conversa/observability';
-import { ACTION_WORDS, rateLimited, type LimitedAction, type LoginGuard, type RateLimiter } from '../rate-limits.js';
+import {
+  ACTION_WORDS,
+  rateLimited,
+  roomSendTtlMs,
+  type LimitedAction,
+  type LoginGuard,
+  type RateLimiter,
+  type RoomSendLimiter,
+  type RoomSendRule,
+} from '../rate-limits.js';
 
 /**
- * Rate limits in Redis, shared by every gateway: fixed windows (INCR + PEXPIRE) and growing
- * login lockouts, each one atomic Lua script. Keys: `<ns>:rl:<action>:<subject>` and
- * `<ns>:login:<user|addr>:<subject>`, each expiring by itself.
+ * Rate limits in Redis, shared by every gateway: fixed windows (INCR + PEXPIRE), growing
+ * login lockouts and the per-(person, room) send buckets with slow mode, each one atomic Lua
+ * script. Keys: `<ns>:rl:<action>:<subject>`, `<ns>:login:<user|addr>:<subject>` and
+ * `<ns>:rl:room-send:<room>:<user>`, each expiring by itself.
  *
  * Redis unreachable: the limits fail open after `timeoutMs` (logged), so that sign-in keeps
  * working through a Redis blip; writes need Redis (the command queue) anyway.
@@ -51,7 +61,30 @@ for i, k in ipairs(KEYS) do
 end
 return out`;
 
+// KEYS[1] the (person, room) bucket hash; ARGV: burst, refill per ms, slow mode ms, clientMsgId,
+// ttl ms. The same decision as takeRoomSend (rate-limits.ts), on the Redis clock. Returns
+// {0} when admitted, {wait ms, 1} for an empty bucket, {wait ms, 2} for slow mode.
+const ROOM_SEND = `${NOW}
+local burst, rate, slow = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local h = redis.call('HMGET', KEYS[1], 'tokens', 'at', 'lastAt', 'cmid')
+local tokens, at, lastAt = tonumber(h[1]), tonumber(h[2]), tonumber(h[3])
+if tokens == nil or at == nil then
+  tokens = burst
+else
+  tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
+end
+if h[4] == ARGV[4] then
+  redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', now)
+  return {0}
+end
+if slow > 0 and lastAt ~= nil and lastAt + slow > now then return {lastAt + slow - now, 2} end
+if tokens < 1 then return {math.ceil((1 - tokens) / rate), 1} end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens - 1), 'at', now, 'lastAt', now, 'cmid', ARGV[4])
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+return {0}`;
+
 type Scripted = Redis & {
+  roomSend(key: string, burst: number, refillPerMs: number, slowModeMs: number, clientMsgId: string, ttlMs: number): Promise<number[]>;
   rateHit(key: string, windowMs: number): Promise<[number, number]>;
   loginCheck(userKey: string, addrKey: string): Promise<number>;
   loginFail(userKey: string, addrKey: string, freeUser: number, freeAddr: number, base: number, max: number, window: number): Promise<number[]>;
@@ -62,17 +95,20 @@ export interface RedisLimitsOptions {
   /** Key prefix (the namespace). */
   prefix: string;
   limits: Record<LimitedAction, RateLimitSetting>;
+  /** Each person's sends into each room (token bucket). */
+  roomSend: RoomSendRule;
   login: { freeFailures: number; addressFreeFailures: number; lockoutBaseMs: number; lockoutMaxMs: number; failureWindowMs: number };
   logger: Logger;
   /** How long a limit check may take before it fails open, ms (1 s). */
   timeoutMs?: number;
 }
 
-export function redisRateLimits(opts: RedisLimitsOptions): { limiter: RateLimiter; logins: LoginGuard } {
+export function redisRateLimits(opts: RedisLimitsOptions): { limiter: RateLimiter; logins: LoginGuard; roomSends: RoomSendLimiter } {
   const r = opts.redis as Scripted;
   r.defineCommand('rateHit', { numberOfKeys: 1, lua: HIT });
   r.defineCommand('loginCheck', { numberOfKeys: 2, lua: CHECK });
   r.defineCommand('loginFail', { numberOfKeys: 2, lua: FAIL });
+  r.defineCommand('roomSend', { numberOfKeys: 1, lua: ROOM_SEND });
   const timeoutMs = opts.timeoutMs ?? 1_000;
   const userKey = (u: string) => `${opts.prefix}:login:user:${u.toLowerCase()}`;
   const addrKey = (a: string) => `${opts.prefix}:login:addr:${a}`;
@@ -118,5 +154,15 @@ export function redisRateLimits(opts: RedisLimitsOptions): { limiter: RateLimite
       await guarded('login', () => r.del(userKey(username)));
     },
   };
-  return { limiter, logins };
+  const roomSends: RoomSendLimiter = {
+    async take(user, room, clientMsgId, slowModeMs) {
+      const rule = opts.roomSend;
+      const res = await guarded('room send', () =>
+        r.roomSend(`${opts.prefix}:rl:room-send:${room}:${user}`, rule.burst, rule.refillPerMs, slowModeMs, clientMsgId, roomSendTtlMs(rule, slowModeMs)),
+      );
+      const [waitMs = 0, why] = res ?? [];
+      return waitMs > 0 ? { ok: false, reason: why === 2 ? 'slow-mode' : 'burst', waitMs } : null;
+    },
+  };
+  return { limiter, logins, roomSends };
 }
