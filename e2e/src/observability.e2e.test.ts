@@ -164,8 +164,8 @@ describe('metrics of every service (Prometheus text on /metrics)', () => {
     expect(sum(m, 'conversa_process_cpu_user_seconds_total')).toBeGreaterThan(0);
   });
 
-  it('every series the Grafana dashboard queries is exposed by some service', async () => {
-    const dashboard = readFileSync(`${REPO}infra/grafana/conversa.json`, 'utf8');
+  it('every series the Grafana dashboard and the alerting rules query is exposed by some service', async () => {
+    const dashboard = readFileSync(`${REPO}infra/grafana/conversa.json`, 'utf8') + readFileSync(`${REPO}infra/prometheus/alerts.yaml`, 'utf8');
     const wanted = new Set(
       [...dashboard.matchAll(/\b(conversa_[a-z0-9_]+)/g)].map((m) =>
         m[1]!.replace(/_(bucket|count|sum)$/, ''),
