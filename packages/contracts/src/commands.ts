@@ -149,6 +149,7 @@ export const COMMAND_POLICY: Readonly<Record<CommandType, { class: 'interactive'
   'message.unhide': { class: 'bulk', stale: 'execute' },
   'user.mute': { class: 'bulk', stale: 'execute' },
   'user.unmute': { class: 'bulk', stale: 'execute' },
+  'room.setSlowMode': { class: 'bulk', stale: 'execute' },
 };
 
 /** What each command answers when it succeeds. */
