@@ -75,12 +75,13 @@ export const ConfigSchema = z
     COMMAND_TIMEOUT_MS: ms.default(10_000),
     /**
      * Admission control: how long an admitted command may wait in the queue before a chat
-     * worker starts it, ms (default: half of COMMAND_TIMEOUT_MS). Beyond what the workers' measured
-     * rate starts within it, commands are refused at once with UNAVAILABLE and a retryAfter.
+     * worker starts it, ms (default: 1 s, at most half of COMMAND_TIMEOUT_MS). Beyond what the
+     * workers' measured rate starts within it, commands are refused at once with UNAVAILABLE and
+     * a retryAfter.
      */
     ADMISSION_BUDGET_MS: ms.optional(),
-    /** Jobs the queue takes whatever the measured service rate (a cold system has none yet). */
-    ADMISSION_MIN_BACKLOG: z.coerce.number().int().min(1).max(1_000_000).default(200),
+    /** Jobs the queue takes whatever the measured service rate (a cold system has none yet), 50. */
+    ADMISSION_MIN_BACKLOG: z.coerce.number().int().min(1).max(1_000_000).default(50),
     /** Commands one chat worker process runs at once. */
     CHAT_CONCURRENCY: z.coerce.number().int().min(1).max(1_000).default(64),
     /**

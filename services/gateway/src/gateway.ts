@@ -95,7 +95,7 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
       queue: n.commandQueue,
       timeoutMs: config.COMMAND_TIMEOUT_MS,
       doneKey: n.commandsDoneKey,
-      admission: { minBacklog: config.ADMISSION_MIN_BACKLOG, budgetMs: config.ADMISSION_BUDGET_MS ?? config.COMMAND_TIMEOUT_MS / 2 },
+      admission: { minBacklog: config.ADMISSION_MIN_BACKLOG, budgetMs: config.ADMISSION_BUDGET_MS ?? Math.min(1_000, config.COMMAND_TIMEOUT_MS / 2) },
       onError: redisError,
     }),
   );

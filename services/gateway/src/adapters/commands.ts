@@ -32,7 +32,7 @@ export interface CommandBusOptions {
   timeoutMs: number;
   /** Redis key of the chat workers' finished commands in one second (`names().commandsDoneKey`). */
   doneKey: (epochSecond: number) => string;
-  /** Admission control; `budgetMs` defaults to half of `timeoutMs`, `minBacklog` to 200. */
+  /** Admission control; `budgetMs` defaults to 1 s (at most half of `timeoutMs`), `minBacklog` to 50. */
   admission?: Partial<AdmissionOptions>;
   /** How long one look at the queue (backlog, service rate) is used, ms (200). */
   snapshotMs?: number;
@@ -68,7 +68,7 @@ export async function createCommandBus(opts: CommandBusOptions): Promise<Command
   const events = new QueueEvents(opts.queue, { connection: eventsConnection, prefix: opts.prefix });
   await events.waitUntilReady();
 
-  const admission: AdmissionOptions = { budgetMs: opts.timeoutMs / 2, minBacklog: 200, ...opts.admission };
+  const admission: AdmissionOptions = { budgetMs: Math.min(1_000, opts.timeoutMs / 2), minBacklog: 50, ...opts.admission };
   const RATE_WINDOW_S = 5;
   // One look at the queue serves every command for `snapshotMs`; what this process admitted
   // since is added, so a burst does not overshoot while the snapshot ages.
