@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { makeExecutableSchema } from '@graphql-tools/schema';
-import { GraphQLError, NoSchemaIntrospectionCustomRule, OperationTypeNode, specifiedRules, type DocumentNode, type ExecutionResult, type FormattedExecutionResult, type GraphQLFormattedError } from 'graphql';
+import { GraphQLError, NoSchemaIntrospectionCustomRule, specifiedRules, type DocumentNode, type ExecutionResult, type FormattedExecutionResult, type GraphQLFormattedError } from 'graphql';
 import { LRUCache } from 'lru-cache';
 import { CloseCode, MessageType, stringifyMessage } from 'graphql-ws';
 import { useServer, type Extra } from 'graphql-ws/use/ws';
@@ -46,6 +46,7 @@ import { queryLimitRules } from './query-limits.js';
 import { rateLimited } from './rate-limits.js';
 import { REVOKED, SocketCloseCode, SocketRegistry, type SocketEntry, type SocketHandle } from './sockets.js';
 import { prepareOperation, subscribedRoom } from './ws-operations.js';
+import { withSafeSubscriptionRule } from './subscription-document.js';
 
 export interface GatewayService extends Service {
   readonly port: number;
@@ -172,7 +173,7 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
     maxRootFields: config.GRAPHQL_MAX_ROOT_FIELDS,
     maxCost: config.GRAPHQL_MAX_COST,
   });
-  const wsRules = [...specifiedRules, ...limitRules, ...(production ? [NoSchemaIntrospectionCustomRule] : [])];
+  const wsRules = [...withSafeSubscriptionRule(specifiedRules), ...limitRules, ...(production ? [NoSchemaIntrospectionCustomRule] : [])];
   const policy = storeAccessPolicy(store);
   // "Not muted, not banned" is cached (evicted by access signals, see CachedAccessPolicy);
   // concurrent identical checks share one read.
@@ -295,6 +296,7 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
   // bytes to every member's socket, closing those that fall too far behind (see fanout.ts).
   const fanout = groupedSubscribe({
     viewerClass: (ctx) => (ctx as GatewayContext).principal?.role ?? 'ANONYMOUS',
+    viewerId: (ctx) => (ctx as GatewayContext).principal?.id,
     serialize: (r) => JSON.stringify(formatNext(r) ?? r),
     maxBufferedBytes: config.WS_MAX_BUFFERED_BYTES,
     slowClose: { code: SLOW_CONSUMER_CLOSE, reason: 'slow consumer: too many bytes unsent; reconnect and resume with after' },
@@ -374,8 +376,8 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
           entry.finish(id);
           return prepared;
         }
-        if (prepared.operation.operation === OperationTypeNode.SUBSCRIPTION) {
-          const room = subscribedRoom(prepared.document, prepared.operation, payload.variables);
+        if (prepared.subscription) {
+          const room = subscribedRoom(prepared.subscription);
           try {
             await services.limits.hit('subscribe', principal.id);
             const refused = room ? await access.refusal(principal.id, room) : null;
