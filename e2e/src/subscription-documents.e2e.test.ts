@@ -50,7 +50,7 @@ describe('every subscription document answered with its own selection (gateway, 
   });
 
   afterAll(async () => {
-    await Promise.all(clients.map((c) => c.dispose()));
+    await Promise.all(clients.map(async (c) => { await c.dispose(); }));
     await sys?.stop();
   });
 
