@@ -53,6 +53,11 @@ export const ConfigSchema = z
     HOST: z.string().default('127.0.0.1'),
     /** Gateway port: HTTP and WebSocket, both at /graphql. */
     PORT: port.default(4_000),
+    /**
+     * Gateway: serve `/metrics` on this port (on HOST) instead of the public one; unset: on
+     * PORT as before. A port the load balancer does not expose keeps metrics off the internet.
+     */
+    METRICS_PORT: port.optional(),
     /** The web client's build folder the gateway serves at / (default: dist/ of the installed @conversa/web). */
     WEB_DIST_DIR: z.string().min(1).optional(),
     /** Chat service's health/metrics port. */

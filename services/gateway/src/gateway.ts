@@ -50,6 +50,8 @@ import { withSafeSubscriptionRule } from './subscription-document.js';
 
 export interface GatewayService extends Service {
   readonly port: number;
+  /** The port `/metrics` is served on: METRICS_PORT's once started, else the public port. */
+  readonly metricsPort: number;
   readonly names: Names;
   readonly hubs: RoomHubs;
 }
@@ -222,12 +224,22 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
   // The web client and GraphiQL (static files; 503 until `npm run build` has built them).
   const serveWeb = createStaticHandler({ distDir: resolveWebDist(config.WEB_DIST_DIR), logger });
 
+  // METRICS_PORT: /metrics on a port of its own (not exposed publicly), and not on the public one.
+  const metricsServer: Server | undefined =
+    config.METRICS_PORT === undefined
+      ? undefined
+      : createServer((req, res) => {
+          applySecurityHeaders(res);
+          if (handleMetrics(req, res, gm.metrics)) return;
+          res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found: this port serves /metrics only"}');
+        });
+
   let draining = false;
   const httpServer: Server = createServer((req, res) => {
     // On everything written below (API, pages, probes, 404s); the page handler refines the CSP.
     applySecurityHeaders(res);
     const path = (req.url ?? '/').split('?')[0];
-    if (handleMetrics(req, res, gm.metrics)) return;
+    if (!metricsServer && handleMetrics(req, res, gm.metrics)) return;
     if (
       handleProbe(
         req,
@@ -415,12 +427,16 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
   );
 
   let port = config.PORT;
+  let metricsPort: number | undefined;
   let stopRevocations = (): void => undefined;
   return {
     names: n,
     hubs,
     get port() {
       return port;
+    },
+    get metricsPort() {
+      return metricsPort ?? port;
     },
     async start() {
       // Mutes, bans, removals: every gateway ends what they no longer cover, at once.
@@ -432,8 +448,9 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
       }, logger);
       await apollo.start();
       presence.start();
+      if (metricsServer) metricsPort = await listen(metricsServer, config.METRICS_PORT ?? 0, config.HOST);
       port = await listen(httpServer, config.PORT, config.HOST, config.LISTEN_BACKLOG);
-      logger.info({ port, url: `http://${config.HOST}:${port}/graphql` }, 'gateway ready');
+      logger.info({ port, metricsPort: metricsPort ?? port, url: `http://${config.HOST}:${port}/graphql` }, 'gateway ready');
     },
     async stop() {
       draining = true;
@@ -444,6 +461,8 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
       await hubs.drain(5_000);
       await presence.stop();
       await closeServer(httpServer);
+      // After the public server: metrics stay scrapeable while it drains.
+      if (metricsServer) await closeServer(metricsServer);
       await apollo.stop();
       await bus.close();
       await signals.close();
