@@ -27,6 +27,8 @@ export interface Names {
   readonly accessChannel: string;
   /** Redis pub/sub channel on which chat processes tell each other what to drop from their read caches. */
   readonly chatCacheChannel: string;
+  /** Redis sorted set of one user's open sockets on every gateway (socket id → expiry, epoch ms). */
+  readonly userSockets: (userId: string) => string;
 }
 
 export const NAMESPACE_PATTERN = /^[a-z][a-z0-9_-]{0,47}$/;
@@ -48,5 +50,6 @@ export function names(namespace: string): Names {
     roomChannel: (roomId: string) => `${namespace}:room:${roomId}`,
     accessChannel: `${namespace}:access`,
     chatCacheChannel: `${namespace}:chat-cache`,
+    userSockets: (userId: string) => `${namespace}:sockets:${userId}`,
   });
 }

@@ -8,7 +8,7 @@ import { LRUCache } from 'lru-cache';
 import { CloseCode, MessageType, stringifyMessage } from 'graphql-ws';
 import { useServer, type Extra } from 'graphql-ws/use/ws';
 import type { Context as GraphQLWsContext } from 'graphql-ws';
-import { WebSocketServer } from 'ws';
+import { WebSocket, WebSocketServer } from 'ws';
 import { AppError, ErrorCode, names, type Names, type RoomSignal } from '@conversa/contracts';
 import type { Config } from '@conversa/config';
 import {
@@ -44,7 +44,8 @@ import { CachedAccessPolicy, storeAccessPolicy } from './access-policy.js';
 import { applySecurityHeaders, checkOrigin, clientAddress, corsHeaders } from './http-security.js';
 import { queryLimitRules } from './query-limits.js';
 import { rateLimited } from './rate-limits.js';
-import { REVOKED, SocketCloseCode, SocketRegistry, type SocketEntry, type SocketHandle } from './sockets.js';
+import { REVOKED, SocketCloseCode, SocketQuota, SocketRegistry, type SocketEntry, type SocketHandle } from './sockets.js';
+import { redisSocketCount } from './adapters/socket-count.js';
 import { prepareOperation, subscribedRoom } from './ws-operations.js';
 import { withSafeSubscriptionRule } from './subscription-document.js';
 
@@ -65,6 +66,8 @@ type SocketExtra = {
   entry?: SocketEntry;
   /** The peer's address (per-address sign-in limits). */
   address?: string;
+  /** Its slot in the user's socket count across gateways (SocketQuota). */
+  slot?: string;
 };
 
 /** An AppError as graphql-ws sends it (formatError unwraps it again and keeps its code). */
@@ -191,6 +194,18 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
   const sockets = new SocketRegistry({
     maxSocketsPerUser: config.WS_MAX_SOCKETS_PER_USER,
     maxOperationsPerSocket: config.WS_MAX_SUBSCRIPTIONS_PER_SOCKET,
+  });
+  // The cap counts a user's sockets on every gateway (Redis); a dead gateway's drop out after
+  // PRESENCE_TTL_MS, as its presence does.
+  const quota = new SocketQuota({
+    store: redisSocketCount(signals.publisher, n.userSockets),
+    maxSocketsPerUser: config.WS_MAX_SOCKETS_PER_USER,
+    ttlMs: config.PRESENCE_TTL_MS,
+    heartbeatMs: config.PRESENCE_HEARTBEAT_MS,
+    onError: (e) => {
+      redisError();
+      logger.warn({ err: e }, 'socket count refresh failed');
+    },
   });
 
   const apollo = new ApolloServer<GatewayContext>({
@@ -354,11 +369,20 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
         }
         const user = await userById(principal.id);
         if (!user || (await access.banned(principal.id))) return false;
-        const entry = sockets.open(principal.id, socketHandle(ctx));
-        if (!entry) {
+        const tooMany = () => {
           ctx.extra.socket.close(SocketCloseCode.TooManyConnections, `Too many connections: at most ${config.WS_MAX_SOCKETS_PER_USER} per user`);
           return false;
+        };
+        const slot = await quota.acquire(principal.id);
+        if (!slot) return tooMany();
+        // Gone while we waited: onClose has run already and would never release this slot.
+        if (ctx.extra.socket.readyState !== WebSocket.OPEN) {
+          await quota.release(slot);
+          return false;
         }
+        ctx.extra.slot = slot;
+        const entry = sockets.open(principal.id, socketHandle(ctx));
+        if (!entry) return tooMany();
         ctx.extra.entry = entry;
         ctx.extra.principal = principal;
         // Anything else that fails here (Redis down) closes with 4500, not a misleading 4403.
@@ -372,6 +396,7 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
         gm.ws.closed(ctx.extra);
         clearTimeout(ctx.extra.expiryTimer);
         if (ctx.extra.entry) sockets.close(ctx.extra.entry);
+        if (ctx.extra.slot) await quota.release(ctx.extra.slot).catch((e: unknown) => logger.warn({ err: e }, 'socket count release failed'));
         await ctx.extra.presence?.close().catch((e: unknown) => logger.warn({ err: e }, 'presence close failed'));
       },
       onSubscribe: async (ctx, id, payload) => {
@@ -448,6 +473,7 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
       }, logger);
       await apollo.start();
       presence.start();
+      quota.start();
       if (metricsServer) metricsPort = await listen(metricsServer, config.METRICS_PORT ?? 0, config.HOST);
       port = await listen(httpServer, config.PORT, config.HOST, config.LISTEN_BACKLOG);
       logger.info({ port, metricsPort: metricsPort ?? port, url: `http://${config.HOST}:${port}/graphql` }, 'gateway ready');
@@ -458,6 +484,7 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
       // Stop accepting, close sockets with 1001 (going away), drain HTTP, then close clients.
       for (const client of wss.clients) client.close(1001, 'Going away: server restarting');
       await wsServer.dispose();
+      await quota.stop().catch((e: unknown) => logger.warn({ err: e }, 'socket count release failed'));
       await hubs.drain(5_000);
       await presence.stop();
       await closeServer(httpServer);
