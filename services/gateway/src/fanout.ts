@@ -1,4 +1,4 @@
-import { createSourceEventStream, execute, type DocumentNode, type GraphQLError, type ExecutionArgs, type ExecutionResult } from 'graphql';
+import { createSourceEventStream, execute, type GraphQLError, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import { readSubscription } from './subscription-document.js';
 
 /**
@@ -200,26 +200,15 @@ interface Group {
   key: string;
   perViewer: boolean;
 }
-/**
- * Per parsed document (documents are cached, so shared by equal subscribes) and operation:
- * its group when the selection reads no variable (the usual case: only the root field's
- * arguments do, and they stay per subscriber); null when each subscribe must be read anew.
- */
-const groups = new WeakMap<DocumentNode, Map<string, Group | null>>();
 
 /**
- * The group of a subscribe. Root-field arguments (room, after) are not part of it: they only
- * shape the source stream, and an event object only ever reaches subscribers of one room.
+ * The group of a subscribe (readSubscription caches what does not depend on variables, so
+ * this is cheap for the thousands of sockets that send one document). Root-field arguments
+ * (room, after) are not part of it: they only shape the source stream, and an event object
+ * only ever reaches subscribers of one room.
  */
 function groupKey(args: ExecutionArgs): Group | GraphQLError[] {
-  let byOperation = groups.get(args.document);
-  if (!byOperation) groups.set(args.document, (byOperation = new Map<string, Group | null>()));
-  const opKey = args.operationName ?? '';
-  const known = byOperation.get(opKey);
-  if (known) return known;
   const root = readSubscription(args.schema, args.document, args.operationName, args.variableValues);
   if (Array.isArray(root)) return root;
-  const group: Group = { key: `${root.responseKey}\u0000${root.fieldName}${root.selection}`, perViewer: root.perViewer };
-  if (known === undefined) byOperation.set(opKey, Object.keys(root.variablesUsed).length === 0 ? group : null);
-  return group;
+  return { key: `${root.responseKey}\u0000${root.fieldName}${root.selection}`, perViewer: root.perViewer };
 }

@@ -113,6 +113,17 @@ describe('readSubscription', () => {
     expect(read('subscription($x: Boolean!) { ev(room: "r") { text mine @include(if: $x) } }', { x: false }, test).perViewer).toBe(false);
   });
 
+  it('reuses a reading when the selection reads no variable, never when it does', () => {
+    const plain = parse('subscription($r: ID!, $a: Int) { messageAdded(room: $r, after: $a) { seq } }');
+    const one = readSubscription(served, plain, undefined, { r: 'a', a: 1 });
+    const two = readSubscription(served, plain, undefined, { r: 'b' });
+    expect(one).toMatchObject({ args: { room: 'a', after: 1 }, selection: '{seq}' });
+    expect(two).toMatchObject({ args: { room: 'b' }, selection: '{seq}' });
+    const conditional = parse('subscription($r: ID!, $b: Boolean!) { messageAdded(room: $r) { seq body @include(if: $b) } }');
+    expect(readSubscription(served, conditional, undefined, { r: 'a', b: true })).toMatchObject({ selection: '{seq body}' });
+    expect(readSubscription(served, conditional, undefined, { r: 'a', b: false })).toMatchObject({ selection: '{seq}' });
+  });
+
   it('refuses what is not one subscription root field, with clear errors', () => {
     const errorsOf = (query: string, variables: Record<string, unknown> = {}) => {
       const r = readSubscription(served, parse(query), undefined, variables);

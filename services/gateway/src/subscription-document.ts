@@ -260,8 +260,46 @@ export function readSubscription(
   const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], variables ?? {}, { maxErrors: 10 });
   if (coerced.errors) return coerced.errors.map((e) => new GraphQLError(e.message, { nodes: e.nodes ?? null, extensions: { ...e.extensions, code: 'BAD_USER_INPUT' } }));
   const values = coerced.coerced;
+  let byOperation = readings.get(document);
+  if (!byOperation) readings.set(document, (byOperation = new Map<string, Reading>()));
+  const opKey = operationName ?? '';
+  let reading = byOperation.get(opKey);
+  if (!reading || reading.schema !== schema) {
+    const consulted: Consulted = new Set();
+    const read = readOperation(schema, document, operation, rootType, values, consulted);
+    if (Array.isArray(read)) return read;
+    reading = read;
+    // What the document selects read no variable (the usual case: only the root field's
+    // arguments do): every later subscribe with this document reuses it.
+    if (consulted.size === 0) byOperation.set(opKey, reading);
+  }
+  try {
+    return { ...reading.root, args: getArgumentValues(reading.field, reading.node, values) };
+  } catch (e) {
+    return [e instanceof GraphQLError ? new GraphQLError(e.message, { nodes: e.nodes ?? null, extensions: { code: 'BAD_USER_INPUT' } }) : refused(String(e))];
+  }
+}
+
+/** A document's operation read once: all but the root field's argument values. */
+interface Reading {
+  schema: GraphQLSchema;
+  root: Omit<SubscriptionRoot, 'args'>;
+  field: GraphQLField<unknown, unknown>;
+  node: FieldNode;
+}
+/** Readings that depend on no variable, per parsed document (cached documents are shared) and operation. */
+const readings = new WeakMap<DocumentNode, Map<string, Reading>>();
+
+function readOperation(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  rootType: GraphQLObjectType,
+  values: Readonly<Record<string, unknown>>,
+  consulted: Consulted,
+): Reading | GraphQLError[] {
   const fragmentOf = fragmentsOf(document);
-  const roots = collectFields(schema, fragmentOf, values, rootType, [operation.selectionSet]);
+  const roots = collectFields(schema, fragmentOf, values, rootType, [operation.selectionSet], consulted);
   if (roots.size !== 1) {
     const keys = [...roots.keys()];
     return [
@@ -272,22 +310,25 @@ export function readSubscription(
     ];
   }
   const [responseKey, nodes] = [...roots][0]!;
-  const first = nodes[0]!;
-  const field = rootType.getFields()[first.name.value];
-  if (!field) return [refused(`Cannot query field "${first.name.value}" on type "${rootType.name}".`, nodes)];
-  let args: Record<string, unknown>;
-  try {
-    args = getArgumentValues(field, first, values);
-  } catch (e) {
-    return [e instanceof GraphQLError ? new GraphQLError(e.message, { nodes: e.nodes ?? null, extensions: { code: 'BAD_USER_INPUT' } }) : refused(String(e))];
-  }
-  const consulted: Consulted = new Set();
+  const node = nodes[0]!;
+  const field = rootType.getFields()[node.name.value];
+  if (!field) return [refused(`Cannot query field "${node.name.value}" on type "${rootType.name}".`, nodes)];
+  // Variables of the root field's own arguments shape the stream, not the selection.
+  const below: Consulted = new Set();
   const named = getNamedType(field.type);
   const subSets = nodes.flatMap((n) => (n.selectionSet ? [n.selectionSet] : []));
-  const sub = isCompositeType(named) && subSets.length ? canonicalSelection(schema, fragmentOf, values, named, subSets, consulted) : { text: '', perViewer: false };
+  const sub = isCompositeType(named) && subSets.length ? canonicalSelection(schema, fragmentOf, values, named, subSets, below) : { text: '', perViewer: false };
   const variablesUsed: Record<string, unknown> = {};
-  for (const v of [...consulted].sort()) variablesUsed[v] = values[v];
-  return { operation, fieldName: field.name, responseKey, args, selection: sub.text, variablesUsed, perViewer: isPerViewerField(field) || sub.perViewer };
+  for (const v of [...below].sort()) {
+    variablesUsed[v] = values[v];
+    consulted.add(v);
+  }
+  return {
+    schema,
+    field,
+    node,
+    root: { operation, fieldName: field.name, responseKey, selection: sub.text, variablesUsed, perViewer: isPerViewerField(field) || sub.perViewer },
+  };
 }
 
 /**
