@@ -16,7 +16,6 @@ import {
   type ValidationContext,
   type ValidationRule,
 } from 'graphql';
-import { collectFields } from './subscription-document.js';
 
 /**
  * Per-operation limits, as graphql-js validation rules: the same rules run on HTTP (Apollo's
@@ -28,7 +27,7 @@ export interface QueryLimits {
   maxDepth: number;
   /** Fields whose response key is an alias different from the field name. */
   maxAliases: number;
-  /** Fields selected at the top of the operation (fragments expanded, merged by response key). */
+  /** Fields selected at the top of the operation (fragments expanded). */
   maxRootFields: number;
   /** Cost budget: see {@link measureOperation}. */
   maxCost: number;
@@ -40,11 +39,6 @@ export const LIST_FACTOR = 10;
 export interface OperationMeasure {
   depth: number;
   aliases: number;
-  /**
-   * Root fields as execution collects them (subscription-document.ts' collectFields: each
-   * fragment once per level, fields merged by response key, `@skip`/`@include` with a
-   * variable counted as included): the resolvers that run at the top.
-   */
   rootFields: number;
   /**
    * 1 per field, and a field that returns a list costs 1 + LIST_FACTOR × its selection's cost.
@@ -57,9 +51,10 @@ interface SetMeasure {
   depth: number;
   aliases: number;
   cost: number;
+  fields: number;
 }
 
-const ZERO: SetMeasure = { depth: 0, aliases: 0, cost: 0 };
+const ZERO: SetMeasure = { depth: 0, aliases: 0, cost: 0, fields: 0 };
 
 /**
  * Measures one operation. Linear in the document: each fragment is measured once (memoized),
@@ -96,9 +91,11 @@ export function measureOperation(
     let depth = 0;
     let aliases = 0;
     let cost = 0;
+    let fields = 0;
     for (const sel of set.selections) {
       if (sel.kind === Kind.FIELD) {
         const name = sel.name.value;
+        fields++;
         if (sel.alias && sel.alias.value !== name) aliases++;
         const def = parent && (isObjectType(parent) || isInterfaceType(parent)) ? parent.getFields()[name] : undefined;
         const childType = def ? getNamedType(def.type) : undefined;
@@ -119,15 +116,15 @@ export function measureOperation(
         depth = Math.max(depth, m.depth);
         aliases += m.aliases;
         cost += m.cost;
+        fields += m.fields;
       }
     }
-    return { depth, aliases, cost };
+    return { depth, aliases, cost, fields };
   };
 
   const root = schema?.getRootType(op.operation) ?? undefined;
   const m = measureSet(op.selectionSet, root);
-  const rootFields = collectFields(schema, fragmentOf, undefined, root, [op.selectionSet]).size;
-  return { depth: m.depth, aliases: m.aliases, rootFields, cost: m.cost };
+  return { depth: m.depth, aliases: m.aliases, rootFields: m.fields, cost: m.cost };
 }
 
 // One measurement per operation node, shared by the four rules of one validation run.

@@ -38,8 +38,12 @@ import {
  * with which arguments, under which response key, and what it selects below, resolved the way
  * graphql-js executes it (fragments and inline fragments expanded, `@skip`/`@include` applied
  * with the operation's variables, fields merged by response key). Authorization (the room of
- * a subscription, ws-operations.ts), the query limits (query-limits.ts) and the fan-out's
- * groups (fanout.ts) all read documents through this file, so they cannot disagree.
+ * a subscription, ws-operations.ts), the fan-out's groups (fanout.ts), the validation of a
+ * subscription's top level and the metrics' operation label (metrics.ts) all read documents
+ * through this file, so they cannot disagree. The query limits (query-limits.ts) deliberately
+ * do not: they bound the document as written (every copy of a field, every spread of a
+ * fragment counted, memoized per fragment) before anything is executed, which is not what
+ * execution merges; a document that passes them is small enough for the walk here.
  *
  * graphql-js 16 does not export its `collectFields`; {@link collectFields} below follows it
  * (graphql/execution/collectFields.js) with the exported helpers (getDirectiveValues,
