@@ -9,6 +9,9 @@
 # Stages: pruner (turbo prune: only the workspaces the service depends on) → builder (npm ci,
 # build, drop dev dependencies) → runtime (node:20-bookworm-slim, non-root). argon2 ships
 # prebuilt glibc binaries, which is why the runtime is Debian slim and not Alpine.
+# The gateway also serves the web client (/ and GraphiQL): web-pruner → web-builder build
+# packages/web, and only its dist/ enters the gateway image (WEB_DIST_DIR). The gateway does
+# not depend on @conversa/web as a package, so its own prune leaves it out.
 # docker-compose.yml builds all three from this file.
 
 ARG SERVICE=gateway
@@ -56,6 +59,39 @@ RUN --mount=type=cache,target=/root/.npm npm prune --omit=dev \
  && rm -rf .turbo tsconfig.base.json turbo.json \
  && test -f "services/${SERVICE}/dist/main.js"
 
+# ------------------------------------------------------------------------- web (gateway only)
+# The web client's static build: vite and its dependencies stay in this stage; the gateway
+# image gets dist/ alone.
+FROM ${NODE_IMAGE} AS web-pruner
+WORKDIR /src
+COPY . .
+RUN --mount=type=cache,target=/root/.npm \
+    TURBO_VERSION="$(node -p "require('./package.json').devDependencies.turbo")" \
+ && TURBO_TELEMETRY_DISABLED=1 npx --yes "turbo@${TURBO_VERSION}" prune @conversa/web --docker
+
+FROM ${NODE_IMAGE} AS web-builder
+ENV TURBO_TELEMETRY_DISABLED=1 \
+    NPM_CONFIG_UPDATE_NOTIFIER=false \
+    NPM_CONFIG_FUND=false \
+    NPM_CONFIG_AUDIT=false
+WORKDIR /app
+COPY --from=web-pruner /src/out/json/ ./
+RUN --mount=type=cache,target=/root/.npm npm ci
+COPY --from=web-pruner /src/out/full/ ./
+COPY tsconfig.base.json ./
+# Builds @conversa/contracts (the web client takes the error codes from it) and then the web.
+RUN npx turbo run build --filter=@conversa/web \
+ && test -f packages/web/dist/index.html && test -f packages/web/dist/graphiql.html
+
+# The web stage each service takes: the build for the gateway, an empty folder for the others
+# (stages that no target needs are not built: chat and audit never run vite).
+FROM web-builder AS web-gateway
+FROM ${NODE_IMAGE} AS web-none
+RUN mkdir -p /app/packages/web/dist
+FROM web-none AS web-chat
+FROM web-none AS web-audit
+FROM web-${SERVICE} AS web
+
 # --------------------------------------------------------------------------------- runtime
 FROM ${NODE_IMAGE} AS runtime
 ARG SERVICE
@@ -67,6 +103,10 @@ ENV NODE_ENV=production \
     HOST=0.0.0.0
 # Files stay owned by root (read-only for the service); the process runs as `node` (uid 1000).
 COPY --from=builder /app /app
+# The web client the gateway serves at / and GraphiQL at a browser's GET /graphql (empty for
+# chat and audit, which do not read WEB_DIST_DIR).
+COPY --from=web /app/packages/web/dist /app/web
+ENV WEB_DIST_DIR=/app/web
 # Exec-form CMD does not expand variables, so the service is chosen through the working
 # directory (WORKDIR does expand build arguments) and CMD stays shell-less: no shell sits
 # between the runtime and node, so node receives SIGTERM itself for its graceful drain.

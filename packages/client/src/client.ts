@@ -166,7 +166,8 @@ export class ConversaClient {
   }
 
   /**
-   * An operation retried on network errors, timeouts, INTERNAL_SERVER_ERROR and RATE_LIMITED:
+   * An operation retried on network errors, timeouts, INTERNAL_SERVER_ERROR, RATE_LIMITED,
+   * UNAVAILABLE (after its retryAfter) and OUTCOME_UNKNOWN:
    * only for operations that are safe to repeat (reads, and sends with their clientMsgId).
    */
   async requestWithRetry<R, V>(document: TypedDocumentString<R, V>, variables: V): Promise<R> {
@@ -397,7 +398,7 @@ class RoomStream implements LiveSubscription {
 
   private refused(err: ConversaError): void {
     // A server-side failure (its database blinked) is worth another try; a refusal is final.
-    if (err.code === 'INTERNAL_SERVER_ERROR' || err.code === 'RATE_LIMITED') {
+    if (err.code === 'INTERNAL_SERVER_ERROR' || err.code === 'RATE_LIMITED' || err.code === 'UNAVAILABLE') {
       const d = retryDecision(err, 1, this.host.policy);
       this.again(d.retry ? d.delayMs : this.host.policy.maxDelayMs);
       return;

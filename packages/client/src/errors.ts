@@ -1,14 +1,11 @@
-/** The codes the gateway puts in `extensions.code` (its error enum). */
-export const SERVER_CODES = [
-  'UNAUTHENTICATED',
-  'FORBIDDEN',
-  'NOT_FOUND',
-  'BAD_USER_INPUT',
-  'CONFLICT',
-  'RATE_LIMITED',
-  'INTERNAL_SERVER_ERROR',
-] as const;
-export type ServerCode = (typeof SERVER_CODES)[number];
+import { ErrorCode } from '@conversa/contracts/errors';
+
+/**
+ * The codes the gateway puts in `extensions.code`: `ErrorCode` of @conversa/contracts (its
+ * browser-safe `errors` entry), never re-listed here.
+ */
+export type ServerCode = ErrorCode;
+export const SERVER_CODES: readonly ServerCode[] = Object.freeze(Object.values(ErrorCode));
 
 /**
  * Every code a ConversaError can carry: the server's, plus the two the client gives to

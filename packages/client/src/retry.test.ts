@@ -7,7 +7,7 @@ const err = (code: ConstructorParameters<typeof ConversaError>[0], retryAfter?: 
 
 describe('retry decisions', () => {
   it('retries what may have failed on the way (network, timeout, server failure, rate limit), never a refusal', () => {
-    for (const c of ['NETWORK_ERROR', 'TIMEOUT', 'INTERNAL_SERVER_ERROR', 'RATE_LIMITED'] as const)
+    for (const c of ['NETWORK_ERROR', 'TIMEOUT', 'INTERNAL_SERVER_ERROR', 'RATE_LIMITED', 'UNAVAILABLE', 'OUTCOME_UNKNOWN'] as const)
       expect(isRetryable(err(c))).toBe(true);
     for (const c of [
       'UNAUTHENTICATED',
@@ -31,6 +31,11 @@ describe('retry decisions', () => {
     expect(at(3, 0.999)).toEqual({ retry: true, delayMs: 400 });
     expect(at(4, 0.999)).toEqual({ retry: true, delayMs: 400 });
     expect(at(5, 0)).toEqual({ retry: false });
+  });
+
+  it('waits as long as a saturated write path asks (UNAVAILABLE), and retries an unknown outcome', () => {
+    expect(retryDecision(err('UNAVAILABLE', 4), 1, DEFAULT_RETRY, () => 0)).toEqual({ retry: true, delayMs: 4_000 });
+    expect(retryDecision(err('OUTCOME_UNKNOWN'), 1, DEFAULT_RETRY, () => 0)).toEqual({ retry: true, delayMs: 50 });
   });
 
   it('waits at least as long as a rate limit asks', () => {

@@ -26,7 +26,8 @@ export const DEFAULT_RETRY = {
 /**
  * Whether an attempt that failed with this error may be tried again with the same request.
  * Only for failures where the outcome is unknown or transient: the network, a timeout, a
- * server-side failure (the gateway says retrying is safe), a rate limit. A refusal
+ * server-side failure (the gateway says retrying is safe), a rate limit, a saturated write
+ * path (UNAVAILABLE, after its retryAfter), an unknown outcome (OUTCOME_UNKNOWN). A refusal
  * (FORBIDDEN, BAD_USER_INPUT, …) would be refused again.
  */
 export function isRetryable(e: ConversaError): boolean {
@@ -35,6 +36,10 @@ export function isRetryable(e: ConversaError): boolean {
     case 'TIMEOUT':
     case 'INTERNAL_SERVER_ERROR':
     case 'RATE_LIMITED':
+    // Refused by a saturated write path (certainly not done), or done-or-not: the same request
+    // with the same clientMsgId is safe either way.
+    case 'UNAVAILABLE':
+    case 'OUTCOME_UNKNOWN':
       return true;
     case 'UNAUTHENTICATED':
     case 'FORBIDDEN':
@@ -61,7 +66,7 @@ export function retryDecision(
   if (!isRetryable(e) || attempt >= policy.maxAttempts) return { retry: false };
   const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
   const jittered = Math.round(ceiling / 2 + (random() * ceiling) / 2);
-  const floor = e.code === 'RATE_LIMITED' && e.retryAfter !== undefined ? e.retryAfter * 1_000 : 0;
+  const floor = (e.code === 'RATE_LIMITED' || e.code === 'UNAVAILABLE') && e.retryAfter !== undefined ? e.retryAfter * 1_000 : 0;
   if (floor > (policy.maxRetryAfterMs ?? DEFAULT_RETRY.maxRetryAfterMs)) return { retry: false };
   return { retry: true, delayMs: Math.max(jittered, floor) };
 }

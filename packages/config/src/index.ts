@@ -53,6 +53,11 @@ export const ConfigSchema = z
     HOST: z.string().default('127.0.0.1'),
     /** Gateway port: HTTP and WebSocket, both at /graphql. */
     PORT: port.default(4_000),
+    /**
+     * Gateway: serve `/metrics` on this port (on HOST) instead of the public one; unset: on
+     * PORT as before. A port the load balancer does not expose keeps metrics off the internet.
+     */
+    METRICS_PORT: port.optional(),
     /** The web client's build folder the gateway serves at / (default: dist/ of the installed @conversa/web). */
     WEB_DIST_DIR: z.string().min(1).optional(),
     /** Chat service's health/metrics port. */
@@ -162,7 +167,7 @@ export const ConfigSchema = z
     WS_INIT_TIMEOUT_MS: ms.default(3_000),
     /** Live operations (subscriptions) one socket may hold; more are refused with RATE_LIMITED. */
     WS_MAX_SUBSCRIPTIONS_PER_SOCKET: count.default(100),
-    /** Sockets one user may hold open on one gateway process; more are closed with 4429. */
+    /** Sockets one user may hold open across all gateways (counted in Redis); more are closed with 4429. */
     WS_MAX_SOCKETS_PER_USER: count.default(20),
     /** Largest WebSocket frame, bytes (1 MiB); a larger one closes the socket with 1009. */
     WS_MAX_PAYLOAD_BYTES: count.default(1_048_576),

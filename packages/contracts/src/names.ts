@@ -32,6 +32,8 @@ export interface Names {
    * over workers: the service rate the gateways' admission control reads.
    */
   readonly commandsDoneKey: (epochSecond: number) => string;
+  /** Redis sorted set of one user's open sockets on every gateway (socket id → expiry, epoch ms). */
+  readonly userSockets: (userId: string) => string;
 }
 
 export const NAMESPACE_PATTERN = /^[a-z][a-z0-9_-]{0,47}$/;
@@ -54,5 +56,6 @@ export function names(namespace: string): Names {
     accessChannel: `${namespace}:access`,
     chatCacheChannel: `${namespace}:chat-cache`,
     commandsDoneKey: (epochSecond: number) => `${namespace}:commands-done:${epochSecond}`,
+    userSockets: (userId: string) => `${namespace}:sockets:${userId}`,
   });
 }

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { makeExecutableSchema } from '@graphql-tools/schema';
-import { parse } from 'graphql';
+import { parse, type GraphQLSchema } from 'graphql';
 import { Repeater } from '@repeaterjs/repeater';
 import { groupedSubscribe, isDirectStream, type FrameSocket } from './fanout.js';
+import { PER_VIEWER_DIRECTIVE_SDL } from './subscription-document.js';
 
 interface Ev {
   text: string;
@@ -147,6 +148,120 @@ describe('groupedSubscribe', () => {
     await waitFor(() => healthy.frames.length === 2);
     await a.return(undefined);
     await pulls[0];
+  });
+});
+
+describe('groupedSubscribe: groups by the resolved selection', () => {
+  it('gives each subscriber its own selection, through fragments and inline fragments (issue 14)', async () => {
+    const { schema, push } = setup();
+    const sub = groupedSubscribe(() => 'USER');
+    const a = await open(sub, schema, 'subscription($r: ID!) { ...A } fragment A on Subscription { ev(room: $r) { text } }', { r: 'x' });
+    const b = await open(sub, schema, 'subscription($r: ID!) { ...B } fragment B on Subscription { ev(room: $r) { shout } }', { r: 'x' });
+    const c = await open(sub, schema, 'subscription($r: ID!) { ... on Subscription { ev(room: $r) { text shout } } }', { r: 'x' });
+    const d = await open(sub, schema, 'subscription { e: ev(room: "x") { t: text } }', {});
+    const next = [a, b, c, d].map((s) => s.next());
+    await new Promise((r) => setImmediate(r));
+    push({ text: 'hi' });
+    expect((await Promise.all(next)).map((r) => r.value as unknown)).toEqual([
+      { data: { ev: { text: 'hi' } } },
+      { data: { ev: { shout: 'HI' } } },
+      { data: { ev: { text: 'hi', shout: 'HI' } } },
+      { data: { e: { t: 'hi' } } },
+    ]);
+    expect(sub.stats.executions).toBe(4);
+    await Promise.all([a, b, c, d].map((s) => s.return(undefined)));
+  });
+
+  it('shares one execution between the same fragment under different names, and splits on @include', async () => {
+    const { schema, push } = setup();
+    const sub = groupedSubscribe(() => 'USER');
+    const q = (name: string) => `subscription($r: ID!, $loud: Boolean!) { ...${name} } fragment ${name} on Subscription { ev(room: $r) { text shout @include(if: $loud) } }`;
+    const a = await open(sub, schema, q('One'), { r: 'x', loud: true });
+    const b = await open(sub, schema, q('Two'), { r: 'x', loud: true });
+    const c = await open(sub, schema, q('One'), { r: 'x', loud: false });
+    const next = [a, b, c].map((s) => s.next());
+    await new Promise((r) => setImmediate(r));
+    push({ text: 'yo' });
+    expect((await Promise.all(next)).map((r) => r.value as unknown)).toEqual([
+      { data: { ev: { text: 'yo', shout: 'YO' } } },
+      { data: { ev: { text: 'yo', shout: 'YO' } } },
+      { data: { ev: { text: 'yo' } } },
+    ]);
+    expect(sub.stats).toMatchObject({ executions: 2, served: 3 });
+    await Promise.all([a, b, c].map((s) => s.return(undefined)));
+  });
+});
+
+describe('groupedSubscribe: a @perViewer field is never rendered once for several people', () => {
+  /** A test-only schema with a field whose value depends on who reads it. */
+  function perViewerSetup() {
+    const listeners = new Set<(e: Ev) => void>();
+    const schema = makeExecutableSchema<{ role: string; user: string }>({
+      typeDefs: `${PER_VIEWER_DIRECTIVE_SDL}
+        type Query { x: Int }
+        type Ev { text: String! mine: Boolean! @perViewer }
+        type Subscription { ev(room: ID!): Ev! }`,
+      resolvers: {
+        Subscription: {
+          ev: {
+            subscribe: () =>
+              new Repeater<Ev>(async (p, stop) => {
+                const l = (e: Ev) => void p(e);
+                listeners.add(l);
+                await stop;
+                listeners.delete(l);
+              }),
+            resolve: (e: Ev) => e,
+          },
+        },
+        Ev: { mine: (e: Ev, _: unknown, ctx: { user: string }) => e.text === ctx.user },
+      },
+    });
+    return { schema, push: (e: Ev) => listeners.forEach((l) => l(e)) };
+  }
+  const as = async (sub: ReturnType<typeof groupedSubscribe>, schema: GraphQLSchema, query: string, user: string) => {
+    const r = await sub({ schema, document: parse(query), contextValue: { role: 'USER', user } });
+    if (!(Symbol.asyncIterator in r)) throw new Error('not a stream');
+    return r;
+  };
+
+  it('executes per viewer when the selection touches it, even through a fragment', async () => {
+    const { schema, push } = perViewerSetup();
+    const sub = groupedSubscribe({ viewerClass: (ctx) => (ctx as { role: string }).role, viewerId: (ctx) => (ctx as { user: string }).user });
+    const q = 'subscription { ev(room: "r") { text ...M } } fragment M on Ev { mine }';
+    const alice = await as(sub, schema, q, 'alice');
+    const bob = await as(sub, schema, q, 'bob');
+    const alice2 = await as(sub, schema, q, 'alice');
+    const next = [alice, bob, alice2].map((s) => s.next());
+    await new Promise((r) => setImmediate(r));
+    push({ text: 'alice' });
+    expect((await Promise.all(next)).map((r) => r.value as unknown)).toEqual([
+      { data: { ev: { text: 'alice', mine: true } } },
+      { data: { ev: { text: 'alice', mine: false } } },
+      { data: { ev: { text: 'alice', mine: true } } },
+    ]);
+    // Two viewers, two executions; one viewer's two sockets still share theirs.
+    expect(sub.stats).toMatchObject({ executions: 2, served: 3 });
+    await Promise.all([alice, bob, alice2].map((s) => s.return(undefined)));
+  });
+
+  it('shares with nobody without a viewerId, and shares between viewers when no per-viewer field is selected', async () => {
+    const { schema, push } = perViewerSetup();
+    const sub = groupedSubscribe(() => 'USER');
+    const mine = 'subscription { ev(room: "r") { mine } }';
+    const plain = 'subscription { ev(room: "r") { text } }';
+    const streams = [await as(sub, schema, mine, 'alice'), await as(sub, schema, mine, 'alice'), await as(sub, schema, plain, 'alice'), await as(sub, schema, plain, 'bob')];
+    const next = streams.map((s) => s.next());
+    await new Promise((r) => setImmediate(r));
+    push({ text: 'bob' });
+    expect((await Promise.all(next)).map((r) => r.value as unknown)).toEqual([
+      { data: { ev: { mine: false } } },
+      { data: { ev: { mine: false } } },
+      { data: { ev: { text: 'bob' } } },
+      { data: { ev: { text: 'bob' } } },
+    ]);
+    expect(sub.stats).toMatchObject({ executions: 3, served: 4 });
+    await Promise.all(streams.map((s) => s.return(undefined)));
   });
 });
 

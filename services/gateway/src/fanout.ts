@@ -1,19 +1,14 @@
-import {
-  createSourceEventStream,
-  execute,
-  getOperationAST,
-  print,
-  visit,
-  type DocumentNode,
-  type ExecutionArgs,
-  type ExecutionResult,
-  type FieldNode,
-} from 'graphql';
+import { createSourceEventStream, execute, type GraphQLError, type ExecutionArgs, type ExecutionResult } from 'graphql';
+import { readSubscription } from './subscription-document.js';
 
 /**
  * Subscriptions executed and serialized once per event per group: every subscriber whose
- * operation has the same text below the root field, the same values for the variables used
- * there, and the same viewer class (role) shares one execution and one JSON text per event.
+ * operation resolves to the same root field under the same response key with the same
+ * selection below it (read by subscription-document.ts: fragments expanded whatever their
+ * names, `@skip`/`@include` applied, argument values, hence the variables used there, written
+ * out), and the same viewer class (role) shares one execution and one JSON text per event.
+ * A selection that touches a `@perViewer` field is grouped per viewer (user id) as well, so a
+ * value that differs per person is never rendered once for several people.
  * The room hub hands one event object to all its listeners, so a WeakMap keyed by that object
  * holds the group's results exactly as long as the event is alive. Root-field arguments
  * (room, after) only shape the source stream, which stays per subscriber (authorization,
@@ -42,6 +37,11 @@ export interface FrameSocket {
 export interface FanoutOptions {
   /** The group a subscriber belongs to beyond its selection: its viewer class (role). */
   viewerClass: (contextValue: unknown) => string;
+  /**
+   * The viewer's identity (user id), for selections that touch a `@perViewer` field. Without
+   * it such a subscription shares its execution with nobody.
+   */
+  viewerId?: (contextValue: unknown) => string | undefined;
   /** The `next` payload's JSON for a result (errors formatted as the socket's other messages). */
   serialize?: (result: ExecutionResult) => string;
   /** Unsent bytes a socket may hold before it is closed as a slow consumer. */
@@ -80,11 +80,17 @@ export function groupedSubscribe(opts: FanoutOptions | ((contextValue: unknown) 
   const slowClose = o.slowClose ?? { code: 4413, reason: 'slow consumer' };
   const cache = new WeakMap<object, Map<string, Rendered>>();
   const stats = { executions: 0, served: 0, direct: 0 };
+  // Subscriptions that share with nobody (a per-viewer selection and no viewerId): each its own group.
+  let alone = 0;
 
   const subscribe = async (args: ExecutionArgs) => {
+    const group = groupKey(args);
+    if (Array.isArray(group)) return { errors: group };
     const source = await createSourceEventStream(args);
     if (!(Symbol.asyncIterator in source)) return source;
-    const key = `${o.viewerClass(args.contextValue)}\u0000${groupKey(args)}`;
+    let viewer = '';
+    if (group.perViewer) viewer = (o.viewerId ? o.viewerId(args.contextValue) : undefined) ?? `\u0001${++alone}`;
+    const key = `${o.viewerClass(args.contextValue)}\u0000${viewer}\u0000${group.key}`;
     const executeOnce = (payload: unknown): Rendered => {
       stats.executions++;
       const result = execute({ ...args, rootValue: payload });
@@ -189,33 +195,20 @@ export function groupedSubscribe(opts: FanoutOptions | ((contextValue: unknown) 
   return Object.assign(subscribe, { stats });
 }
 
-interface Selection {
-  text: string;
-  variables: string[];
+interface Group {
+  /** Response key, root field and canonical selection: equal keys receive equal data. */
+  key: string;
+  perViewer: boolean;
 }
-/** Per parsed document (documents are cached, so shared by equal subscribes): its selections. */
-const selections = new WeakMap<DocumentNode, Map<string, Selection>>();
 
-/** The root field's selection set, printed, plus the values of the variables used inside it. */
-function groupKey(args: ExecutionArgs): string {
-  let byOperation = selections.get(args.document);
-  if (!byOperation) selections.set(args.document, (byOperation = new Map<string, Selection>()));
-  const opKey = args.operationName ?? '';
-  let sel = byOperation.get(opKey);
-  if (!sel) {
-    const op = getOperationAST(args.document, args.operationName);
-    const root = op?.selectionSet.selections[0] as FieldNode | undefined;
-    const used = new Set<string>();
-    if (root?.selectionSet) {
-      visit(root.selectionSet, {
-        Variable(node) {
-          used.add(node.name.value);
-        },
-      });
-    }
-    sel = { text: root?.selectionSet ? `${root.name.value}${print(root.selectionSet)}` : '', variables: [...used].sort() };
-    byOperation.set(opKey, sel);
-  }
-  if (!sel.text) return '';
-  return `${sel.text}${JSON.stringify(sel.variables.map((v) => [v, args.variableValues?.[v]]))}`;
+/**
+ * The group of a subscribe (readSubscription caches what does not depend on variables, so
+ * this is cheap for the thousands of sockets that send one document). Root-field arguments
+ * (room, after) are not part of it: they only shape the source stream, and an event object
+ * only ever reaches subscribers of one room.
+ */
+function groupKey(args: ExecutionArgs): Group | GraphQLError[] {
+  const root = readSubscription(args.schema, args.document, args.operationName, args.variableValues);
+  if (Array.isArray(root)) return root;
+  return { key: `${root.responseKey}\u0000${root.fieldName}${root.selection}`, perViewer: root.perViewer };
 }

@@ -3,12 +3,12 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { makeExecutableSchema } from '@graphql-tools/schema';
-import { GraphQLError, NoSchemaIntrospectionCustomRule, OperationTypeNode, specifiedRules, type DocumentNode, type ExecutionResult, type FormattedExecutionResult, type GraphQLFormattedError } from 'graphql';
+import { GraphQLError, NoSchemaIntrospectionCustomRule, specifiedRules, type DocumentNode, type ExecutionResult, type FormattedExecutionResult, type GraphQLFormattedError } from 'graphql';
 import { LRUCache } from 'lru-cache';
 import { CloseCode, MessageType, stringifyMessage } from 'graphql-ws';
 import { useServer, type Extra } from 'graphql-ws/use/ws';
 import type { Context as GraphQLWsContext } from 'graphql-ws';
-import { WebSocketServer } from 'ws';
+import { WebSocket, WebSocketServer } from 'ws';
 import { AppError, ErrorCode, names, type Names, type RoomSignal } from '@conversa/contracts';
 import type { Config } from '@conversa/config';
 import {
@@ -45,11 +45,15 @@ import { applySecurityHeaders, checkOrigin, clientAddress, corsHeaders } from '.
 import { queryLimitRules } from './query-limits.js';
 import { rateLimited } from './rate-limits.js';
 import { SlowModeCache } from './slow-mode.js';
-import { REVOKED, SocketCloseCode, SocketRegistry, type SocketEntry, type SocketHandle } from './sockets.js';
+import { REVOKED, SocketCloseCode, SocketQuota, SocketRegistry, type SocketEntry, type SocketHandle } from './sockets.js';
+import { redisSocketCount } from './adapters/socket-count.js';
 import { prepareOperation, subscribedRoom } from './ws-operations.js';
+import { withSafeSubscriptionRule } from './subscription-document.js';
 
 export interface GatewayService extends Service {
   readonly port: number;
+  /** The port `/metrics` is served on: METRICS_PORT's once started, else the public port. */
+  readonly metricsPort: number;
   readonly names: Names;
   readonly hubs: RoomHubs;
 }
@@ -63,6 +67,8 @@ type SocketExtra = {
   entry?: SocketEntry;
   /** The peer's address (per-address sign-in limits). */
   address?: string;
+  /** Its slot in the user's socket count across gateways (SocketQuota). */
+  slot?: string;
 };
 
 /** An AppError as graphql-ws sends it (formatError unwraps it again and keeps its code). */
@@ -188,7 +194,7 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
     maxRootFields: config.GRAPHQL_MAX_ROOT_FIELDS,
     maxCost: config.GRAPHQL_MAX_COST,
   });
-  const wsRules = [...specifiedRules, ...limitRules, ...(production ? [NoSchemaIntrospectionCustomRule] : [])];
+  const wsRules = [...withSafeSubscriptionRule(specifiedRules), ...limitRules, ...(production ? [NoSchemaIntrospectionCustomRule] : [])];
   const policy = storeAccessPolicy(store);
   // "Not muted, not banned" is cached (evicted by access signals, see CachedAccessPolicy);
   // concurrent identical checks share one read.
@@ -204,6 +210,18 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
   const sockets = new SocketRegistry({
     maxSocketsPerUser: config.WS_MAX_SOCKETS_PER_USER,
     maxOperationsPerSocket: config.WS_MAX_SUBSCRIPTIONS_PER_SOCKET,
+  });
+  // The cap counts a user's sockets on every gateway (Redis); a dead gateway's drop out after
+  // PRESENCE_TTL_MS, as its presence does.
+  const quota = new SocketQuota({
+    store: redisSocketCount(signals.publisher, n.userSockets),
+    maxSocketsPerUser: config.WS_MAX_SOCKETS_PER_USER,
+    ttlMs: config.PRESENCE_TTL_MS,
+    heartbeatMs: config.PRESENCE_HEARTBEAT_MS,
+    onError: (e) => {
+      redisError();
+      logger.warn({ err: e }, 'socket count refresh failed');
+    },
   });
 
   const apollo = new ApolloServer<GatewayContext>({
@@ -237,12 +255,22 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
   // The web client and GraphiQL (static files; 503 until `npm run build` has built them).
   const serveWeb = createStaticHandler({ distDir: resolveWebDist(config.WEB_DIST_DIR), logger });
 
+  // METRICS_PORT: /metrics on a port of its own (not exposed publicly), and not on the public one.
+  const metricsServer: Server | undefined =
+    config.METRICS_PORT === undefined
+      ? undefined
+      : createServer((req, res) => {
+          applySecurityHeaders(res);
+          if (handleMetrics(req, res, gm.metrics)) return;
+          res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found: this port serves /metrics only"}');
+        });
+
   let draining = false;
   const httpServer: Server = createServer((req, res) => {
     // On everything written below (API, pages, probes, 404s); the page handler refines the CSP.
     applySecurityHeaders(res);
     const path = (req.url ?? '/').split('?')[0];
-    if (handleMetrics(req, res, gm.metrics)) return;
+    if (!metricsServer && handleMetrics(req, res, gm.metrics)) return;
     if (
       handleProbe(
         req,
@@ -311,6 +339,7 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
   // bytes to every member's socket, closing those that fall too far behind (see fanout.ts).
   const fanout = groupedSubscribe({
     viewerClass: (ctx) => (ctx as GatewayContext).principal?.role ?? 'ANONYMOUS',
+    viewerId: (ctx) => (ctx as GatewayContext).principal?.id,
     serialize: (r) => JSON.stringify(formatNext(r) ?? r),
     maxBufferedBytes: config.WS_MAX_BUFFERED_BYTES,
     slowClose: { code: SLOW_CONSUMER_CLOSE, reason: 'slow consumer: too many bytes unsent; reconnect and resume with after' },
@@ -356,11 +385,20 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
         }
         const user = await userById(principal.id);
         if (!user || (await access.banned(principal.id))) return false;
-        const entry = sockets.open(principal.id, socketHandle(ctx));
-        if (!entry) {
+        const tooMany = () => {
           ctx.extra.socket.close(SocketCloseCode.TooManyConnections, `Too many connections: at most ${config.WS_MAX_SOCKETS_PER_USER} per user`);
           return false;
+        };
+        const slot = await quota.acquire(principal.id);
+        if (!slot) return tooMany();
+        // Gone while we waited: onClose has run already and would never release this slot.
+        if (ctx.extra.socket.readyState !== WebSocket.OPEN) {
+          await quota.release(slot);
+          return false;
         }
+        ctx.extra.slot = slot;
+        const entry = sockets.open(principal.id, socketHandle(ctx));
+        if (!entry) return tooMany();
         ctx.extra.entry = entry;
         ctx.extra.principal = principal;
         // Anything else that fails here (Redis down) closes with 4500, not a misleading 4403.
@@ -374,6 +412,7 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
         gm.ws.closed(ctx.extra);
         clearTimeout(ctx.extra.expiryTimer);
         if (ctx.extra.entry) sockets.close(ctx.extra.entry);
+        if (ctx.extra.slot) await quota.release(ctx.extra.slot).catch((e: unknown) => logger.warn({ err: e }, 'socket count release failed'));
         await ctx.extra.presence?.close().catch((e: unknown) => logger.warn({ err: e }, 'presence close failed'));
       },
       onSubscribe: async (ctx, id, payload) => {
@@ -390,8 +429,8 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
           entry.finish(id);
           return prepared;
         }
-        if (prepared.operation.operation === OperationTypeNode.SUBSCRIPTION) {
-          const room = subscribedRoom(prepared.document, prepared.operation, payload.variables);
+        if (prepared.subscription) {
+          const room = subscribedRoom(prepared.subscription);
           try {
             await services.limits.hit('subscribe', principal.id);
             const refused = room ? await access.refusal(principal.id, room) : null;
@@ -429,12 +468,16 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
   );
 
   let port = config.PORT;
+  let metricsPort: number | undefined;
   let stopRevocations = (): void => undefined;
   return {
     names: n,
     hubs,
     get port() {
       return port;
+    },
+    get metricsPort() {
+      return metricsPort ?? port;
     },
     async start() {
       // Mutes, bans, removals: every gateway ends what they no longer cover, at once.
@@ -446,8 +489,10 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
       }, logger);
       await apollo.start();
       presence.start();
+      quota.start();
+      if (metricsServer) metricsPort = await listen(metricsServer, config.METRICS_PORT ?? 0, config.HOST);
       port = await listen(httpServer, config.PORT, config.HOST, config.LISTEN_BACKLOG);
-      logger.info({ port, url: `http://${config.HOST}:${port}/graphql` }, 'gateway ready');
+      logger.info({ port, metricsPort: metricsPort ?? port, url: `http://${config.HOST}:${port}/graphql` }, 'gateway ready');
     },
     async stop() {
       draining = true;
@@ -455,9 +500,12 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
       // Stop accepting, close sockets with 1001 (going away), drain HTTP, then close clients.
       for (const client of wss.clients) client.close(1001, 'Going away: server restarting');
       await wsServer.dispose();
+      await quota.stop().catch((e: unknown) => logger.warn({ err: e }, 'socket count release failed'));
       await hubs.drain(5_000);
       await presence.stop();
       await closeServer(httpServer);
+      // After the public server: metrics stay scrapeable while it drains.
+      if (metricsServer) await closeServer(metricsServer);
       await apollo.stop();
       await bus.close();
       await signals.close();

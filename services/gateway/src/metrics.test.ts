@@ -17,9 +17,9 @@ describe('gateway metrics', () => {
         ),
       ),
     ).toBe('sendMessage');
-    expect(
-      operationLabel(getOperationAST(parse('{ ...F } fragment F on Query { me { id } }'))),
-    ).toBe('invalid');
+    // Through fragments and inline fragments, as the document reader collects root fields.
+    const fragmentRoot = parse('{ ...F } fragment F on Query { ... on Query { me { id } } }');
+    expect(operationLabel(getOperationAST(fragmentRoot), fragmentRoot)).toBe('me');
     expect(operationLabel(undefined)).toBe('invalid');
   });
 

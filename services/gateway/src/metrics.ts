@@ -1,6 +1,5 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import {
-  Kind,
   getOperationAST,
   type DocumentNode,
   type ExecutionResult,
@@ -17,6 +16,7 @@ import {
   type Metrics,
 } from '@conversa/observability';
 import { formatError } from './errors.js';
+import { fragmentsOf, rootFieldName } from './subscription-document.js';
 
 type OpLabels = 'transport' | 'type' | 'operation' | 'outcome';
 
@@ -51,9 +51,9 @@ export interface WsOperationHooks {
  * The root field of the operation (e.g. `sendMessage`): bounded by the schema, unlike the
  * client-chosen operation name, so the label cannot grow without limit.
  */
-export function operationLabel(op: OperationDefinitionNode | null | undefined): string {
-  const first = op?.selectionSet.selections.find((s) => s.kind === Kind.FIELD);
-  return first && first.kind === Kind.FIELD ? first.name.value : 'invalid';
+export function operationLabel(op: OperationDefinitionNode | null | undefined, document?: DocumentNode): string {
+  if (!op) return 'invalid';
+  return rootFieldName(op, document ? fragmentsOf(document) : () => undefined) ?? 'invalid';
 }
 
 const silent = createLogger('gateway-metrics', 'silent');
@@ -129,7 +129,7 @@ export function createGatewayMetrics(sources: {
             {
               transport: 'http',
               type: rc.operation?.operation ?? 'unknown',
-              operation: operationLabel(rc.operation),
+              operation: operationLabel(rc.operation, rc.document),
               outcome: errors?.length
                 ? typeof code === 'string'
                   ? code
@@ -161,7 +161,7 @@ export function createGatewayMetrics(sources: {
         {
           transport: 'ws',
           type: op?.operation ?? 'unknown',
-          operation: operationLabel(op),
+          operation: operationLabel(op, document),
           outcome: first ? publicCode(first) : 'ok',
         },
         t === undefined ? 0 : since(t),

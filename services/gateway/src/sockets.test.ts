@@ -1,6 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { AppError } from '@conversa/contracts';
-import { SocketCloseCode, SocketRegistry, type SocketHandle } from './sockets.js';
+import { SocketCloseCode, SocketQuota, SocketRegistry, type SocketCountStore, type SocketHandle } from './sockets.js';
 
 function fakeSocket() {
   const closed: { code: number; reason: string }[] = [];
@@ -77,5 +77,57 @@ describe('SocketRegistry', () => {
     expect(s1.closed).toEqual([{ code: SocketCloseCode.Forbidden, reason: 'Forbidden: banned' }]);
     expect(s2.closed).toHaveLength(1);
     expect(await reg.revoke({ kind: 'access.revoked', user: 'nobody', room: null, reason: 'banned' })).toBe(0);
+  });
+});
+
+describe('SocketQuota', () => {
+  /** An in-memory SocketCountStore (the Redis one has its integration test). */
+  function memoryStore() {
+    const sets = new Map<string, Map<string, number>>();
+    const refreshed: number[] = [];
+    const store: SocketCountStore = {
+      acquire: (user, socket, max, expiresAt, now) => {
+        const set = sets.get(user) ?? new Map<string, number>();
+        for (const [s, exp] of set) if (exp <= now) set.delete(s);
+        sets.set(user, set);
+        if (set.size >= max) return Promise.resolve(false);
+        set.set(socket, expiresAt);
+        return Promise.resolve(true);
+      },
+      release: (user, socket) => {
+        sets.get(user)?.delete(socket);
+        return Promise.resolve();
+      },
+      refresh: (entries, expiresAt) => {
+        refreshed.push(entries.length);
+        for (const e of entries) if (sets.get(e.user)?.has(e.socket)) sets.get(e.user)!.set(e.socket, expiresAt);
+        return Promise.resolve();
+      },
+      count: (user, now) => Promise.resolve([...(sets.get(user)?.values() ?? [])].filter((exp) => exp > now).length),
+    };
+    return { store, refreshed };
+  }
+
+  it('caps a user, refreshes its live sockets on the heartbeat and releases them all on stop', async () => {
+    vi.useFakeTimers();
+    try {
+      const { store, refreshed } = memoryStore();
+      const quota = new SocketQuota({ store, maxSocketsPerUser: 2, ttlMs: 30_000, heartbeatMs: 10_000 });
+      const a = await quota.acquire('ann');
+      expect(await quota.acquire('ann')).not.toBeNull();
+      expect(await quota.acquire('ann')).toBeNull();
+      await quota.release(a!);
+      await quota.release(a!); // twice: a no-op
+      expect(await store.count('ann', Date.now())).toBe(1);
+      quota.start();
+      await vi.advanceTimersByTimeAsync(10_000);
+      expect(refreshed).toEqual([1]);
+      await quota.stop();
+      expect(await store.count('ann', Date.now())).toBe(0);
+      await vi.advanceTimersByTimeAsync(30_000);
+      expect(refreshed).toEqual([1]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { AppError, ErrorCode, type AccessSignal } from '@conversa/contracts';
 
 /**
@@ -9,7 +10,7 @@ import { AppError, ErrorCode, type AccessSignal } from '@conversa/contracts';
 
 /** graphql-transport-ws close codes the gateway uses beyond graphql-ws' own. */
 export const SocketCloseCode = {
-  /** The user already holds the maximum of sockets on this gateway. */
+  /** The user already holds the maximum of sockets (counted across gateways, see SocketQuota). */
   TooManyConnections: 4429,
   /** graphql-ws' Forbidden: the token expired, or the user was banned. */
   Forbidden: 4403,
@@ -125,5 +126,84 @@ export class SocketRegistry {
     }
     await Promise.all(ended);
     return ended.length;
+  }
+}
+
+/**
+ * Sockets per user across every gateway, in Redis (adapters/socket-count.ts): one entry per
+ * socket with an expiry that its gateway keeps pushing forward. A gateway that dies stops
+ * pushing, so its sockets drop out of every count once their expiry passes.
+ */
+export interface SocketCountStore {
+  /**
+   * Adds `socket` to `user`'s live sockets unless they already hold `max` (entries expired by
+   * `now` do not count and are removed); true when added. Epoch ms.
+   */
+  acquire(user: string, socket: string, max: number, expiresAt: number, now: number): Promise<boolean>;
+  release(user: string, socket: string): Promise<void>;
+  /** Pushes these live sockets' expiry forward (a released one is not brought back). */
+  refresh(entries: readonly { user: string; socket: string }[], expiresAt: number): Promise<void>;
+  /** Live sockets of the user at `now`. */
+  count(user: string, now: number): Promise<number>;
+}
+
+export interface SocketQuotaOptions {
+  store: SocketCountStore;
+  /** Sockets one user may hold open across all gateways. */
+  maxSocketsPerUser: number;
+  /** How long a socket counts after its gateway's last refresh, ms (PRESENCE_TTL_MS: 30 s). */
+  ttlMs: number;
+  /** Refresh period, ms (PRESENCE_HEARTBEAT_MS: 10 s); well below ttlMs. */
+  heartbeatMs: number;
+  onError?: (e: unknown) => void;
+  now?: () => number;
+}
+
+/** This gateway's share of the cross-gateway count: its live sockets, refreshed on a timer. */
+export class SocketQuota {
+  private readonly live = new Map<string, string>();
+  private timer: NodeJS.Timeout | undefined;
+  private seq = 0;
+  private readonly prefix = randomUUID();
+  private readonly now: () => number;
+
+  constructor(private readonly opts: SocketQuotaOptions) {
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** A slot for one more socket of `user`: its id, or null when the user holds the maximum. */
+  async acquire(user: string): Promise<string | null> {
+    const socket = `${this.prefix}:${++this.seq}`;
+    const now = this.now();
+    if (!(await this.opts.store.acquire(user, socket, this.opts.maxSocketsPerUser, now + this.opts.ttlMs, now))) return null;
+    this.live.set(socket, user);
+    return socket;
+  }
+
+  async release(socket: string): Promise<void> {
+    const user = this.live.get(socket);
+    if (user === undefined) return;
+    this.live.delete(socket);
+    await this.opts.store.release(user, socket);
+  }
+
+  /** Pushes every live socket's expiry forward once. */
+  async refresh(): Promise<void> {
+    const entries = [...this.live].map(([socket, user]) => ({ user, socket }));
+    if (entries.length) await this.opts.store.refresh(entries, this.now() + this.opts.ttlMs);
+  }
+
+  start(): void {
+    this.timer ??= setInterval(() => {
+      this.refresh().catch((e: unknown) => this.opts.onError?.(e));
+    }, this.opts.heartbeatMs);
+    this.timer.unref();
+  }
+
+  /** Stops refreshing and releases what is still live (a clean shutdown frees its slots at once). */
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await Promise.all([...this.live.keys()].map((s) => this.release(s)));
   }
 }

@@ -3,12 +3,13 @@ import { NoSchemaIntrospectionCustomRule, buildSchema, specifiedRules, type Docu
 import { LRUCache } from 'lru-cache';
 import { describe, expect, it } from 'vitest';
 import { queryLimitRules } from './query-limits.js';
+import { withSafeSubscriptionRule } from './subscription-document.js';
 import { prepareOperation, subscribedRoom, type PreparedOperation } from './ws-operations.js';
 
 const schema = buildSchema(readFileSync(new URL('./schema.graphql', import.meta.url), 'utf8'));
 const opts = {
   schema,
-  rules: [...specifiedRules, ...queryLimitRules({ maxDepth: 15, maxAliases: 30, maxRootFields: 20, maxCost: 5_000 }), NoSchemaIntrospectionCustomRule],
+  rules: [...withSafeSubscriptionRule(specifiedRules), ...queryLimitRules({ maxDepth: 15, maxAliases: 30, maxRootFields: 20, maxCost: 5_000 }), NoSchemaIntrospectionCustomRule],
   maxTokens: 1_000,
 };
 const errors = (r: PreparedOperation | GraphQLError[]) => (Array.isArray(r) ? r.map((e) => [e.extensions.code, e.message]) : []);
@@ -52,12 +53,24 @@ describe('prepareOperation', () => {
 describe('subscribedRoom', () => {
   const room = (query: string, variables?: Record<string, unknown>) => {
     const p = ok(prepareOperation(opts, { query, variables }));
-    return subscribedRoom(p.document, p.operation, variables);
+    return p.subscription ? subscribedRoom(p.subscription) : null;
   };
   it('reads the root field’s room argument, literal or variable, through fragments', () => {
     expect(room('subscription { messageAdded(room: "lobby") { id } }')).toBe('lobby');
     expect(room('subscription($r: ID!) { typing(room: $r) { room } }', { r: 'kitchen' })).toBe('kitchen');
     expect(room('subscription { ...S } fragment S on Subscription { messageUpdated(room: "x") { id } }')).toBe('x');
+    expect(room('subscription($r: ID!) { ... on Subscription { m: messageAdded(room: $r) { seq body } } }', { r: 'inline' })).toBe('inline');
+    // Coerced as execution coerces it: an ID given as a number is the string.
+    expect(room('subscription($r: ID!) { typing(room: $r) { room } }', { r: 7 })).toBe('7');
+  });
+  it('refuses two root fields (two aliases of one field) and @skip/@include at the top, with clear errors', () => {
+    const two = errors(prepareOperation(opts, { query: 'subscription { a: messageAdded(room: "r") { id } b: messageAdded(room: "r") { seq } }' }));
+    expect(two).toEqual([['GRAPHQL_VALIDATION_FAILED', 'Anonymous Subscription must select only one top level field.']]);
+    // graphql-js 16's own rule throws out of validate on this one (a 4500 close before).
+    const skip = errors(
+      prepareOperation(opts, { query: 'subscription S($x: Boolean!) { messageAdded(room: "r") @include(if: $x) { id } }', variables: { x: true } }),
+    );
+    expect(skip).toEqual([['GRAPHQL_VALIDATION_FAILED', 'Subscription "S" must not use `@skip` or `@include` directives in the top level selection.']]);
   });
   it('is null for queries and mutations', () => {
     expect(room('{ messages(room: "lobby") { hasMore } }')).toBeNull();

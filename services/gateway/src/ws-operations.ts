@@ -1,20 +1,17 @@
 import {
   GraphQLError,
-  Kind,
   OperationTypeNode,
   getOperationAST,
   getVariableValues,
   parse,
   validate,
   type DocumentNode,
-  type FieldNode,
-  type FragmentDefinitionNode,
   type GraphQLSchema,
   type OperationDefinitionNode,
-  type SelectionSetNode,
   type ValidationRule,
 } from 'graphql';
 import type { LRUCache } from 'lru-cache';
+import { readSubscription, type SubscriptionRoot } from './subscription-document.js';
 
 /**
  * What Apollo does to an HTTP request before it runs, done the same way for a graphql-ws
@@ -25,11 +22,16 @@ import type { LRUCache } from 'lru-cache';
 export interface PreparedOperation {
   document: DocumentNode;
   operation: OperationDefinitionNode;
+  /** For a subscription: its root field, arguments and resolved selection. */
+  subscription?: SubscriptionRoot;
 }
 
 export interface PrepareOptions {
   schema: GraphQLSchema;
-  /** specifiedRules plus the gateway's own (the same list Apollo gets, with its specified ones). */
+  /**
+   * specifiedRules plus the gateway's own (the same list Apollo gets, with its specified
+   * ones), graphql-js' SingleFieldSubscriptionsRule replaced by withSafeSubscriptionRule's.
+   */
   rules: readonly ValidationRule[];
   maxTokens: number;
   /**
@@ -56,7 +58,14 @@ export function prepareOperation(
       const err = e instanceof GraphQLError ? e : new GraphQLError('the query could not be parsed');
       return [withCode(err, 'GRAPHQL_PARSE_FAILED')];
     }
-    const errors = validate(opts.schema, document, opts.rules);
+    let errors: readonly GraphQLError[];
+    try {
+      errors = validate(opts.schema, document, opts.rules);
+    } catch (e) {
+      // A rule that throws (graphql-js 16 does on some documents) refuses the document; it
+      // must not close the socket with 4500.
+      errors = [e instanceof GraphQLError ? e : new GraphQLError('the document could not be validated')];
+    }
     if (errors.length > 0) return errors.map((e) => withCode(e, 'GRAPHQL_VALIDATION_FAILED'));
     opts.cache?.set(payload.query, document);
   }
@@ -68,44 +77,17 @@ export function prepareOperation(
   // BAD_USER_INPUT here, as Apollo reports it on HTTP, not an error of the execution.
   const coerced = getVariableValues(opts.schema, operation.variableDefinitions ?? [], payload.variables ?? {}, { maxErrors: 10 });
   if (coerced.errors) return coerced.errors.map((e) => withCode(e, 'BAD_USER_INPUT'));
-  return { document, operation };
+  if (operation.operation !== OperationTypeNode.SUBSCRIPTION) return { document, operation };
+  const subscription = readSubscription(opts.schema, document, payload.operationName, payload.variables);
+  if (Array.isArray(subscription)) return subscription;
+  return { document, operation, subscription };
 }
 
 /**
- * The room a subscription reads: its root field's `room` argument (a literal or a variable),
- * or null when it has none (or is not a subscription). Subscriptions have exactly one root
- * field (graphql-js' SingleFieldSubscriptions rule), possibly inside fragments.
+ * The room a subscription reads: its root field's `room` argument (read through fragments,
+ * inline fragments and aliases by subscription-document.ts), or null when it has none.
  */
-export function subscribedRoom(
-  document: DocumentNode,
-  operation: OperationDefinitionNode,
-  variables: Readonly<Record<string, unknown>> | null | undefined,
-): string | null {
-  if (operation.operation !== OperationTypeNode.SUBSCRIPTION) return null;
-  const fragments = new Map<string, FragmentDefinitionNode>();
-  for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
-  const seen = new Set<string>();
-  const rootField = (set: SelectionSetNode): FieldNode | undefined => {
-    for (const sel of set.selections) {
-      if (sel.kind === Kind.FIELD) return sel;
-      if (sel.kind === Kind.INLINE_FRAGMENT) {
-        const f = rootField(sel.selectionSet);
-        if (f) return f;
-      } else if (!seen.has(sel.name.value)) {
-        seen.add(sel.name.value);
-        const def = fragments.get(sel.name.value);
-        const f = def ? rootField(def.selectionSet) : undefined;
-        if (f) return f;
-      }
-    }
-    return undefined;
-  };
-  const arg = rootField(operation.selectionSet)?.arguments?.find((a) => a.name.value === 'room');
-  if (!arg) return null;
-  if (arg.value.kind === Kind.STRING) return arg.value.value;
-  if (arg.value.kind === Kind.VARIABLE) {
-    const v = variables?.[arg.value.name.value];
-    return typeof v === 'string' ? v : null;
-  }
-  return null;
+export function subscribedRoom(root: SubscriptionRoot): string | null {
+  const room = root.args.room;
+  return typeof room === 'string' ? room : null;
 }

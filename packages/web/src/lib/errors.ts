@@ -1,24 +1,12 @@
-/** The error codes of the public API (extensions.code), plus NETWORK for a request that got no answer. */
-export type ErrorCode =
-  | 'UNAUTHENTICATED'
-  | 'FORBIDDEN'
-  | 'NOT_FOUND'
-  | 'BAD_USER_INPUT'
-  | 'CONFLICT'
-  | 'RATE_LIMITED'
-  | 'INTERNAL_SERVER_ERROR'
-  | 'NETWORK';
+import { ErrorCode as ServerCode } from '@conversa/contracts/errors';
 
-const KNOWN = new Set<string>([
-  'UNAUTHENTICATED',
-  'FORBIDDEN',
-  'NOT_FOUND',
-  'BAD_USER_INPUT',
-  'CONFLICT',
-  'RATE_LIMITED',
-  'INTERNAL_SERVER_ERROR',
-  'NETWORK',
-]);
+/**
+ * The error codes of the public API (extensions.code, `ErrorCode` of @conversa/contracts:
+ * never re-listed here), plus NETWORK for a request that got no answer.
+ */
+export type ErrorCode = ServerCode | 'NETWORK';
+
+const KNOWN = new Set<string>(Object.values(ServerCode));
 
 /** An error the API (or the network) answered, with its stable code and the server's message. */
 export class ApiError extends Error {
