@@ -3,8 +3,12 @@ import { backendFromBuildInfo, documentLocksWanted, pointLookupsForIn } from './
 
 describe('backend', () => {
   it('recognizes FerretDB by the ferretdbVersion of its buildInfo', () => {
-    expect(backendFromBuildInfo({ version: '7.0.77', ferretdbVersion: 'v1.24.2', ok: 1 })).toBe('ferretdb');
-    expect(backendFromBuildInfo({ version: '7.0.14', gitVersion: 'ce59cfc', ok: 1 })).toBe('mongodb');
+    expect(backendFromBuildInfo({ version: '7.0.77', ferretdbVersion: 'v1.24.2', ok: 1 })).toBe(
+      'ferretdb',
+    );
+    expect(backendFromBuildInfo({ version: '7.0.14', gitVersion: 'ce59cfc', ok: 1 })).toBe(
+      'mongodb',
+    );
   });
 
   it('takes document locks on FerretDB only, unless configured', () => {
