@@ -20,7 +20,7 @@ trap cleanup EXIT INT TERM
 
 step() { printf '\n== %s\n' "$*"; }
 
-step "infrastructure (Redis, Kafka, FerretDB)"
+step "infrastructure (Redis, Kafka, PostgreSQL, FerretDB on it)"
 INFRA_STARTED_FILE="$started_file" bash infra/local/infra.sh up
 
 step "browser (Debian's Chromium, for the browser end-to-end tests)"
@@ -44,7 +44,7 @@ node infra/k8s/validate.mjs
 step "unit tests"
 npx turbo run test --output-logs=new-only
 
-step "integration tests (real Redis, Kafka, FerretDB)"
+step "integration tests (real Redis, Kafka, FerretDB on PostgreSQL)"
 npx turbo run test:integration --concurrency=2 --output-logs=new-only
 
 step "end-to-end tests (services as processes)"

@@ -1,16 +1,23 @@
 #!/usr/bin/env bash
-# Local infrastructure for conversa without Docker: Redis, Kafka (KRaft), FerretDB.
+# Local infrastructure for conversa without Docker: Redis, Kafka (KRaft), PostgreSQL 15 and
+# FerretDB on it (service `mongo`: the MongoDB wire protocol).
 #
-#   infra/local/infra.sh up      [redis|kafka|mongo ...]   # default: all three
-#   infra/local/infra.sh down    [redis|kafka|mongo ...]
-#   infra/local/infra.sh status  [redis|kafka|mongo ...]   # exit 0 only if all named are up
-#   infra/local/infra.sh install [redis|kafka|mongo ...]   # install only, no start
-#   infra/local/infra.sh wipe                               # stop all, delete the data folder
+#   infra/local/infra.sh up      [redis|kafka|postgres|mongo ...]  # default: all four
+#   infra/local/infra.sh down    [redis|kafka|postgres|mongo ...]
+#   infra/local/infra.sh status  [redis|kafka|postgres|mongo ...]  # exit 0 only if all named are up
+#   infra/local/infra.sh install [redis|kafka|postgres|mongo ...]  # install only, no start
+#   infra/local/infra.sh wipe                                       # stop all, delete the data folder
+#
+# `up mongo` brings postgres up first (FerretDB stores everything in it); `down` stops
+# FerretDB before PostgreSQL.
 #
 # Environment:
 #   CONVERSA_CACHE_DIR  binaries/jars (default: $HOME/.cache/conversa)
 #   CONVERSA_DATA_DIR   data, logs, pid files (default: <repo root>/.data)
 #   REDIS_PORT (6379)  KAFKA_PORT (9092)  KAFKA_CONTROLLER_PORT (9093)  MONGO_PORT (27017)
+#   POSTGRES_PORT (54329)
+#   POSTGRES_SYNCHRONOUS_COMMIT  on (default: an acknowledged write is on disk); `off` is a
+#                       benchmark-only option that may lose the last ~0.6 s of writes on a crash
 #   INFRA_TIMEOUT       seconds to wait for readiness (default 120)
 #   INFRA_STARTED_FILE  if set, `up` appends the names of the services it started, one a line
 #
@@ -28,6 +35,8 @@ REDIS_PORT="${REDIS_PORT:-6379}"
 KAFKA_PORT="${KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
 MONGO_PORT="${MONGO_PORT:-27017}"
+POSTGRES_PORT="${POSTGRES_PORT:-54329}"
+POSTGRES_SYNCHRONOUS_COMMIT="${POSTGRES_SYNCHRONOUS_COMMIT:-on}"
 INFRA_TIMEOUT="${INFRA_TIMEOUT:-120}"
 HOST=127.0.0.1
 
@@ -38,7 +47,17 @@ FERRETDB_VERSION=v1.24.2
 FERRETDB_HOME="$CACHE_DIR/ferretdb/$FERRETDB_VERSION"
 FERRETDB_BIN="$FERRETDB_HOME/ferretdb"
 
-ALL_SERVICES=(redis kafka mongo)
+# PostgreSQL 15 from Debian's packages. The cluster runs as an unprivileged system user
+# (initdb and postgres refuse root); its superuser role and FerretDB's database:
+PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
+PG_OS_USER="${PG_OS_USER:-conversa-pg}"
+PG_ROLE=conversa
+PG_DB=ferretdb
+# FerretDB keeps one schema per MongoDB database, one table per collection, in $PG_DB.
+FERRETDB_PG_URL="postgres://$PG_ROLE@$HOST:$POSTGRES_PORT/$PG_DB?sslmode=disable"
+
+# start order; `down` stops in reverse
+ALL_SERVICES=(redis kafka postgres mongo)
 
 # ---------------------------------------------------------------- helpers
 log() { printf '[infra] %s\n' "$*" >&2; }
@@ -48,7 +67,7 @@ now_ms() { date +%s%3N; }
 elapsed() { local ms=$(($(now_ms) - $1)); printf '%d.%01ds' $((ms / 1000)) $((ms % 1000 / 100)); }
 
 usage() {
-  sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,27p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -57,6 +76,7 @@ port_of() {
     redis) echo "$REDIS_PORT" ;;
     kafka) echo "$KAFKA_PORT" ;;
     mongo) echo "$MONGO_PORT" ;;
+    postgres) echo "$POSTGRES_PORT" ;;
   esac
 }
 
@@ -67,6 +87,7 @@ log_file() {
     redis) echo "$DATA_DIR/redis/redis.log" ;;
     kafka) echo "$DATA_DIR/kafka/kafka.log" ;;
     mongo) echo "$DATA_DIR/mongo/ferretdb.log" ;;
+    postgres) echo "$DATA_DIR/postgres/postgres.log" ;;
   esac
 }
 # a word that must appear in /proc/<pid>/cmdline of our process (guards against pid reuse)
@@ -75,6 +96,7 @@ proc_marker() {
     redis) echo "redis-server" ;;
     kafka) echo "kafka.Kafka" ;;
     mongo) echo "ferretdb" ;;
+    postgres) echo "$PG_BIN/postgres" ;;
   esac
 }
 
@@ -136,11 +158,17 @@ mongo_ping() {
   [[ "$out" == *016f6b00000000000000f03f* ]]
 }
 
+# pg_isready: 0 only once the server accepts connections (not while it recovers from a crash)
+postgres_ping() {
+  timeout 3 "$PG_BIN/pg_isready" -q -h "$HOST" -p "$POSTGRES_PORT" -U "$PG_ROLE" -d postgres >/dev/null 2>&1
+}
+
 is_up() {
   case "$1" in
     redis) redis_ping ;;
     kafka) kafka_ping ;;
     mongo) mongo_ping ;;
+    postgres) postgres_ping ;;
   esac
 }
 
@@ -223,6 +251,47 @@ install_mongo() {
     die "mongo: built FerretDB binary does not run: $("$FERRETDB_BIN" --version 2>&1 | tail -n 5)"
   rm -rf "$src"
   log "mongo: FerretDB $FERRETDB_VERSION ready at $FERRETDB_BIN"
+}
+
+# Runs a command as the cluster's OS user: root starts nothing of PostgreSQL as root.
+as_pg() {
+  if ((EUID == 0)); then
+    setpriv --reuid="$PG_OS_USER" --regid="$PG_OS_USER" --init-groups -- "$@"
+  else
+    "$@"
+  fi
+}
+
+install_postgres() {
+  if [[ ! -x "$PG_BIN/initdb" || ! -x "$PG_BIN/postgres" || ! -x "$PG_BIN/pg_isready" || ! -x "$PG_BIN/psql" ]]; then
+    ((EUID == 0)) || die "postgres: PostgreSQL 15 is not installed ($PG_BIN/initdb missing): sudo apt-get install postgresql-15"
+    log "postgres: installing Debian package postgresql-15 (apt-get)"
+    export DEBIAN_FRONTEND=noninteractive
+    # keep Debian's own cluster ("main") from starting on install: we run a private one
+    local policy=/usr/sbin/policy-rc.d created_policy=0 rc=0
+    if [[ ! -e "$policy" ]]; then
+      printf '#!/bin/sh\nexit 101\n' >"$policy"
+      chmod +x "$policy"
+      created_policy=1
+    fi
+    {
+      apt-get update -qq >&2 &&
+        apt-get install -y -qq --no-install-recommends postgresql-15 postgresql-client-15 >&2
+    } || rc=$?
+    if ((created_policy)); then rm -f "$policy"; fi
+    ((rc == 0)) || die "postgres: apt-get install postgresql-15 failed (exit $rc)"
+    # nor at boot (harmless where there is no init system)
+    update-rc.d postgresql disable >/dev/null 2>&1 || true
+    systemctl disable postgresql >/dev/null 2>&1 || true
+    [[ -x "$PG_BIN/initdb" ]] || die "postgres: $PG_BIN/initdb missing after apt-get install"
+    log "postgres: installed $("$PG_BIN/postgres" --version)"
+  fi
+  if ((EUID == 0)) && ! id -u "$PG_OS_USER" >/dev/null 2>&1; then
+    log "postgres: creating system user $PG_OS_USER (the cluster's owner: initdb refuses root)"
+    useradd --system --user-group --no-create-home --home-dir /nonexistent \
+      --shell /usr/sbin/nologin --comment "conversa local PostgreSQL" "$PG_OS_USER" ||
+      die "postgres: useradd $PG_OS_USER failed"
+  fi
 }
 
 # ---------------------------------------------------------------- start
@@ -379,13 +448,153 @@ start_kafka() {
   fi
 }
 
+# Settings of the private cluster, rewritten on every start (like Kafka's server.properties).
+# Sized for a 2-core, 24 GiB machine that also runs Kafka, Redis, FerretDB and the services.
+write_postgres_config() {
+  local data=$1
+  case "$POSTGRES_SYNCHRONOUS_COMMIT" in
+    on) ;;
+    off)
+      log "postgres: synchronous_commit=off (benchmark option): an acknowledged write may be lost on a crash"
+      ;;
+    *) die "postgres: POSTGRES_SYNCHRONOUS_COMMIT must be on or off (got '$POSTGRES_SYNCHRONOUS_COMMIT')" ;;
+  esac
+  cat >"$data/conversa.conf" <<EOF
+# generated by infra/local/infra.sh -- edits are overwritten on every start
+listen_addresses = '$HOST'
+port = $POSTGRES_PORT
+# TCP only: no socket in a directory the cluster's user may not reach
+unix_socket_directories = ''
+max_connections = 200
+# Durability: an acknowledged write is on disk (WAL flushed) before the client hears of it.
+fsync = on
+synchronous_commit = $POSTGRES_SYNCHRONOUS_COMMIT
+full_page_writes = on
+wal_level = replica
+wal_buffers = 16MB
+checkpoint_timeout = 15min
+checkpoint_completion_target = 0.9
+max_wal_size = 2GB
+min_wal_size = 256MB
+# Memory: a share of 24 GiB that leaves room for the rest of the stack.
+shared_buffers = 512MB
+effective_cache_size = 4GB
+work_mem = 8MB
+maintenance_work_mem = 256MB
+huge_pages = off
+# Two cores: no parallel query, no JIT (it only adds latency to small statements).
+max_parallel_workers_per_gather = 0
+max_parallel_maintenance_workers = 1
+jit = off
+random_page_cost = 1.1
+effective_io_concurrency = 100
+# Growing tables get fresh statistics soon, so plans switch to the indexes early.
+autovacuum = on
+autovacuum_naptime = 10s
+# What FerretDB sends, for diagnosis (SELECT * FROM pg_stat_statements) and the store's EXPLAIN test.
+shared_preload_libraries = 'pg_stat_statements'
+pg_stat_statements.max = 2000
+pg_stat_statements.track = top
+log_destination = 'stderr'
+logging_collector = off
+log_min_messages = warning
+log_checkpoints = off
+log_line_prefix = '%m [%p] %q%u@%d '
+timezone = 'UTC'
+EOF
+}
+
+init_postgres() {
+  local d=$1 data=$1/data
+  if [[ -f "$data/PG_VERSION" ]]; then return 0; fi
+  log "postgres: initdb $data (owner $PG_OS_USER, superuser role $PG_ROLE)"
+  rm -rf "$data"
+  mkdir -p "$data"
+  if ((EUID == 0)); then
+    # The cluster's user must reach its folder: let it traverse (not list) the data folder.
+    chmod a+x "$DATA_DIR"
+    chown "$PG_OS_USER:$PG_OS_USER" "$d" "$data"
+    as_pg test -w "$data" || die "postgres: $PG_OS_USER cannot reach $data (a parent folder is not traversable)"
+  fi
+  chmod 700 "$data"
+  as_pg "$PG_BIN/initdb" -D "$data" --username="$PG_ROLE" --auth=trust --encoding=UTF8 \
+    --locale=C.UTF-8 --no-instructions >"$d/initdb.log" 2>&1 ||
+    { cat "$d/initdb.log" >&2; die "postgres: initdb failed (log: $d/initdb.log)"; }
+  # loopback only, no password (like the local Redis); listen_addresses keeps it off the network
+  cat >"$data/pg_hba.conf" <<EOF
+# generated by infra/local/infra.sh at initdb
+host all all 127.0.0.1/32 trust
+EOF
+  echo "include = 'conversa.conf'" >>"$data/postgresql.conf"
+  if ((EUID == 0)); then chown "$PG_OS_USER:$PG_OS_USER" "$data/pg_hba.conf"; fi
+}
+
+# Backends of a killed postmaster live on for a moment (they exit once they notice); a new
+# postmaster refuses to start while they still hold the old shared memory. They are the ones
+# whose working directory is the data folder.
+wait_postgres_orphans() {
+  local data=$1 i p left=()
+  for ((i = 0; i < 100; i++)); do
+    left=()
+    for p in /proc/[0-9]*; do
+      [[ "$(readlink "$p/cwd" 2>/dev/null)" == "$data" ]] && left+=("${p#/proc/}")
+    done
+    ((${#left[@]} == 0)) && return 0
+    if ((i == 50)); then
+      log "postgres: ${#left[@]} processes of the previous server still alive; killing them"
+      kill -KILL "${left[@]}" 2>/dev/null || true
+    fi
+    sleep 0.1
+  done
+  die "postgres: processes of the previous server (${left[*]}) do not exit"
+}
+
+start_postgres() {
+  local d data
+  d="$(svc_dir postgres)"
+  data="$d/data"
+  mkdir -p "$d"
+  init_postgres "$d"
+  write_postgres_config "$data"
+  if ((EUID == 0)); then chown "$PG_OS_USER:$PG_OS_USER" "$data/conversa.conf"; fi
+  wait_postgres_orphans "$data"
+  [[ -f "$d/postgres.log" ]] && mv -f "$d/postgres.log" "$d/postgres.log.prev"
+  # setsid, nohup and setpriv all exec: $! is the postmaster's pid. A postmaster killed with
+  # -9 leaves postmaster.pid behind; the new one sees that pid gone and runs crash recovery.
+  if ((EUID == 0)); then
+    setsid nohup setpriv --reuid="$PG_OS_USER" --regid="$PG_OS_USER" --init-groups -- \
+      "$PG_BIN/postgres" -D "$data" </dev/null >"$d/postgres.log" 2>&1 9>&- &
+  else
+    setsid nohup "$PG_BIN/postgres" -D "$data" </dev/null >"$d/postgres.log" 2>&1 9>&- &
+  fi
+  echo $! >"$(pid_file postgres)"
+}
+
+pg_sql() {
+  PGOPTIONS='-c client_min_messages=warning' "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$HOST" -p "$POSTGRES_PORT" -U "$PG_ROLE" "$@"
+}
+
+# FerretDB's database, pg_stat_statements, and the GIN twins of FerretDB's indexes
+# (postgres/ferretdb-gin.sql). Idempotent; runs before every FerretDB start.
+setup_ferretdb_database() {
+  if [[ -z "$(pg_sql -d postgres -At -c "SELECT 1 FROM pg_database WHERE datname = '$PG_DB'")" ]]; then
+    log "postgres: creating database $PG_DB"
+    pg_sql -d postgres -c "CREATE DATABASE $PG_DB" >/dev/null || die "postgres: CREATE DATABASE $PG_DB failed"
+  fi
+  pg_sql -d "$PG_DB" -c 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements' >/dev/null ||
+    die "postgres: CREATE EXTENSION pg_stat_statements failed"
+  pg_sql -d "$PG_DB" -f "$SCRIPT_DIR/postgres/ferretdb-gin.sql" >/dev/null ||
+    die "postgres: installing $SCRIPT_DIR/postgres/ferretdb-gin.sql failed"
+}
+
 start_mongo() {
   local d
   d="$(svc_dir mongo)"
-  mkdir -p "$d/db" "$d/state"
+  mkdir -p "$d/state"
+  setup_ferretdb_database
   [[ -f "$d/ferretdb.log" ]] && mv -f "$d/ferretdb.log" "$d/ferretdb.log.prev"
   setsid nohup "$FERRETDB_BIN" \
-    --handler=sqlite --sqlite-url="file:$d/db/" \
+    --handler=postgresql --postgresql-url="$FERRETDB_PG_URL" \
     --listen-addr="$HOST:$MONGO_PORT" \
     --state-dir="$d/state" \
     --debug-addr=- --telemetry=disable \
@@ -441,13 +650,15 @@ stop_service() {
     rm -f "$(pid_file "$svc")"
     if port_open "$(port_of "$svc")"; then
       log "$svc: port $(port_of "$svc") is in use by a process without our pid file; not stopping it"
-      printf '%-6s %s\n' "$svc" "not ours (no pid file), left running"
+      printf '%-8s %s\n' "$svc" "not ours (no pid file), left running"
     else
-      printf '%-6s %s\n' "$svc" "down  (was not running)"
+      printf '%-8s %s\n' "$svc" "down  (was not running)"
     fi
     return 0
   fi
-  kill -TERM "$pid" 2>/dev/null || true
+  # PostgreSQL: SIGINT is its fast shutdown (SIGTERM would wait for FerretDB's pooled
+  # connections to close, which they never do on their own).
+  if [[ "$svc" == postgres ]]; then kill -INT "$pid" 2>/dev/null || true; else kill -TERM "$pid" 2>/dev/null || true; fi
   for ((i = 0; i < 300; i++)); do
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.1
@@ -464,7 +675,7 @@ stop_service() {
   fi
   rm -f "$(pid_file "$svc")"
   if [[ "$svc" == kafka && "$KAFKA_CDS" == 1 ]]; then promote_kafka_archive; fi
-  printf '%-6s %s\n' "$svc" "down  (stopped pid $pid)"
+  printf '%-8s %s\n' "$svc" "down  (stopped pid $pid)"
 }
 
 # ---------------------------------------------------------------- commands
@@ -478,11 +689,33 @@ parse_services() {
   local s
   for s in "$@"; do
     case "$s" in
-      redis | kafka | mongo) SERVICES+=("$s") ;;
+      redis | kafka | mongo | postgres) SERVICES+=("$s") ;;
       mongodb | ferretdb) SERVICES+=(mongo) ;;
-      *) die "unknown service '$s' (expected: redis kafka mongo)" ;;
+      postgresql | pg) SERVICES+=(postgres) ;;
+      *) die "unknown service '$s' (expected: redis kafka postgres mongo)" ;;
     esac
   done
+}
+
+# `up mongo` needs PostgreSQL first: FerretDB keeps everything in it.
+with_dependencies() {
+  local s want=() seen=" "
+  for s in "${SERVICES[@]}"; do
+    if [[ "$s" == mongo && "$seen" != *" postgres "* ]]; then want+=(postgres); seen+="postgres "; fi
+    if [[ "$seen" != *" $s "* ]]; then want+=("$s"); seen+="$s "; fi
+  done
+  SERVICES=("${want[@]}")
+}
+
+# `down`: FerretDB before PostgreSQL, whatever order they were named in.
+in_stop_order() {
+  local i want=() s
+  for ((i = ${#ALL_SERVICES[@]} - 1; i >= 0; i--)); do
+    for s in "${SERVICES[@]}"; do
+      if [[ "$s" == "${ALL_SERVICES[$i]}" ]]; then want+=("$s"); break; fi
+    done
+  done
+  SERVICES=("${want[@]}")
 }
 
 take_lock() {
@@ -512,7 +745,7 @@ cmd_up() {
   ensure_gitignore
   for s in "${SERVICES[@]}"; do
     if is_up "$s"; then
-      printf '%-6s up  %s:%s  (already running)\n' "$s" "$HOST" "$(port_of "$s")"
+      printf '%-8s up  %s:%s  (already running)\n' "$s" "$HOST" "$(port_of "$s")"
       continue
     fi
     if port_open "$(port_of "$s")"; then
@@ -529,7 +762,7 @@ cmd_up() {
     log "$s: starting on $HOST:$(port_of "$s")"
     "start_$s"
     wait_ready "$s"
-    printf '%-6s up  %s:%s  (started in %s)\n' "$s" "$HOST" "$(port_of "$s")" "$(elapsed "$t0")"
+    printf '%-8s up  %s:%s  (started in %s)\n' "$s" "$HOST" "$(port_of "$s")" "$(elapsed "$t0")"
     started+=("$s")
     if [[ -n "${INFRA_STARTED_FILE:-}" ]]; then echo "$s" >>"$INFRA_STARTED_FILE"; fi
   done
@@ -547,9 +780,9 @@ cmd_status() {
   for s in "${SERVICES[@]}"; do
     pid="$(live_pid "$s")"
     if is_up "$s"; then
-      printf '%-6s up    %s:%s  pid %s  log %s\n' "$s" "$HOST" "$(port_of "$s")" "${pid:-?}" "$(log_file "$s")"
+      printf '%-8s up    %s:%s  pid %s  log %s\n' "$s" "$HOST" "$(port_of "$s")" "${pid:-?}" "$(log_file "$s")"
     else
-      printf '%-6s down  %s:%s%s\n' "$s" "$HOST" "$(port_of "$s")" "${pid:+  (pid $pid alive but not answering)}"
+      printf '%-8s down  %s:%s%s\n' "$s" "$HOST" "$(port_of "$s")" "${pid:+  (pid $pid alive but not answering)}"
       rc=1
     fi
   done
@@ -558,6 +791,7 @@ cmd_status() {
 
 cmd_wipe() {
   SERVICES=("${ALL_SERVICES[@]}")
+  in_stop_order
   cmd_down
   exec 9>&-
   log "deleting $DATA_DIR"
@@ -569,8 +803,8 @@ main() {
   local cmd=$1
   shift
   case "$cmd" in
-    up) parse_services "$@"; cmd_up ;;
-    down) parse_services "$@"; cmd_down ;;
+    up) parse_services "$@"; with_dependencies; cmd_up ;;
+    down) parse_services "$@"; in_stop_order; cmd_down ;;
     status) parse_services "$@"; cmd_status ;;
     install) parse_services "$@"; cmd_install ;;
     wipe) (($# == 0)) || die "wipe takes no arguments"; cmd_wipe ;;

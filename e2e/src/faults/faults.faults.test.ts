@@ -19,7 +19,7 @@ import { startPrivateInfra, type InfraService, type PrivateInfra } from './priva
 
 const SIZE = Number(process.env.FAULT_MESSAGES_PER_FAULT ?? 60);
 const DOWN_MS = Number(process.env.FAULT_DOWN_MS ?? 2_000);
-const ALL = ['redis', 'kafka', 'mongo', 'chat', 'audit', 'gateway'] as const;
+const ALL = ['redis', 'kafka', 'mongo', 'postgres', 'chat', 'audit', 'gateway'] as const;
 type Fault = (typeof ALL)[number];
 const FAULTS = (process.env.FAULT_ONLY?.split(',') ?? [...ALL]) as Fault[];
 const ROOMS_PER_FAULT = 3;

@@ -1,6 +1,7 @@
 /**
- * A private set of real infrastructure servers (Redis, Kafka, FerretDB) on their own ports and
- * data folder, so the fault suite can kill -9 them without disturbing anything else.
+ * A private set of real infrastructure servers (Redis, Kafka, PostgreSQL and FerretDB on it) on
+ * their own ports and data folder, so the fault suite can kill -9 them without disturbing
+ * anything else.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -8,13 +9,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO } from '../harness.js';
 
-export type InfraService = 'redis' | 'kafka' | 'mongo';
+/** `postgres`: the postmaster (FerretDB stays up and reconnects); `mongo`: FerretDB. */
+export type InfraService = 'redis' | 'kafka' | 'mongo' | 'postgres';
 
 export interface PrivateInfra {
   env: { MONGO_URL: string; REDIS_URL: string; KAFKA_BROKERS: string };
-  /** SIGKILL the server: no shutdown, no flush. */
+  /** SIGKILL the server (its pid file's process: for PostgreSQL the postmaster): no shutdown, no flush. */
   kill(svc: InfraService): void;
-  /** Starts it again on the same port and data folder; resolves once it answers. */
+  /** Starts it again on the same port and data folder (`infra.sh up <svc>`); resolves once it answers. */
   start(svc: InfraService): Promise<void>;
   destroy(): Promise<void>;
 }
@@ -31,7 +33,7 @@ function run(args: string[], env: NodeJS.ProcessEnv): Promise<void> {
 
 export async function startPrivateInfra(base: number): Promise<PrivateInfra> {
   const dir = mkdtempSync(join(tmpdir(), 'conversa-faults-'));
-  const ports = { redis: base, kafka: base + 1, controller: base + 2, mongo: base + 3 };
+  const ports = { redis: base, kafka: base + 1, controller: base + 2, mongo: base + 3, postgres: base + 4 };
   const env = {
     ...process.env,
     CONVERSA_DATA_DIR: dir,
@@ -39,6 +41,7 @@ export async function startPrivateInfra(base: number): Promise<PrivateInfra> {
     KAFKA_PORT: String(ports.kafka),
     KAFKA_CONTROLLER_PORT: String(ports.controller),
     MONGO_PORT: String(ports.mongo),
+    POSTGRES_PORT: String(ports.postgres),
   };
   await run(['up'], env);
   return {

@@ -36,10 +36,8 @@ export function isRetryable(e: ConversaError): boolean {
     case 'TIMEOUT':
     case 'INTERNAL_SERVER_ERROR':
     case 'RATE_LIMITED':
-    // Refused by a saturated write path (certainly not done), or done-or-not: the same request
-    // with the same clientMsgId is safe either way.
-    case 'UNAVAILABLE':
-    case 'OUTCOME_UNKNOWN':
+    case 'UNAVAILABLE': // refused by a saturated write path: certainly not done
+    case 'OUTCOME_UNKNOWN': // maybe done: the same clientMsgId returns the stored message
       return true;
     case 'UNAUTHENTICATED':
     case 'FORBIDDEN':

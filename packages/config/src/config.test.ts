@@ -7,6 +7,7 @@ describe('loadConfig', () => {
     expect(c.PORT).toBe(4_000);
     expect(c.KAFKA_BROKERS).toEqual(['127.0.0.1:9092']);
     expect(c.MONGO_DB).toBe('conversa');
+    expect(c.STORE_DOCUMENT_LOCKS).toBe('auto');
     expect(Object.isFrozen(c)).toBe(true);
   });
   it('coerces and splits values', () => {
@@ -17,7 +18,7 @@ describe('loadConfig', () => {
   });
   it('reports every bad variable at once, by name', () => {
     try {
-      loadConfig({ PORT: 'abc', KAFKA_BROKERS: 'nohost', LOG_LEVEL: 'loud' });
+      loadConfig({ PORT: 'abc', KAFKA_BROKERS: 'nohost', LOG_LEVEL: 'loud', STORE_DOCUMENT_LOCKS: 'maybe' });
       expect.unreachable();
     } catch (e) {
       expect(e).toBeInstanceOf(ConfigError);
@@ -25,6 +26,7 @@ describe('loadConfig', () => {
       expect(problems).toMatch(/^PORT:/m);
       expect(problems).toMatch(/^KAFKA_BROKERS/m);
       expect(problems).toMatch(/^LOG_LEVEL:/m);
+      expect(problems).toMatch(/^STORE_DOCUMENT_LOCKS:/m);
     }
   });
   it('refuses to run production with the default or a short JWT secret', () => {

@@ -40,6 +40,13 @@ export const ConfigSchema = z
     MONGO_URL: z.string().url().default('mongodb://127.0.0.1:27017'),
     /** Database name; defaults to the namespace. */
     MONGO_DB: z.string().regex(/^[A-Za-z0-9_-]{1,63}$/).optional(),
+    /**
+     * Document locks around the store's updates (in-process, and through Redis across chat
+     * processes): `auto` takes them when the server is FerretDB (its updates are
+     * read-modify-write, not atomic) and not on real MongoDB, as `buildInfo` tells; `on` and
+     * `off` force it. See docs/operations.md.
+     */
+    STORE_DOCUMENT_LOCKS: z.enum(['auto', 'on', 'off']).default('auto'),
     REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
     /** Comma-separated host:port list. */
     KAFKA_BROKERS: z

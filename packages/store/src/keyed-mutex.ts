@@ -35,3 +35,10 @@ export class LocalLocks implements DocLocks {
     return this.mutex.run(key, task);
   }
 }
+
+/** No locking: for servers whose single-document updates are atomic (real MongoDB). */
+export class NoLocks implements DocLocks {
+  run<T>(_key: string, task: () => Promise<T>): Promise<T> {
+    return task();
+  }
+}

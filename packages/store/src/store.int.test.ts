@@ -1,5 +1,5 @@
 /**
- * The Store against a real MongoDB-wire server (FerretDB 1.24 on SQLite in local runs).
+ * The Store against a real MongoDB-wire server (FerretDB 1.24 on PostgreSQL in local runs).
  * Each test gets a database of its own (`it_<uuid8>`), dropped afterwards, so files and
  * tests can run side by side.
  */

@@ -14,7 +14,8 @@ import {
   type UserDoc,
 } from './models.js';
 import { asDuplicate, isAllDuplicates, PartialInsertError } from './errors.js';
-import { LocalLocks, type DocLocks } from './keyed-mutex.js';
+import { LocalLocks, NoLocks, type DocLocks } from './keyed-mutex.js';
+import { backendFromBuildInfo, documentLocksWanted, pointLookupsForIn, type DocumentLocksMode, type StoreBackend } from './backend.js';
 
 /** A message's _id: its room and seq. Unique by construction, and found without an index. */
 export const messageId = (room: string, seq: number): string => `${room}:${seq}`;
@@ -26,9 +27,16 @@ export interface StoreOptions {
    * Serializes updates of one document. FerretDB 1.x applies an update as read-modify-write
    * without a version check (FerretDB#3040), so two concurrent updates of one document can
    * lose one. Inserts are safe (unique indexes). Default: within this process only; the chat
-   * service passes Redis locks so that its several processes are covered too.
+   * service passes Redis locks so that its several processes are covered too. Used only when
+   * `documentLocks` says so.
    */
   locks?: DocLocks;
+  /**
+   * Whether updates take `locks` at all: `auto` (default) on FerretDB, not on real MongoDB
+   * (its single-document updates are atomic), as `buildInfo` tells at connect; `on`/`off`
+   * force it. Config: STORE_DOCUMENT_LOCKS.
+   */
+  documentLocks?: DocumentLocksMode;
   /**
    * Called after each write that changes what a send checks (a user, a membership, a user's
    * mutes): the chat service drops it from its read caches, here and in its other processes.
@@ -100,13 +108,20 @@ type Insertable<T> = Omit<T, 'outboxPending'>;
 /** MongoDB access for every conversa service: all reads and writes go through these repositories. */
 export class Store {
   readonly models: Models;
+  /** Whether updates run under document locks (StoreOptions.documentLocks). */
+  readonly documentLocks: boolean;
+  private readonly locks: DocLocks;
 
   private constructor(
     readonly connection: Connection,
-    private readonly locks: DocLocks,
+    /** The server behind the connection, from its `buildInfo`. */
+    readonly backend: StoreBackend,
+    opts: Pick<StoreOptions, 'locks' | 'documentLocks'>,
     private readonly onWrite: (change: StoreChange) => void = () => undefined,
   ) {
     this.models = defineModels(connection);
+    this.documentLocks = documentLocksWanted(opts.documentLocks ?? 'auto', backend);
+    this.locks = this.documentLocks ? (opts.locks ?? new LocalLocks()) : new NoLocks();
   }
 
   /** Every update of a document runs under its lock (see StoreOptions.locks). */
@@ -116,7 +131,8 @@ export class Store {
 
   /**
    * Connects with a journaled majority write concern: an acknowledged write survives a
-   * primary failover on a replica set (FerretDB accepts and ignores it; SQLite commits anyway).
+   * primary failover on a replica set (FerretDB accepts and ignores it; its PostgreSQL commits
+   * synchronously). Asks the server's `buildInfo` which backend it is.
    */
   static async connect(opts: StoreOptions): Promise<Store> {
     const conn = mongoose.createConnection(opts.url, {
@@ -138,7 +154,10 @@ export class Store {
       });
     }
     await conn.asPromise();
-    return new Store(conn, opts.locks ?? new LocalLocks(), opts.onWrite);
+    const db = conn.db;
+    if (!db) throw new Error('not connected');
+    const info: Record<string, unknown> = await db.admin().command({ buildInfo: 1 });
+    return new Store(conn, backendFromBuildInfo(info), opts, opts.onWrite);
   }
 
   /** Creates the indexes every query relies on (idempotent). */
@@ -623,18 +642,31 @@ export class Store {
 
   /** Which of these event ids are in the log already, with their chain position. */
   auditEntriesByIds(ids: readonly string[]): Promise<StoredChainFields[]> {
-    if (ids.length === 0) return Promise.resolve([]);
-    return this.models.Audit.find({ _id: { $in: [...ids] } })
-      .select({ _id: 1, chain: 1, chainSeq: 1, hash: 1 })
-      .lean<StoredChainFields[]>()
-      .exec();
+    return this.byIds(ids, (filter) =>
+      this.models.Audit.find(filter).select({ _id: 1, chain: 1, chainSeq: 1, hash: 1 }).lean<StoredChainFields[]>().exec(),
+    );
   }
 
-  /** The head records of these chains (by `_id`, fast on every server). */
+  /** The head records of these chains (by `_id`). */
   async chainHeads(chains: readonly string[]): Promise<Map<string, { seq: number; hash: string }>> {
-    if (chains.length === 0) return new Map();
-    const rows = await this.models.AuditChain.find({ _id: { $in: [...chains] } }).lean<AuditChainDoc[]>().exec();
+    const rows = await this.byIds(chains, (filter) => this.models.AuditChain.find(filter).lean<AuditChainDoc[]>().exec());
     return new Map(rows.map((r) => [r._id, { seq: r.seq, hash: r.hash }]));
+  }
+
+  /**
+   * Documents with these `_id`s: one `$in` on MongoDB; on FerretDB, which pushes `$in` down to
+   * nothing and reads the whole collection, point look-ups (indexed), a bounded number at once.
+   */
+  private async byIds<T>(ids: readonly string[], find: (filter: Record<string, unknown>) => Promise<T[]>): Promise<T[]> {
+    const unique = [...new Set(ids)];
+    if (unique.length === 0) return [];
+    if (!pointLookupsForIn(this.backend)) return find({ _id: { $in: unique } });
+    const out: T[] = [];
+    for (let i = 0; i < unique.length; i += POINT_LOOKUP_CONCURRENCY) {
+      const found = await Promise.all(unique.slice(i, i + POINT_LOOKUP_CONCURRENCY).map((_id) => find({ _id })));
+      out.push(...found.flat());
+    }
+    return out;
   }
 
   /** Every chain head record, for the verifier. */
@@ -726,7 +758,7 @@ export class Store {
 
   /** The mutes that could apply to a user in a room: the room's and the one everywhere. */
   mutesFor(user: string, room: string): Promise<MuteDoc[]> {
-    return this.models.Mute.find({ _id: { $in: [`${user}/${room}`, `${user}/*`] } }).lean<MuteDoc[]>().exec();
+    return this.byIds([`${user}/${room}`, `${user}/*`], (filter) => this.models.Mute.find(filter).lean<MuteDoc[]>().exec());
   }
 
   findMute(id: string): Promise<MuteDoc | null> {
@@ -761,6 +793,8 @@ export class Store {
   }
 }
 
+/** Point look-ups one `byIds` runs at once on FerretDB (its PostgreSQL pool holds 50 connections). */
+const POINT_LOOKUP_CONCURRENCY = 32;
 const OUTBOX_COLLECTIONS: readonly OutboxCollection[] = ['users', 'rooms', 'memberships', 'messages', 'moderation_actions'];
 /** Oldest first within a collection, so a backlog goes out roughly in the order it was written. */
 const OUTBOX_TIME_FIELD: Record<OutboxCollection, string> = {

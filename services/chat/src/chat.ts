@@ -62,6 +62,7 @@ export async function createChat(config: Config, logger: Logger): Promise<ChatSe
       url: config.MONGO_URL,
       dbName: config.MONGO_DB,
       locks: redisLocks(redis, n.queuePrefix),
+      documentLocks: config.STORE_DOCUMENT_LOCKS,
       onError: (op) => cm.dependencyError('mongo', op),
       onWrite: (change) => {
         caches.current?.evict(change);
