@@ -17,7 +17,9 @@ import {
   isObjectType,
   print,
   typeFromAST,
+  visit,
   type ASTVisitor,
+  type ArgumentNode,
   type DocumentNode,
   type FieldNode,
   type FragmentDefinitionNode,
@@ -80,16 +82,10 @@ export type CollectedFields = Map<string, FieldNode[]>;
 /** Variables a walk read: in `@skip`/`@include` conditions and in field arguments. */
 type Consulted = Set<string>;
 
-function variablesIn(node: { readonly arguments?: readonly { value: unknown }[] | undefined }, into: Consulted | undefined): void {
+/** Records the variables that these arguments (or a directive's) read. */
+function variablesIn(node: { readonly arguments?: readonly ArgumentNode[] | undefined }, into: Consulted | undefined): void {
   if (!into || !node.arguments) return;
-  const walk = (v: unknown): void => {
-    if (typeof v !== 'object' || v === null) return;
-    const n = v as { kind?: string; name?: { value: string }; values?: unknown[]; fields?: { value: unknown }[] };
-    if (n.kind === Kind.VARIABLE && n.name) into.add(n.name.value);
-    n.values?.forEach(walk);
-    n.fields?.forEach((f) => walk(f.value));
-  };
-  for (const a of node.arguments) walk(a.value);
+  for (const a of node.arguments) visit(a, { Variable: (v) => void into.add(v.name.value) });
 }
 
 /** graphql-js' shouldIncludeNode, with an "unknown yet" answer (include) while validating. */
