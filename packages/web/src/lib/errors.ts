@@ -48,6 +48,10 @@ export function describeError(e: unknown): string {
         return 'Cannot reach conversa. Check your connection and try again.';
       case 'RATE_LIMITED':
         return `Slow down a little: ${e.message}`;
+      case 'UNAVAILABLE':
+        return 'conversa is very busy right now and did nothing: try again in a moment.';
+      case 'OUTCOME_UNKNOWN':
+        return 'Still sending… conversa is slow to answer; sending again will not duplicate it.';
       case 'INTERNAL_SERVER_ERROR':
         return 'Something went wrong on our side. Please try again.';
       case 'UNAUTHENTICATED':
