@@ -421,14 +421,21 @@ describe('outbox marks (posted events without updating the message)', () => {
     expect(await store.models.OutboxMark.countDocuments().exec()).toBe(0);
   });
 
-  it('a writer that loses the seq removes the mark it wrote, never the winner\'s', async () => {
+  it('a writer that loses the seq never removes a mark the winner may rely on', async () => {
     const first = await store.insertMessage(posted('r1', 1));
     // The winner's mark is still pending: the loser's attempt leaves it alone.
     await expect(store.insertMessage({ ...posted('r1', 1), authorId: 'u2', clientMsgId: 'other' })).rejects.toBeInstanceOf(DuplicateKeyError);
     expect(await store.pendingOutbox(100)).toEqual([{ collection: 'messages', docId: first._id, events: [first.posted], marked: true }]);
-    // Once published, a late loser writes a mark, is refused, and deletes that mark again.
+    // Once published, a late loser writes a mark and is refused. It cannot tell whether the
+    // winner relies on that mark (the winner's own mark insert may have met it), so the mark
+    // stays while a message has the id: the winner's event is published once more (consumers
+    // dedupe by event id), never lost.
     await store.markAllPublished(await store.pendingOutbox(100));
     await expect(store.insertMessage({ ...posted('r1', 1), authorId: 'u3', clientMsgId: 'late' })).rejects.toBeInstanceOf(DuplicateKeyError);
+    expect(await store.pendingOutbox(100)).toEqual([{ collection: 'messages', docId: first._id, events: [first.posted], marked: true }]);
+    // A loser whose seq is free after all (refused by its clientMsgId) removes its mark.
+    await store.markAllPublished(await store.pendingOutbox(100));
+    await expect(store.insertMessage({ ...posted('r1', 2), authorId: first.authorId, clientMsgId: first.clientMsgId })).rejects.toBeInstanceOf(DuplicateKeyError);
     expect(await store.countPendingOutbox()).toBe(0);
   });
 });
