@@ -8,4 +8,7 @@ const require = createRequire(import.meta.url);
 
 export default defineConfig({
   resolve: { alias: [{ find: /^graphql$/, replacement: require.resolve('graphql') }] },
+  // Integration tests wait on real Redis events with their own deadlines; on a loaded 2-core CI
+  // machine vitest's 5 s default cut one short before its own wait expired.
+  test: { testTimeout: 20_000 },
 });
