@@ -100,7 +100,13 @@ describe('rate limits and slow mode under the default configuration', () => {
     await moderationCaughtUp(room);
     const actions = await gqlOk<{ moderationActions: unknown[] }>(http, ACTIONS, { t: ann.user.id }, admin);
     expect(actions.moderationActions).toEqual([]);
-    expect(await send(ann, room, 'still allowed to speak', 'burst-after')).toMatchObject({ ok: true, seq: 22 });
+    // Still allowed to speak (not muted): at most a rate limit's short wait, as a client would do it.
+    let after = await send(ann, room, 'still allowed to speak', 'burst-after');
+    for (let i = 0; !after.ok && after.code === 'RATE_LIMITED' && i < 3; i++) {
+      await new Promise((r) => setTimeout(r, (after.ok ? 0 : (after.retryAfter ?? 1)) * 1_000)); // the wait the server asked for
+      after = await send(ann, room, 'still allowed to speak', 'burst-after');
+    }
+    expect(after).toMatchObject({ ok: true, seq: 22 });
   });
 
   it('answers a flood of 45 sent at once with RATE_LIMITED and a short retryAfter, not with a mute', async () => {
