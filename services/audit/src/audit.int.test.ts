@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ChainVerifier, ModerationAction, newEvent, type DomainEvent, type MessageView } from '@conversa/contracts';
+import { ChainVerifier, ModerationAction, eventRecord, newEvent, type DomainEvent, type MessageView } from '@conversa/contracts';
 import { loadConfig } from '@conversa/config';
 import { KafkaAdapter, type EventProducer, type Follower, type IncomingRecord } from '@conversa/kafka';
 import { createLogger } from '@conversa/observability';
@@ -32,6 +32,7 @@ const config = loadConfig({
   MONGO_DB: `it_${uuid8()}`,
   AUDIT_PORT: '0',
   KAFKA_PARTITIONS: '2',
+  AUDIT_RECONCILE_INTERVAL_MS: '0', // run by hand below
   MONGO_URL: process.env.MONGO_URL,
   KAFKA_BROKERS: process.env.KAFKA_BROKERS,
   LOG_LEVEL: 'silent',
@@ -141,5 +142,54 @@ describe('the audit service', () => {
     expect(text).toMatch(new RegExp(`^conversa_kafka_consumer_lag\\{group="${ns}-moderation",service="audit"\\} \\d+`, 'm'));
     const ready = await fetch(`http://127.0.0.1:${audit.port}/readyz`);
     expect(await ready.json()).toMatchObject({ status: 'ready', checks: { consumers: 'ok' } });
+  });
+});
+
+/** Stores message `seq` of the room with its posted event, as the chat worker does; returns the event. */
+async function storeMessage(room: string, seq: number, createdAt: Date): Promise<DomainEvent> {
+  const message: MessageView = { id: `${room}:${seq}`, room, seq, author, body: `#${seq}`, status: 'VISIBLE', clientMsgId: `c${seq}`, createdAt: createdAt.toISOString(), editedAt: null };
+  const posted = newEvent('message.posted', room, author.id, { message });
+  await store.insertMessage({ room, seq, authorId: author.id, body: `#${seq}`, status: 'VISIBLE', clientMsgId: `c${seq}`, createdAt, editedAt: null, outbox: [], posted });
+  return posted;
+}
+
+describe('audit reconciliation', () => {
+  it('appends the events of stored messages that never reached Kafka, once each, and the chains verify', async () => {
+    const room = `r-${uuid8()}`;
+    await store.ensureRoom({ _id: room, name: room, kind: 'PUBLIC', pair: [], createdAt: new Date(), outbox: [] });
+    const before = await store.countAudit({ type: 'message.posted' });
+    const postedIn = async (n: number) => ((await store.countAudit({ type: 'message.posted' })) - before === n ? true : undefined);
+    const old = new Date(Date.now() - 10 * 60_000);
+    const events: DomainEvent[] = [];
+    for (let seq = 1; seq <= 12; seq++) events.push(await storeMessage(room, seq, old));
+    // What the relay is believed to have published: all marks gone, but only some events sent.
+    await store.models.OutboxMark.deleteMany({}).exec();
+    const sent = events.filter((_, i) => i % 3 !== 1); // #2, #5, #8, #11 never reached Kafka
+    await producer.send(audit.names.eventsTopic, sent.map((e) => eventRecord(e)));
+    await eventually('the sent events in the log', () => postedIn(sent.length));
+    // A message too young to judge stays with the normal path.
+    const young = await storeMessage(room, 13, new Date());
+    await store.models.OutboxMark.deleteMany({}).exec();
+
+    const report = await audit.reconcile({ settleMs: 60_000 });
+    expect(report.republished.map((e) => e.id).sort()).toEqual(events.filter((_, i) => i % 3 === 1).map((e) => e.id).sort());
+    expect(report.checked).toBe(12);
+    await eventually('every settled message in the log', () => postedIn(12));
+
+    // Nothing twice, the chain intact, and the next run costs only what is new.
+    const v = new ChainVerifier(await store.allChainHeads());
+    for await (const d of store.chainedAuditCursor()) expect(v.push(toStoredChainEntry(d)!)).toBeUndefined();
+    expect(v.finish()).toBeUndefined();
+    expect(v.entries).toBeGreaterThanOrEqual(12);
+    const again = await audit.reconcile({ settleMs: 1 });
+    expect(again.republished.map((e) => e.id)).toEqual([young.id]);
+    expect(again.checked).toBe(12); // from #2 on: #2's event was missing, so the checkpoint stayed at #1
+    await eventually('the young message in the log', () => postedIn(13));
+    const last = await audit.reconcile({ settleMs: 1 });
+    expect([last.checked, last.republished.length]).toEqual([1, 0]); // #13 confirmed; the checkpoint is now at the end
+
+    const metrics = await (await fetch(`http://127.0.0.1:${audit.port}/metrics`)).text();
+    expect(metrics).toContain('conversa_audit_reconcile_republished_total{service="audit"} 5');
+    expect(metrics).toContain('conversa_audit_reconcile_runs_total{outcome="ok",service="audit"} 3');
   });
 });
