@@ -421,6 +421,17 @@ describe('outbox marks (posted events without updating the message)', () => {
     expect(await store.models.OutboxMark.countDocuments().exec()).toBe(0);
   });
 
+  it('a message that won a race for its id keeps a mark, however the writers interleave', async () => {
+    const room = `r-${uuid8()}`;
+    for (let seq = 1; seq <= 15; seq++) {
+      const results = await Promise.allSettled([store.insertMessage(draft(room, seq, 'ann', `a${seq}`)), store.insertMessage(draft(room, seq, 'bob', `b${seq}`))]);
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      for (const r of results) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(DuplicateKeyError);
+    }
+    const pending = await store.pendingOutbox(100);
+    expect(pending.filter((p) => p.marked).map((p) => p.docId).sort()).toEqual(Array.from({ length: 15 }, (_, i) => messageId(room, i + 1)).sort());
+  });
+
   it('a writer that loses the seq never removes a mark the winner may rely on', async () => {
     const first = await store.insertMessage(posted('r1', 1));
     // The winner's mark is still pending: the loser's attempt leaves it alone.
@@ -674,3 +685,11 @@ describe('auditPage newest first', () => {
     }
   });
 });
+
+/** A message.posted draft of `authorId` for (room, seq), as the chat worker writes it. */
+function draft(room: string, seq: number, authorId: string, clientMsgId: string) {
+  const author = { id: authorId, username: authorId, displayName: authorId, role: 'USER' as const };
+  const createdAt = new Date();
+  const message = { id: messageId(room, seq), room, seq, author, body: 'hi', status: 'VISIBLE' as const, clientMsgId, createdAt: createdAt.toISOString(), editedAt: null };
+  return { room, seq, authorId, body: 'hi', status: 'VISIBLE' as const, clientMsgId, createdAt, editedAt: null, outbox: [], posted: newEvent('message.posted', room, authorId, { message }) };
+}
