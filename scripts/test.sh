@@ -50,7 +50,7 @@ npx turbo run test:integration --concurrency=2 --output-logs=new-only
 step "end-to-end tests (services as processes)"
 npx turbo run e2e --output-logs=new-only
 
-step "benchmark smoke (S2 hot room, S3 full path: checks delivery, not speed)"
+step "benchmark smoke (S2 hot room, S3 full path, S7 overload: checks delivery and honest outcomes, not speed)"
 npx turbo run smoke --output-logs=new-only
 
 step "scale-out, CI size (3 gateways, 2 chats, audit consumers 2→3→2, a gateway killed; npm run test:scale)"
