@@ -17,16 +17,7 @@ function setup() {
     typeDefs: 'type Query { x: Int } type Ev { text: String! shout: String! } type Subscription { ev(room: ID!, after: Int): Ev! }',
     resolvers: {
       Subscription: {
-        ev: {
-          subscribe: () =>
-            new Repeater<Ev>(async (p, stop) => {
-              const l = (e: Ev) => void p(e);
-              listeners.add(l);
-              await stop;
-              listeners.delete(l);
-            }),
-          resolve: (e: Ev) => e,
-        },
+        ev: { subscribe: fromListeners(listeners), resolve: (e: Ev) => e },
       },
       Ev: {
         shout: (e: Ev) => {
@@ -43,6 +34,18 @@ async function open(sub: ReturnType<typeof groupedSubscribe>, schema: ReturnType
   const r = await sub({ schema, document: parse(query), variableValues: variables, contextValue: { role } });
   if (!(Symbol.asyncIterator in r)) throw new Error('not a stream');
   return r;
+}
+
+
+/** A subscribe resolver: each subscription gets every event pushed to `listeners` until it ends. */
+function fromListeners<E>(listeners: Set<(e: E) => void>) {
+  return () =>
+    new Repeater<E>(async (push, stop) => {
+      const l = (e: E) => void push(e);
+      listeners.add(l);
+      await stop;
+      listeners.delete(l);
+    });
 }
 
 describe('groupedSubscribe', () => {
@@ -203,16 +206,7 @@ describe('groupedSubscribe: a @perViewer field is never rendered once for severa
         type Subscription { ev(room: ID!): Ev! }`,
       resolvers: {
         Subscription: {
-          ev: {
-            subscribe: () =>
-              new Repeater<Ev>(async (p, stop) => {
-                const l = (e: Ev) => void p(e);
-                listeners.add(l);
-                await stop;
-                listeners.delete(l);
-              }),
-            resolve: (e: Ev) => e,
-          },
+          ev: { subscribe: fromListeners(listeners), resolve: (e: Ev) => e },
         },
         Ev: { mine: (e: Ev, _: unknown, ctx: { user: string }) => e.text === ctx.user },
       },
