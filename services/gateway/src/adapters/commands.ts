@@ -19,8 +19,6 @@ export interface CommandBus {
   execute<T extends CommandType>(command: CommandOf<T>): Promise<CommandValueOf<T>>;
   /** Jobs waiting or running. */
   depth(): Promise<number>;
-  /** Commands refused by admission control since start (for metrics). */
-  readonly refused: number;
   close(): Promise<void>;
 }
 
@@ -88,12 +86,7 @@ export async function createCommandBus(opts: CommandBusOptions): Promise<Command
     }
     return snapshot.value;
   };
-  let refused = 0;
-
   return {
-    get refused() {
-      return refused;
-    },
     async execute<T extends CommandType>(command: CommandOf<T>) {
       const { type, ...data } = command;
       const policy = COMMAND_POLICY[type];
@@ -101,15 +94,15 @@ export async function createCommandBus(opts: CommandBusOptions): Promise<Command
       const deadline = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error('command timed out')), opts.timeoutMs);
       });
-      // 'refused': certainly not enqueued; 'enqueued': it may run (and will, unless stale and
-      // dropped by its policy); the three answers below follow from where it stopped.
+      // Where it stopped decides the answer: before or while enqueueing (a failed add), certainly
+      // not done (UNAVAILABLE); an add that timed out, or once enqueued, it may run (and will,
+      // unless stale and dropped by its policy): OUTCOME_UNKNOWN.
       let stage: 'admission' | 'enqueueing' | 'enqueued' = 'admission';
       let raw: unknown;
       try {
         const q = await Promise.race([current(), deadline]);
         const verdict = decide({ ...q, backlog: q.backlog + admittedSince }, policy.class, admission);
         if (!verdict.admit) {
-          refused++;
           throw new AppError(ErrorCode.UNAVAILABLE, `the write path is saturated; nothing was done: retry in ${verdict.retryAfterSeconds} s`, {
             details: { retryAfter: verdict.retryAfterSeconds },
           });
