@@ -629,10 +629,13 @@ wait_ready() {
         return 0
       fi
     fi
-    # redis daemonizes and writes its pid file itself: only check liveness once it exists
+    # redis daemonizes and writes its pid file itself: only check liveness once it exists.
+    # Only "is the pid we just started gone" here, not live_pid's command-line check: while a
+    # process execs through setsid/nohup/setpriv, or PostgreSQL rewrites its argv for its
+    # process title, /proc/<pid>/cmdline can be read half-written for a moment.
     if [[ -s "$(pid_file "$svc")" ]]; then
-      pid="$(live_pid "$svc")"
-      [[ -n "$pid" ]] || fail_start "$svc" "process exited during startup"
+      pid="$(tr -dc '0-9' <"$(pid_file "$svc")")"
+      [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null || fail_start "$svc" "process exited during startup"
     fi
     if ((SECONDS >= deadline)); then
       fail_start "$svc" "not ready after ${INFRA_TIMEOUT}s"
