@@ -1,0 +1,116 @@
+/**
+ * Fills a namespace's database the way use would: users, public rooms, memberships and
+ * messages written through the store's own write methods (the same documents, indexes, outbox
+ * marks and events a command writes), so the relay publishes every event and the audit
+ * consumer records it, as after real use. Not through the gateway: 260,000 writes through
+ * GraphQL would take the benchmark an hour and measure the loader.
+ */
+import { randomUUID } from 'node:crypto';
+import { newEvent } from '@conversa/contracts';
+import { Store, toMessageView, toUserView, type UserDoc } from '@conversa/store';
+
+export interface LoadSize {
+  users: number;
+  rooms: number;
+  memberships: number;
+  messages: number;
+}
+
+export interface Loaded {
+  /** Public room ids, each with `messages / rooms` messages (seq 1 … n). */
+  rooms: string[];
+  /** How long each part took to write, ms. */
+  ms: Record<keyof LoadSize, number>;
+}
+
+/** Runs `task(i)` for i in [0, n) with at most `concurrency` at once. */
+async function pool(n: number, concurrency: number, task: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, n) }, async () => {
+      while (next < n) await task(next++);
+    }),
+  );
+}
+
+export async function load(mongoUrl: string, dbName: string, size: LoadSize, prefix: string): Promise<Loaded> {
+  const store = await Store.connect({ url: mongoUrl, dbName });
+  const ms = { users: 0, rooms: 0, memberships: 0, messages: 0 };
+  try {
+    let t = Date.now();
+    const users: UserDoc[] = [];
+    await pool(size.users, 16, async (i) => {
+      const id = randomUUID();
+      const doc = {
+        _id: id,
+        username: `${prefix}u${i}`,
+        displayName: `Loaded ${i}`,
+        role: 'USER' as const,
+        passwordHash: 'loaded-by-the-benchmark-no-login',
+        createdAt: new Date(),
+        outbox: [] as never[],
+      };
+      const event = newEvent('user.registered', id, id, { user: toUserView(doc) });
+      users[i] = await store.createUser({ ...doc, outbox: [event] });
+    });
+    ms.users = Date.now() - t;
+
+    t = Date.now();
+    const rooms = Array.from({ length: size.rooms }, (_, r) => `${prefix}room-${r}`);
+    await pool(rooms.length, 16, async (r) => {
+      const id = rooms[r]!;
+      const doc = { _id: id, name: id, kind: 'PUBLIC' as const, pair: [], createdAt: new Date(), slowModeSeconds: 0 };
+      const event = newEvent('room.created', id, users[r % users.length]!._id, { room: id, name: id, kind: 'PUBLIC', members: [] });
+      await store.ensureRoom({ ...doc, outbox: [event] });
+    });
+    ms.rooms = Date.now() - t;
+
+    // Memberships: the k-th is user k mod U's j-th room, j = k div U, room (u + j·step) mod R:
+    // distinct rooms per user, members spread evenly over the rooms.
+    t = Date.now();
+    const perUser = Math.ceil(size.memberships / users.length);
+    if (perUser > rooms.length) throw new Error(`${size.memberships} memberships need more than ${rooms.length} rooms per user`);
+    const step = Math.max(1, Math.floor(rooms.length / perUser));
+    await pool(size.memberships, 16, async (k) => {
+      const u = k % users.length;
+      const user = users[u]!._id;
+      const room = rooms[(u + Math.floor(k / users.length) * step) % rooms.length]!;
+      const event = newEvent('room.joined', room, user, { room, user });
+      await store.setMembership(room, user, true, event);
+    });
+    ms.memberships = Date.now() - t;
+
+    // Messages: every room gets the same number, in batches of consecutive seqs (group commit).
+    t = Date.now();
+    const perRoom = Math.floor(size.messages / rooms.length);
+    const BATCH = 100;
+    const batches = rooms.flatMap((room, r) => Array.from({ length: Math.ceil(perRoom / BATCH) }, (_, b) => ({ room, r, from: b * BATCH + 1 })));
+    // Batches of one room in seq order; rooms in parallel.
+    await pool(rooms.length, 4, async (r) => {
+      for (const { room, from } of batches.filter((x) => x.r === r)) {
+        const docs = [];
+        for (let seq = from; seq < from + BATCH && seq <= perRoom; seq++) {
+          const author = users[(r * 13 + seq) % users.length]!;
+          const m = {
+            room,
+            seq,
+            authorId: author._id,
+            body: `loaded message ${seq} of ${room}: the quick brown fox jumps over the lazy dog`,
+            status: 'VISIBLE' as const,
+            clientMsgId: randomUUID(),
+            createdAt: new Date(),
+            editedAt: null,
+            outbox: [] as never[],
+          };
+          const view = toMessageView({ ...m, _id: `${room}:${seq}` }, toUserView(author));
+          docs.push({ ...m, posted: newEvent('message.posted', room, author._id, { message: view }) });
+        }
+        await store.insertMessages(docs);
+      }
+    });
+    ms.messages = Date.now() - t;
+    return { rooms, ms };
+  } finally {
+    await store.close();
+  }
+}
