@@ -54,7 +54,14 @@ PG_OS_USER="${PG_OS_USER:-conversa-pg}"
 PG_ROLE=conversa
 PG_DB=ferretdb
 # FerretDB keeps one schema per MongoDB database, one table per collection, in $PG_DB.
-FERRETDB_PG_URL="postgres://$PG_ROLE@$HOST:$POSTGRES_PORT/$PG_DB?sslmode=disable"
+# pool_max_conns: FerretDB 1.24's default pool of 50 PostgreSQL connections can deadlock under
+# load: creating a collection holds its metadata registry's write lock while it waits for a
+# pooled connection, and the operations holding every connection wait for that registry's read
+# lock (seen here: every client hung, goroutine dump in docs/operations.md). A pool larger than
+# the operations in flight at once keeps a connection free for the creator; max_connections
+# (below) leaves room for it.
+FERRETDB_PG_POOL="${FERRETDB_PG_POOL:-150}"
+FERRETDB_PG_URL="postgres://$PG_ROLE@$HOST:$POSTGRES_PORT/$PG_DB?sslmode=disable&pool_max_conns=$FERRETDB_PG_POOL"
 
 # start order; `down` stops in reverse
 ALL_SERVICES=(redis kafka postgres mongo)
@@ -465,7 +472,7 @@ listen_addresses = '$HOST'
 port = $POSTGRES_PORT
 # TCP only: no socket in a directory the cluster's user may not reach
 unix_socket_directories = ''
-max_connections = 200
+max_connections = 300
 # Durability: an acknowledged write is on disk (WAL flushed) before the client hears of it.
 fsync = on
 synchronous_commit = $POSTGRES_SYNCHRONOUS_COMMIT

@@ -23,14 +23,24 @@ export interface Loaded {
   ms: Record<keyof LoadSize, number>;
 }
 
-/** Runs `task(i)` for i in [0, n) with at most `concurrency` at once. */
-async function pool(n: number, concurrency: number, task: (i: number) => Promise<void>): Promise<void> {
+/** Runs `task(i)` for i in [0, n) with at most `concurrency` at once; says on stderr how far it got. */
+async function pool(what: string, n: number, concurrency: number, task: (i: number) => Promise<void>): Promise<void> {
   let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(concurrency, n) }, async () => {
-      while (next < n) await task(next++);
-    }),
-  );
+  let done = 0;
+  const t0 = Date.now();
+  const tick = setInterval(() => process.stderr.write(`[load] ${what}: ${done} of ${n} after ${Math.round((Date.now() - t0) / 1000)} s\n`), 15_000);
+  try {
+    await Promise.all(
+      Array.from({ length: Math.min(concurrency, n) }, async () => {
+        while (next < n) {
+          await task(next++);
+          done++;
+        }
+      }),
+    );
+  } finally {
+    clearInterval(tick);
+  }
 }
 
 export async function load(mongoUrl: string, dbName: string, size: LoadSize, prefix: string): Promise<Loaded> {
@@ -39,7 +49,7 @@ export async function load(mongoUrl: string, dbName: string, size: LoadSize, pre
   try {
     let t = Date.now();
     const users: UserDoc[] = [];
-    await pool(size.users, 16, async (i) => {
+    await pool('users', size.users, 16, async (i) => {
       const id = randomUUID();
       const doc = {
         _id: id,
@@ -57,7 +67,7 @@ export async function load(mongoUrl: string, dbName: string, size: LoadSize, pre
 
     t = Date.now();
     const rooms = Array.from({ length: size.rooms }, (_, r) => `${prefix}room-${r}`);
-    await pool(rooms.length, 16, async (r) => {
+    await pool('rooms', rooms.length, 16, async (r) => {
       const id = rooms[r]!;
       const doc = { _id: id, name: id, kind: 'PUBLIC' as const, pair: [], createdAt: new Date(), slowModeSeconds: 0 };
       const event = newEvent('room.created', id, users[r % users.length]!._id, { room: id, name: id, kind: 'PUBLIC', members: [] });
@@ -71,7 +81,7 @@ export async function load(mongoUrl: string, dbName: string, size: LoadSize, pre
     const perUser = Math.ceil(size.memberships / users.length);
     if (perUser > rooms.length) throw new Error(`${size.memberships} memberships need more than ${rooms.length} rooms per user`);
     const step = Math.max(1, Math.floor(rooms.length / perUser));
-    await pool(size.memberships, 16, async (k) => {
+    await pool('memberships', size.memberships, 16, async (k) => {
       const u = k % users.length;
       const user = users[u]!._id;
       const room = rooms[(u + Math.floor(k / users.length) * step) % rooms.length]!;
@@ -86,7 +96,7 @@ export async function load(mongoUrl: string, dbName: string, size: LoadSize, pre
     const BATCH = 100;
     const batches = rooms.flatMap((room, r) => Array.from({ length: Math.ceil(perRoom / BATCH) }, (_, b) => ({ room, r, from: b * BATCH + 1 })));
     // Batches of one room in seq order; rooms in parallel.
-    await pool(rooms.length, 4, async (r) => {
+    await pool('rooms filled with messages', rooms.length, 4, async (r) => {
       for (const { room, from } of batches.filter((x) => x.r === r)) {
         const docs = [];
         for (let seq = from; seq < from + BATCH && seq <= perRoom; seq++) {

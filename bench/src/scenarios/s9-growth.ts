@@ -60,7 +60,15 @@ async function timed(n: number, op: (i: number) => Promise<unknown>): Promise<{ 
 /** Waits until every event written so far is published and audited. */
 async function caughtUp(events: number): Promise<number> {
   const t0 = Date.now();
-  await until(async () => (await store.countPendingOutbox()) === 0 && (await store.countAudit()) >= events, 3_600_000, 2_000);
+  await until(
+    async () => {
+      const [pending, audited] = [await store.countPendingOutbox(), await store.countAudit()];
+      process.stderr.write(`[catch-up] ${pending} pending in the outbox, ${audited} of ${events} audited\n`);
+      return pending === 0 && audited >= events;
+    },
+    3_600_000,
+    15_000,
+  );
   return Date.now() - t0;
 }
 
@@ -93,9 +101,11 @@ try {
   const events = (s: LoadSize) => s.users + s.rooms + s.memberships + s.messages;
   const small = await load(INFRA_ENV.MONGO_URL, sys.namespace, SMALL, 's-');
   const smallCatchUp = await caughtUp(events(SMALL));
+  process.stderr.write('[phase] small\n');
   const a = await phase('small', small.rooms);
   const large = await load(INFRA_ENV.MONGO_URL, sys.namespace, LARGE, 'l-');
   const largeCatchUp = await caughtUp(events(SMALL) + events(LARGE));
+  process.stderr.write('[phase] large\n');
   const b = await phase('large', large.rooms);
   const counts = await Promise.all(['users', 'memberships', 'messages', 'audit_log'].map((c) => mongo.db(sys.namespace).collection(c).estimatedDocumentCount()));
   for (const op of Object.keys(a)) {
