@@ -1,8 +1,11 @@
 /**
  * S3 — full path: many rooms with a few subscribers each, a steady rate of sendMessage;
  * end-to-end latency (send → every subscriber), delivery ratio, and audit consumer lag
- * (message createdAt → its audit entry's recordedAt).
+ * (message createdAt → its audit entry's recordedAt). The baseline in the same run: the raw
+ * driver's `insertOne` of the same documents into the same database at the same rate (the
+ * database's own latency at this load, without conversa).
  */
+import { randomUUID } from 'node:crypto';
 import { MongoClient } from 'mongodb';
 import { gqlOk } from '../../../e2e/src/harness.js';
 import { paced, stamped } from '../lib/pace.js';
@@ -13,7 +16,7 @@ import { Workers, until } from '../lib/workers.js';
 const ROOMS = num('BENCH_ROOMS', 1_000, 20);
 const PER_ROOM = num('BENCH_PER_ROOM', 10, 3);
 const RATE = num('BENCH_RATE', 500, 20);
-const SECONDS = num('BENCH_SECONDS', 10, 2);
+const SECONDS = num('BENCH_SECONDS', 60, 2);
 const SENDERS = num('BENCH_SENDERS', 32, 4);
 /** Chat worker processes (see S4: on 2 cores a second one only adds contention). */
 const CHATS = num('BENCH_CHATS', 1, 1);
@@ -63,9 +66,27 @@ try {
     }
   }, 60_000, 500).catch(() => undefined);
   const mongo = await MongoClient.connect(INFRA_ENV.MONGO_URL);
+  const raw = mongo.db(sys.namespace).collection('raw_inserts');
   const audit = await mongo.db(sys.namespace).collection<{ at: Date; recordedAt: Date }>('audit_log').find({ type: 'message.posted' }, { projection: { at: 1, recordedAt: 1 } }).toArray();
-  await mongo.close();
   for (const a of audit) lag.recordValue(Math.max(1, a.recordedAt.getTime() - a.at.getTime()));
+  // Baseline: the raw driver at the same rate into the same database, once conversa is idle.
+  const rawLatency = histogram();
+  let rawFailed = 0;
+  const rawPending: Promise<unknown>[] = [];
+  await paced(RATE, SECONDS, (i) => {
+    const t0 = Date.now();
+    rawPending.push(
+      raw
+        .insertOne(
+          { _id: randomUUID() as never, room: rooms[i % ROOMS], seq: i, authorId: sender(i).id, body: stamped(200), status: 'VISIBLE', clientMsgId: randomUUID(), createdAt: new Date(), editedAt: null, outbox: [], outboxPending: true },
+          { writeConcern: { w: 'majority', j: true } },
+        )
+        .then(() => rawLatency.recordValue(Math.max(1, Date.now() - t0)))
+        .catch(() => rawFailed++),
+    );
+  });
+  await Promise.all(rawPending);
+  await mongo.close();
   report('s3-full-path', [
     {
       rooms: ROOMS,
@@ -80,6 +101,8 @@ try {
       'mutation p99 ms': mutationLatency.getValueAtPercentile(99),
       'audit lag p99 ms': lag.getValueAtPercentile(99),
       audited: audit.length,
+      'raw insertOne p50 / p99 ms': `${rawLatency.getValueAtPercentile(50)} / ${rawLatency.getValueAtPercentile(99)}`,
+      'raw failed': rawFailed,
       'gateway MB': Math.round(rss(gw.proc.child.pid!) / 2 ** 20),
       errors: s.errors,
     },
