@@ -1,5 +1,5 @@
 import { EMPTY_HEAD, linkEntries, type ChainHead } from '@conversa/contracts';
-import { DuplicateKeyError, auditHashFields, type AuditDoc, type Store } from '@conversa/store';
+import { DuplicateKeyError, auditHashFields, type AuditDoc, type AuditRepository } from '@conversa/store';
 
 /**
  * Appends audit entries to their hash chains.
@@ -22,7 +22,7 @@ import { DuplicateKeyError, auditHashFields, type AuditDoc, type Store } from '@
  */
 export class AuditLogWriter {
   constructor(
-    private readonly store: Store,
+    private readonly audit: AuditRepository,
     private readonly attempts = 3,
   ) {}
 
@@ -31,7 +31,7 @@ export class AuditLogWriter {
     if (entries.length === 0) return { appended: 0, duplicates: 0 };
     const unique = new Map<string, AuditDoc>();
     for (const e of entries) if (!unique.has(e._id)) unique.set(e._id, e);
-    const stored = await this.store.auditEntriesByIds([...unique.keys()]);
+    const stored = await this.audit.entriesByIds([...unique.keys()]);
     const storedIds = new Set(stored.map((s) => s._id));
     const fresh = [...unique.values()].filter((e) => !storedIds.has(e._id));
 
@@ -41,7 +41,7 @@ export class AuditLogWriter {
       byChain.set(chain, [...(byChain.get(chain) ?? []), { ...e, chain }]);
     }
     const chains = new Set([...byChain.keys(), ...stored.flatMap((s) => (s.chain ? [s.chain] : []))]);
-    const heads = await this.store.chainHeads([...chains]);
+    const heads = await this.audit.chainHeads([...chains]);
     // Entries of this batch already stored beyond a chain's head: a crash hit after they went
     // in and before the head moved. The chain really ends at the highest of them.
     const repaired = new Set<string>();
@@ -57,7 +57,7 @@ export class AuditLogWriter {
         const head = heads.get(chain) ?? EMPTY_HEAD;
         const pending = byChain.get(chain);
         if (pending) await this.appendChain(chain, head, pending);
-        else if (repaired.has(chain)) await this.store.setChainHead(chain, head);
+        else if (repaired.has(chain)) await this.audit.setChainHead(chain, head);
       }),
     );
     return { appended: fresh.length, duplicates: entries.length - fresh.length };
@@ -69,18 +69,18 @@ export class AuditLogWriter {
     for (let attempt = 1; ; attempt++) {
       const { linked, head: next } = linkEntries(head, pending.map(auditHashFields));
       try {
-        await this.store.insertChained(linked.map((l, i) => ({ ...pending[i]!, chain, chainSeq: l.chainSeq, prevHash: l.prevHash, hash: l.hash })));
-        await this.store.setChainHead(chain, next);
+        await this.audit.insertChained(linked.map((l, i) => ({ ...pending[i]!, chain, chainSeq: l.chainSeq, prevHash: l.prevHash, hash: l.hash })));
+        await this.audit.setChainHead(chain, next);
         return;
       } catch (e) {
         if (!(e instanceof DuplicateKeyError) || attempt >= this.attempts) throw e;
         // Someone else appended to this chain (or a head was left behind): link after the real tail.
-        const done = new Set((await this.store.auditEntriesByIds(pending.map((p) => p._id))).map((s) => s._id));
+        const done = new Set((await this.audit.entriesByIds(pending.map((p) => p._id))).map((s) => s._id));
         pending = pending.filter((p) => !done.has(p._id));
-        const tail = await this.store.chainTail(chain);
+        const tail = await this.audit.chainTail(chain);
         head = tail?.chainSeq !== undefined && tail.hash !== undefined ? { seq: tail.chainSeq, hash: tail.hash } : EMPTY_HEAD;
         if (pending.length === 0) {
-          await this.store.setChainHead(chain, head);
+          await this.audit.setChainHead(chain, head);
           return;
         }
       }

@@ -1,10 +1,10 @@
 import { eventRecord, type DomainEvent } from '@conversa/contracts';
 import type { EventProducer } from '@conversa/kafka';
 import { SpanKind, withSpans, type Logger } from '@conversa/observability';
-import type { OutboxCollection, PendingOutbox, Store } from '@conversa/store';
+import type { OutboxRepository, PendingOutbox } from '@conversa/store';
 
 export interface OutboxRelayOptions {
-  store: Store;
+  outbox: Pick<OutboxRepository, 'pending' | 'markAllPublished'>;
   producer: EventProducer;
   topic: string;
   logger: Logger;
@@ -71,15 +71,18 @@ export class OutboxRelay {
     }, every);
   }
 
-  /** Hands over events just stored in a document (the fast path); `marked`: see PendingOutbox. */
-  stored(collection: OutboxCollection, docId: string, events: DomainEvent[], marked = false): void {
+  /**
+   * Events just stored in a document (the fast path): the store tells this of every write that
+   * stored events (`Store.onEventsStored`, wired in chat.ts).
+   */
+  stored(p: PendingOutbox): void {
     if (this.stopped) return;
     if (this.backlog) {
       this.missed = true;
       return;
     }
-    this.fresh.push(marked ? { collection, docId, events, marked } : { collection, docId, events });
-    this.inFlight.add(`${collection}/${docId}`);
+    this.fresh.push(p);
+    this.inFlight.add(`${p.collection}/${p.docId}`);
     if (this.scheduled) return;
     this.scheduled = true;
     setImmediate(() => {
@@ -120,7 +123,7 @@ export class OutboxRelay {
       // An event handed over during this scan may have been stored after the scan read its
       // collection: scan again rather than let the next fresh event overtake it.
       this.missed = false;
-      const pending = (await this.opts.store.pendingOutbox(this.opts.batchSize ?? 500)).filter(
+      const pending = (await this.opts.outbox.pending(this.opts.batchSize ?? 500)).filter(
         (p) => !this.inFlight.has(`${p.collection}/${p.docId}`),
       );
       if (pending.length > 0) await this.publish(pending);
@@ -148,7 +151,7 @@ export class OutboxRelay {
         ),
     );
     // Published: delete the marks (one call), clear the outboxes (a few documents at a time).
-    await this.opts.store.markAllPublished(docs, MARK_CONCURRENCY);
+    await this.opts.outbox.markAllPublished(docs, MARK_CONCURRENCY);
     this.published += events.length;
   }
 

@@ -11,11 +11,11 @@ export interface SendReads {
 }
 
 /** Straight from the database. */
-export const storeReads = (store: Store): SendReads => ({
-  user: (id) => store.findUserById(id),
-  room: (id) => store.findRoom(id),
-  isMember: (room, user) => store.isMember(room, user),
-  mutes: (user, room) => store.mutesFor(user, room),
+export const storeReads = (store: Pick<Store, 'users' | 'rooms' | 'moderation'>): SendReads => ({
+  user: (id) => store.users.findById(id),
+  room: (id) => store.rooms.findById(id),
+  isMember: (room, user) => store.rooms.isMember(room, user),
+  mutes: (user, room) => store.moderation.mutesFor(user, room),
 });
 
 export interface ReadCacheOptions {
