@@ -126,8 +126,21 @@ export class AuditRepository {
     }
   }
 
-  /** Moves a chain's head record forward (never back: a stale writer cannot rewind it). */
-  async setChainHead(chain: string, head: { seq: number; hash: string }): Promise<void> {
+  /**
+   * Moves a chain's head record forward (never back: a stale writer cannot rewind it).
+   * `exists: false` says the caller read no head record for the chain: it is created first
+   * (one write instead of a failed update, a look-up and the insert); a concurrent creator
+   * makes that fall back to the update.
+   */
+  async setChainHead(chain: string, head: { seq: number; hash: string }, opts: { exists?: boolean } = {}): Promise<void> {
+    if (opts.exists === false) {
+      try {
+        await this.db.models.AuditChain.create({ _id: chain, seq: head.seq, hash: head.hash, updatedAt: new Date() });
+        return;
+      } catch (e) {
+        if (!asDuplicate(e)) throw e;
+      }
+    }
     const res = await this.db.models.AuditChain.updateOne(
       { _id: chain, seq: { $lt: head.seq } },
       { $set: { seq: head.seq, hash: head.hash, updatedAt: new Date() } },

@@ -42,9 +42,9 @@ export interface StoreOptions {
   onError?: (op: 'command' | 'connection', err: unknown) => void;
 }
 
-/** What a write changed: a user (id), a membership (`room/user`), a user's mutes (user id). */
+/** What a write changed: a user (id), a room (id), a membership (`room/user`), a user's mutes (user id). */
 export interface StoreChange {
-  kind: 'user' | 'membership' | 'mutes';
+  kind: 'user' | 'room' | 'membership' | 'mutes';
   key: string;
 }
 

@@ -84,6 +84,11 @@ export class OutboxRepository {
     return out;
   }
 
+  /** Deletes the outbox marks of these message ids (their posted events are on Kafka). */
+  async deleteMarks(ids: readonly string[]): Promise<void> {
+    if (ids.length > 0) await this.db.models.OutboxMark.deleteMany({ _id: { $in: [...ids] } }).exec();
+  }
+
   /** After a publish: deletes the marks, clears the outboxes (each under its document's lock). */
   async markAllPublished(docs: readonly PendingOutbox[], concurrency = 16): Promise<void> {
     const marked = docs.filter((d) => d.marked).map((d) => d.docId);

@@ -78,3 +78,32 @@ describe('rooms and memberships', () => {
     expect(doc?.outbox).toHaveLength(1);
   });
 });
+
+describe('first joins and new rooms (one insert, no read)', () => {
+  const joined = (u: string) => newEvent('room.joined', 'r1', u, { room: 'r1', user: u });
+  const left = (u: string) => newEvent('room.left', 'r1', u, { room: 'r1', user: u });
+
+  it('setMembership likelyNew inserts a first join, and falls back to the read for a member or a rejoin', async () => {
+    expect(await store.rooms.setMembership('r1', 'ann', true, joined('ann'), { likelyNew: true })).toBe(true);
+    expect(await store.rooms.setMembership('r1', 'ann', true, joined('ann'), { likelyNew: true })).toBe(false); // a member already
+    expect(await store.rooms.setMembership('r1', 'ann', false, left('ann'))).toBe(true);
+    expect(await store.rooms.isMember('r1', 'ann')).toBe(false);
+    expect(await store.rooms.setMembership('r1', 'ann', true, joined('ann'), { likelyNew: true })).toBe(true); // a rejoin
+    expect(await store.rooms.isMember('r1', 'ann')).toBe(true);
+    const doc = await store.models.Membership.findById('r1/ann').lean().exec();
+    expect(doc?.outbox.map((e) => e.type)).toEqual(['room.joined', 'room.left', 'room.joined']);
+  });
+
+  it('setMembership likelyNew raced: concurrent first joins change it once', async () => {
+    const results = await Promise.all(Array.from({ length: 5 }, () => store.rooms.setMembership('r1', 'bob', true, joined('bob'), { likelyNew: true })));
+    expect(results.filter(Boolean)).toHaveLength(1);
+  });
+
+  it('ensure with absent inserts first, and returns the existing room when it was there', async () => {
+    const room = (id: string) => ({ _id: id, name: id, kind: 'PUBLIC' as const, pair: [], createdAt: new Date(), outbox: [] });
+    expect((await store.rooms.ensure(room('lobby'), { absent: true })).created).toBe(true);
+    const again = await store.rooms.ensure({ ...room('lobby'), name: 'other' }, { absent: true });
+    expect(again.created).toBe(false);
+    expect(again.room.name).toBe('lobby');
+  });
+});

@@ -14,10 +14,16 @@ export class RoomRepository {
     return this.db.models.Room.findById(id).lean<RoomDoc>().exec();
   }
 
-  /** Inserts the room unless it exists; `created` says which. Safe when raced. */
-  async ensure(doc: Insertable<RoomDoc>): Promise<{ room: RoomDoc; created: boolean }> {
-    const existing = await this.findById(doc._id);
-    if (existing) return { room: existing, created: false };
+  /**
+   * Inserts the room unless it exists; `created` says which. Safe when raced. `absent`: the
+   * caller has just read that it does not exist, so the insert goes first (a duplicate then
+   * reads the room a racing writer created).
+   */
+  async ensure(doc: Insertable<RoomDoc>, opts: { absent?: boolean } = {}): Promise<{ room: RoomDoc; created: boolean }> {
+    if (!opts.absent) {
+      const existing = await this.findById(doc._id);
+      if (existing) return { room: existing, created: false };
+    }
     try {
       const created = await this.db.models.Room.create({
         ...doc,
@@ -46,6 +52,7 @@ export class RoomRepository {
         .lean<RoomDoc>()
         .exec(),
     );
+    this.db.changed({ kind: 'room', key: id });
     if (after) this.db.eventsStored({ collection: 'rooms', docId: id, events: [event] });
     return after;
   }
@@ -67,18 +74,34 @@ export class RoomRepository {
 
   // ---- memberships -------------------------------------------------------------------
 
-  /** Marks the user a member; the event is stored only when the membership changes. */
-  setMembership(room: string, user: string, active: boolean, event: DomainEvent): Promise<boolean> {
+  /**
+   * Marks the user a member (or not); the event is stored only when the membership changes.
+   * `likelyNew`: the caller believes the user never was a member, so a join is first tried as
+   * an insert (one write, no lock, no read); a membership that exists makes it fall back to
+   * the locked read and update.
+   */
+  async setMembership(room: string, user: string, active: boolean, event: DomainEvent, opts: { likelyNew?: boolean } = {}): Promise<boolean> {
     const _id = membershipId(room, user);
+    const stored = () => this.db.eventsStored({ collection: 'memberships', docId: _id, events: [event] });
+    if (active && opts.likelyNew) {
+      try {
+        await this.db.models.Membership.create({ _id, room, user, active, joinedAt: new Date(), outbox: [event], outboxPending: true });
+        stored();
+        return true;
+      } catch (e) {
+        if (!asDuplicate(e)) throw e;
+      }
+    }
     // Read, decide and write under the document's lock: concurrent joins store one event.
-    return this.db
-      .locked('memberships', _id, () => this.applyMembership(_id, room, user, active, event))
-      .then((changed) => {
-        if (changed)
-          this.db.eventsStored({ collection: 'memberships', docId: _id, events: [event] });
-        return changed;
-      })
-      .finally(() => this.db.changed({ kind: 'membership', key: _id }));
+    try {
+      const done = await this.db.locked('memberships', _id, () => this.applyMembership(_id, room, user, active, event));
+      if (done) stored();
+      return done;
+    } finally {
+      // Only a membership that ends can leave a stale entry in a read cache (they cache
+      // members, never absences): a join tells nobody.
+      if (!active) this.db.changed({ kind: 'membership', key: _id });
+    }
   }
 
   private async applyMembership(

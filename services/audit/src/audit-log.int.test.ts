@@ -90,6 +90,25 @@ describe('AuditLogWriter', () => {
     }
   });
 
+  it('a writer whose remembered head went stale (another writer appended meanwhile) links after the real tail', async () => {
+    const other = await openStore({ url: MONGO_URL, dbName: store.connection.name });
+    try {
+      const a = new AuditLogWriter(store.audit);
+      const b = new AuditLogWriter(other.audit);
+      await a.append([joined('y', 'a1')]); // a remembers head 1
+      await b.append([joined('y', 'b1'), joined('y', 'b2')]); // the chain is at 3 now (a rebalance, say)
+      expect(await a.append([joined('y', 'a2')])).toEqual({ appended: 1, duplicates: 0 });
+      expect(await seqsOf('y')).toEqual([1, 2, 3, 4]);
+      expect(await verify()).toMatchObject({ ok: true, entries: 4, chains: 1 });
+      expect((await store.audit.chainHeads(['y'])).get('y')?.seq).toBe(4);
+      // And it goes on from the head it wrote, without reading it.
+      await a.append([joined('y', 'a3')]);
+      expect(await seqsOf('y')).toEqual([1, 2, 3, 4, 5]);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('gives verify the first altered entry, a removed one, and a cut-off tail', async () => {
     const w = new AuditLogWriter(store.audit);
     const batch = [joined('v', 'u1'), joined('v', 'u2'), joined('v', 'u3'), joined('v', 'u4')];

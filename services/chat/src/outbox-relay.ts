@@ -4,7 +4,7 @@ import { SpanKind, withSpans, type Logger } from '@conversa/observability';
 import type { OutboxRepository, PendingOutbox } from '@conversa/store';
 
 export interface OutboxRelayOptions {
-  outbox: Pick<OutboxRepository, 'pending' | 'markAllPublished'>;
+  outbox: Pick<OutboxRepository, 'pending' | 'markAllPublished' | 'deleteMarks'>;
   producer: EventProducer;
   topic: string;
   logger: Logger;
@@ -14,6 +14,13 @@ export interface OutboxRelayOptions {
   idleSweepMs?: number;
   /** Documents per batch (500). */
   batchSize?: number;
+  /**
+   * How long the fast path keeps the marks of published messages before deleting them in one
+   * write, ms (500). Each deletion is a transaction on FerretDB (four statements); one per
+   * 500 ms instead of one per send. A crash meanwhile leaves marks whose events are on Kafka
+   * already: the next sweep publishes them again (at least once; consumers dedupe by id).
+   */
+  unmarkDelayMs?: number;
 }
 
 /** Outbox documents cleared at once after a publish. */
@@ -48,6 +55,9 @@ export class OutboxRelay {
   private failing = false;
   private stopped = false;
   private readonly inFlight = new Set<string>();
+  /** Marks whose events are on Kafka, not deleted yet (see unmarkDelayMs). */
+  private readonly unmark = new Set<string>();
+  private unmarkTimer: NodeJS.Timeout | undefined;
   published = 0;
 
   constructor(private readonly opts: OutboxRelayOptions) {}
@@ -111,6 +121,7 @@ export class OutboxRelay {
       const batch = this.fresh.splice(0, this.opts.batchSize ?? 500);
       try {
         await this.publish(batch);
+        this.scheduleUnmark();
       } finally {
         for (const f of batch) this.inFlight.delete(`${f.collection}/${f.docId}`);
       }
@@ -123,6 +134,8 @@ export class OutboxRelay {
       // An event handed over during this scan may have been stored after the scan read its
       // collection: scan again rather than let the next fresh event overtake it.
       this.missed = false;
+      // Marks of events already published go first: the scan must not see them as pending.
+      await this.flushUnmarks();
       const pending = (await this.opts.outbox.pending(this.opts.batchSize ?? 500)).filter(
         (p) => !this.inFlight.has(`${p.collection}/${p.docId}`),
       );
@@ -150,9 +163,35 @@ export class OutboxRelay {
           events.map((e, i) => eventRecord(e, traceparents[i])),
         ),
     );
-    // Published: delete the marks (one call), clear the outboxes (a few documents at a time).
-    await this.opts.outbox.markAllPublished(docs, MARK_CONCURRENCY);
+    // Published: the marks are deleted soon, together (flushUnmarks); the outboxes are cleared
+    // now (a few documents at a time).
+    for (const d of docs) if (d.marked) this.unmark.add(d.docId);
+    await this.opts.outbox.markAllPublished(
+      docs.filter((d) => !d.marked),
+      MARK_CONCURRENCY,
+    );
     this.published += events.length;
+  }
+
+  /** Deletes the marks of published events soon, in one write (see unmarkDelayMs). */
+  private scheduleUnmark(): void {
+    if (this.unmark.size >= (this.opts.batchSize ?? 500)) {
+      this.run(() => this.flushUnmarks());
+      return;
+    }
+    // After stop() the flush it queued deletes them.
+    if (this.stopped || this.unmarkTimer || this.unmark.size === 0) return;
+    this.unmarkTimer = setTimeout(() => {
+      this.unmarkTimer = undefined;
+      this.run(() => this.flushUnmarks());
+    }, this.opts.unmarkDelayMs ?? 500);
+  }
+
+  private async flushUnmarks(): Promise<void> {
+    if (this.unmark.size === 0) return;
+    const ids = [...this.unmark];
+    await this.opts.outbox.deleteMarks(ids);
+    for (const id of ids) this.unmark.delete(id);
   }
 
   /**
@@ -161,7 +200,9 @@ export class OutboxRelay {
    */
   async stop(graceMs = 5_000): Promise<void> {
     clearTimeout(this.timer);
+    clearTimeout(this.unmarkTimer);
     this.run(() => this.flushFresh());
+    this.run(() => this.flushUnmarks());
     this.stopped = true;
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([this.chain, new Promise<void>((r) => (timer = setTimeout(r, graceMs)))]);

@@ -69,6 +69,7 @@ export class ReadCache implements SendReads {
   evict(change: StoreChange): void {
     this.generation++;
     if (change.kind === 'user') this.entries.delete(`u:${change.key}`);
+    else if (change.kind === 'room') this.entries.delete(`r:${change.key}`);
     else if (change.kind === 'membership') this.entries.delete(`m:${change.key}`);
     else {
       const prefix = `x:${change.key}/`;
@@ -96,7 +97,7 @@ export class ReadCache implements SendReads {
   }
 }
 
-const StoreChangeNotice = z.object({ kind: z.enum(['user', 'membership', 'mutes']), key: z.string().min(1) });
+const StoreChangeNotice = z.object({ kind: z.enum(['user', 'room', 'membership', 'mutes']), key: z.string().min(1) });
 
 /** Parses a change notice from the cache channel; null for anything else. */
 export function parseStoreChange(raw: string): StoreChange | null {

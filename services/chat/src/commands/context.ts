@@ -35,9 +35,9 @@ export interface CommandContext {
 /** Executes one command type: validates again, writes, publishes; refusals throw AppErrors. */
 export type CommandHandler<T extends CommandType> = (c: CommandOf<T>, ctx: CommandContext) => Promise<CommandValue<T>>;
 
-/** The caller, who must still exist. */
+/** The caller, who must still exist (usually a cache hit: read-cache.ts). */
 export async function actorOf(ctx: CommandContext, id: string): Promise<UserView> {
-  const u = await ctx.users.findById(id);
+  const u = await ctx.reads.user(id);
   if (!u) throw new AppError(ErrorCode.UNAUTHENTICATED, 'your account no longer exists; sign in again');
   return toUserView(u);
 }

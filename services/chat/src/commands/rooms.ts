@@ -7,22 +7,32 @@ export const join: CommandHandler<'room.join'> = async (c, ctx) => {
   const user = await actorOf(ctx, c.actor);
   const id = publicRoomId(c.name);
   return ctx.roomLocks.run(id, async () => {
-    const created = [ctx.makeEvent('room.created', id, user.id, { room: id, name: c.name.trim(), kind: 'PUBLIC', members: [] })];
-    const { room } = await ctx.rooms.ensure({
-      _id: id,
-      name: c.name.trim(),
-      kind: 'PUBLIC',
-      pair: [],
-      createdAt: ctx.now(),
-      outbox: created,
-    });
-    await ctx.rooms.setMembership(id, user.id, true, ctx.makeEvent('room.joined', id, user.id, { room: id, user: user.id }));
+    // The room is usually cached; a miss is a read that said "absent" (the cache keeps no
+    // absences), so the insert goes first.
+    const room =
+      (await ctx.reads.room(id)) ??
+      (
+        await ctx.rooms.ensure(
+          {
+            _id: id,
+            name: c.name.trim(),
+            kind: 'PUBLIC',
+            pair: [],
+            createdAt: ctx.now(),
+            outbox: [ctx.makeEvent('room.created', id, user.id, { room: id, name: c.name.trim(), kind: 'PUBLIC', members: [] })],
+          },
+          { absent: true },
+        )
+      ).room;
+    // Not a member as far as the cache knows: most likely a first join, tried as one insert.
+    const likelyNew = !(await ctx.reads.isMember(id, user.id));
+    await ctx.rooms.setMembership(id, user.id, true, ctx.makeEvent('room.joined', id, user.id, { room: id, user: user.id }), { likelyNew });
     return { room: toRoomView(room) };
   });
 };
 
 export const leave: CommandHandler<'room.leave'> = async (c, ctx) => {
-  const room = await ctx.rooms.findById(c.room);
+  const room = await ctx.reads.room(c.room); // its kind never changes
   if (!room) throw notFound(`room: no room "${c.room}"`);
   if (room.kind === 'DIRECT') throw forbidden('room: a private room cannot be left');
   const event = ctx.makeEvent('room.left', c.room, c.actor, { room: c.room, user: c.actor });
@@ -32,13 +42,13 @@ export const leave: CommandHandler<'room.leave'> = async (c, ctx) => {
 
 export const openDirect: CommandHandler<'room.openDirect'> = async (c, ctx) => {
   if (c.peer === c.actor) throw badInput('userId: a private room needs another person, not yourself', { field: 'userId' });
-  const [me, peer] = await Promise.all([actorOf(ctx, c.actor), ctx.users.findById(c.peer)]);
+  const [me, peer] = await Promise.all([actorOf(ctx, c.actor), ctx.reads.user(c.peer)]);
   if (!peer) throw notFound(`userId: no user "${c.peer}"`);
   const id = directRoomId(me.id, peer._id);
   const pair = [me.id, peer._id].sort();
   const created = [ctx.makeEvent('room.created', id, me.id, { room: id, name: 'direct', kind: 'DIRECT', members: pair })];
   // The id is derived from the pair and unique: both opening at once still yields one room.
-  const { room } = await ctx.rooms.ensure({ _id: id, name: 'direct', kind: 'DIRECT', pair, createdAt: ctx.now(), outbox: created });
+  const room = (await ctx.reads.room(id)) ?? (await ctx.rooms.ensure({ _id: id, name: 'direct', kind: 'DIRECT', pair, createdAt: ctx.now(), outbox: created }, { absent: true })).room;
   return { room: toRoomView(room) };
 };
 
