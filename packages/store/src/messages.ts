@@ -140,12 +140,12 @@ export class MessageRepository {
    * outbox marks, then one ordered `insertMany` of the messages, each with its `posted` event.
    * Resolves with all of them stored; otherwise rejects with a PartialInsertError saying how
    * many of the first ones were stored before the refused one (the caller goes on one by one).
-   * Marks of messages that did not get in are orphans the sweep drops (see insertMessage).
+   * Marks of messages that did not get in are orphans the sweep drops (see MessageRepository.insert).
    */
   async insertBatch(docs: (NewMessage & { posted: DomainEvent })[]): Promise<MessageDoc[]> {
     const ids = docs.map((d) => messageId(d.room, d.seq));
     const at = new Date();
-    // Marks already there (another writer's, an orphan) are not ours to rely on: see insertMessage.
+    // Marks already there (another writer's, an orphan) are not ours to rely on: see insert.
     let foreignMarks = false;
     await this.db.models.OutboxMark.insertMany(
       ids.map((_id) => ({ _id, at })),

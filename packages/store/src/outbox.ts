@@ -57,7 +57,7 @@ export class OutboxRepository {
     return out;
   }
 
-  /** The marked messages' posted events; drops marks that point at nothing (see insertMessage). */
+  /** The marked messages' posted events; drops marks that point at nothing (see MessageRepository.insert). */
   private async pendingMarks(limit: number, now: Date): Promise<PendingOutbox[]> {
     const marks = await this.db.models.OutboxMark.find()
       .sort({ at: 1 })

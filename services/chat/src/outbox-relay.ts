@@ -38,7 +38,7 @@ function byOccurrence(a: DomainEvent, b: DomainEvent): number {
  * them once Kafka acknowledged.
  *
  * Two paths, one at a time so a room's events keep their order:
- * - fast: the command handler hands over what it just stored; no database scan.
+ * - fast: the store tells it of what a write just stored (Store.onEventsStored); no database scan.
  * - sweep: a periodic scan for pending documents (events stored while Kafka was down, or by a
  *   process that died before publishing). After any failure the relay stays on the sweep until
  *   the backlog is empty, so fresh events never overtake older pending ones.

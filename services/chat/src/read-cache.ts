@@ -2,7 +2,7 @@ import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
 import type { MuteDoc, RoomDoc, Store, StoreChange, UserDoc } from '@conversa/store';
 
-/** What a send reads before it writes (see CommandExecutor.send). */
+/** What a send reads before it writes (see commands/send.ts). */
 export interface SendReads {
   user(id: string): Promise<UserDoc | null>;
   room(id: string): Promise<RoomDoc | null>;
