@@ -88,7 +88,7 @@ export async function check(mongoUrl: string, db: string, rooms: string[], acks:
 
     let pendingOutbox = 0;
     for (const c of ['users', 'rooms', 'memberships', 'messages']) pendingOutbox += await d.collection(c).countDocuments({ outboxPending: true });
-    // Posted events still pending by their outbox marks (see Store.insertMessage).
+    // Posted events still pending by their outbox marks (see MessageRepository.insert).
     pendingOutbox += await d.collection('outbox_marks').countDocuments();
     if (pendingOutbox > 0) problems.push(`${pendingOutbox} documents still pending in the outbox`);
 

@@ -12,7 +12,7 @@ import {
 import type { Config } from '@conversa/config';
 import { KafkaAdapter, decodeJsonRecord, type IncomingRecord } from '@conversa/kafka';
 import { createLogger } from '@conversa/observability';
-import { Store, toStoredChainEntry, type AuditDoc } from '@conversa/store';
+import { openStore, toStoredChainEntry, type AuditDoc, type AuditRepository, type Store } from '@conversa/store';
 
 /** `conversa audit …`: verify the hash chains, follow events live, export a time range. */
 
@@ -29,10 +29,10 @@ export interface VerifyReport {
  * Recomputes every chain of the audit log (entries streamed in (chain, chainSeq) order) and
  * checks the chains' head records; stops at the first broken link.
  */
-export async function verifyAuditLog(store: Store): Promise<VerifyReport> {
-  const verifier = new ChainVerifier(await store.allChainHeads());
-  const unchained = await store.countUnchainedAudit();
-  for await (const doc of store.chainedAuditCursor()) {
+export async function verifyAuditLog(audit: AuditRepository): Promise<VerifyReport> {
+  const verifier = new ChainVerifier(await audit.allChainHeads());
+  const unchained = await audit.countUnchained();
+  for await (const doc of audit.chainedCursor()) {
     const entry = toStoredChainEntry(doc);
     // A chained entry with a field removed no longer verifies: name it.
     const broken: ChainBreak | undefined = entry
@@ -150,14 +150,14 @@ export function exportLine(d: AuditDoc): string {
 
 /** Writes the entries with since ≤ at < until (either open), oldest first, as NDJSON; returns how many. */
 export async function exportAudit(
-  store: Store,
+  audit: Pick<AuditRepository, 'page'>,
   range: { since?: Date | undefined; until?: Date | undefined; room?: string | undefined },
   out: Writable,
 ): Promise<number> {
   let after: { at: Date; id: string } | undefined;
   let count = 0;
   for (;;) {
-    const page = await store.auditPage({
+    const page = await audit.page({
       limit: 1_000,
       ...(range.since ? { since: range.since } : {}),
       ...(range.until ? { until: range.until } : {}),
@@ -196,7 +196,7 @@ export function parseTime(flag: string, value: string | undefined): Date | undef
 }
 
 export async function withStore<T>(config: Config, task: (store: Store) => Promise<T>): Promise<T> {
-  const store = await Store.connect({ url: config.MONGO_URL, dbName: config.MONGO_DB });
+  const store = await openStore({ url: config.MONGO_URL, dbName: config.MONGO_DB });
   try {
     return await task(store);
   } finally {

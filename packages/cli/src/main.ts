@@ -84,7 +84,7 @@ audit
   .description('recompute every hash chain of the audit log; exit 1 and name the first broken link if any')
   .action(
     auditAction(async () => {
-      const report = await withStore(config(), verifyAuditLog);
+      const report = await withStore(config(), (store) => verifyAuditLog(store.audit));
       (report.ok ? process.stdout : process.stderr).write(`${formatVerifyReport(report)}\n`);
       return report.ok ? 0 : 1;
     }),
@@ -132,7 +132,7 @@ audit
     auditAction(async (opts: { since?: string; until?: string; room?: string; out?: string }) => {
       const range = { since: parseTime('--since', opts.since), until: parseTime('--until', opts.until), room: opts.room };
       const target = exportTarget(opts.out);
-      const count = await withStore(config(), (store) => exportAudit(store, range, target.out));
+      const count = await withStore(config(), (store) => exportAudit(store.audit, range, target.out));
       await target.done();
       process.stderr.write(`exported ${count} audit entries${opts.out ? ` to ${opts.out}` : ''}\n`);
       return 0;

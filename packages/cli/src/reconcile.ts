@@ -3,7 +3,7 @@ import type { Config } from '@conversa/config';
 import { reconcile, type ReconcileReport } from '@conversa/audit';
 import { KafkaAdapter } from '@conversa/kafka';
 import { createLogger } from '@conversa/observability';
-import { ReconcileRepository, Store } from '@conversa/store';
+import { openStore } from '@conversa/store';
 
 export interface ReconcileOutcome extends ReconcileReport {
   /** Republished events that the audit consumer appended within the wait. */
@@ -17,15 +17,15 @@ export interface ReconcileOutcome extends ReconcileReport {
  */
 export async function reconcileNow(config: Config, opts: { settleMs: number; waitMs: number }): Promise<ReconcileOutcome> {
   const n = names(config.CONVERSA_NAMESPACE);
-  const store = await Store.connect({ url: config.MONGO_URL, dbName: config.MONGO_DB });
+  const store = await openStore({ url: config.MONGO_URL, dbName: config.MONGO_DB });
   const kafka = new KafkaAdapter({ brokers: config.KAFKA_BROKERS, clientId: 'conversa-cli', logger: createLogger('cli', 'error') });
   try {
     const producer = await kafka.producer();
-    const repo = new ReconcileRepository(store.connection, store.models);
+    const repo = store.reconcile;
     try {
       const report = await reconcile({
         repo,
-        lastSeq: (room, hint) => store.lastSeq(room, hint),
+        lastSeq: (room, hint) => store.messages.lastSeq(room, hint),
         republish: (events) => producer.send(n.eventsTopic, events.map((e) => eventRecord(e))),
         settleMs: opts.settleMs,
       });

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { PasswordHasher } from '@conversa/auth';
 import { LIMITS, USERNAME_PATTERN, newEvent, type Role } from '@conversa/contracts';
 import type { Config } from '@conversa/config';
-import { DuplicateKeyError, Store, toUserView } from '@conversa/store';
+import { DuplicateKeyError, openStore, toUserView } from '@conversa/store';
 
 export interface CreateUserInput {
   username: string;
@@ -25,12 +25,12 @@ export async function createUser(config: Config, input: CreateUserInput): Promis
   if (displayName.length === 0 || displayName.length > LIMITS.displayNameMax) {
     throw new Error(`display name: 1-${LIMITS.displayNameMax} characters`);
   }
-  const store = await Store.connect({ url: config.MONGO_URL, dbName: config.MONGO_DB });
+  const store = await openStore({ url: config.MONGO_URL, dbName: config.MONGO_DB });
   try {
     await store.ensureIndexes();
     const id = randomUUID();
     const view = toUserView({ _id: id, username, displayName, role: input.role });
-    await store.createUser({
+    await store.users.create({
       _id: id,
       username,
       displayName,

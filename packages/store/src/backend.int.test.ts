@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { newEvent } from '@conversa/contracts';
 import type { DocLocks } from './keyed-mutex.js';
-import { Store } from './store.js';
+import { openStore, type Store } from './store.js';
 import type { DocumentLocksMode } from './backend.js';
 
 const MONGO_URL = process.env.MONGO_URL ?? 'mongodb://127.0.0.1:27017';
@@ -33,7 +33,7 @@ function countingLocks(): DocLocks & { taken: number } {
 
 async function open(documentLocks?: DocumentLocksMode) {
   const locks = countingLocks();
-  const store = await Store.connect({
+  const store = await openStore({
     url: MONGO_URL,
     dbName: `it_${randomUUID().slice(0, 8)}`,
     locks,
@@ -42,7 +42,7 @@ async function open(documentLocks?: DocumentLocksMode) {
   opened.push(store);
   await store.ensureIndexes();
   const user = `u-${randomUUID().slice(0, 8)}`;
-  await store.createUser({
+  await store.users.create({
     _id: user,
     username: user,
     displayName: 'A',
@@ -51,7 +51,7 @@ async function open(documentLocks?: DocumentLocksMode) {
     createdAt: new Date(),
     outbox: [],
   });
-  await store.renameUser(user, 'B', newEvent('room.joined', user, user, { room: 'r', user }));
+  await store.users.rename(user, 'B', newEvent('room.joined', user, user, { room: 'r', user }));
   return { store, taken: locks.taken };
 }
 

@@ -28,7 +28,8 @@ import type {
   RoomDoc,
   UserDoc,
 } from './models.js';
-import { messageId, Store } from './store.js';
+import { messageId } from './messages.js';
+import { openStore } from './store.js';
 
 const MONGO_URL = process.env.MONGO_URL ?? 'mongodb://127.0.0.1:27017';
 /** FerretDB's PostgreSQL (infra/local/infra.sh: role conversa, database ferretdb). */
@@ -52,7 +53,7 @@ interface Sent {
 const dbName = `it_${randomUUID().slice(0, 8)}`;
 const sent: Sent[] = [];
 // Command monitoring is on only with onError; the store's own error hook is not under test.
-const store = await Store.connect({ url: MONGO_URL, dbName, onError: () => undefined });
+const store = await openStore({ url: MONGO_URL, dbName, onError: () => undefined });
 const onFerretdb = store.backend === 'ferretdb';
 
 store.connection.getClient().on('commandStarted', (e) => {
@@ -246,35 +247,35 @@ async function seed(): Promise<void> {
 
 /** The hot queries, each run through the store: what a send, a join, a page, the relay and the audit consumer do. */
 const HOT: [string, () => Promise<unknown>][] = [
-  ['findUserById', () => store.findUserById('u17')],
-  ['findUserByUsername (login, register)', () => store.findUserByUsername('user17')],
-  ['findUsersByIds (authors of a page)', () => store.findUsersByIds(['u1', 'u2', 'u3'])],
+  ['findUserById', () => store.users.findById('u17')],
+  ['findUserByUsername (login, register)', () => store.users.findByUsername('user17')],
+  ['findUsersByIds (authors of a page)', () => store.users.findByIds(['u1', 'u2', 'u3'])],
   [
     'renameUser',
     () =>
-      store.renameUser(
+      store.users.rename(
         'u18',
         'Eighteen',
         newEvent('room.joined', 'u18', 'u18', { room: 'x', user: 'u18' }),
       ),
   ],
-  ['findRoom', () => store.findRoom('pub3')],
-  ['listPublicRooms (rooms)', () => store.listPublicRooms()],
-  ['listDirectRooms', () => store.listDirectRooms('u40')],
-  ['setMembership: join', () => store.setMembership('pub5', 'u1', true, joined('u1', 'pub5'))],
-  ['setMembership: leave', () => store.setMembership('pub5', 'u1', false, joined('u1', 'pub5'))],
-  ['isMember', () => store.isMember('pub1', 'u21')],
-  ['memberIds (fan-out)', () => store.memberIds('pub2')],
-  ['lastSeq (send: next seq)', () => store.lastSeq('pub0', ROWS - 3)],
-  ['messagePage (newest)', () => store.messagePage('pub0', { limit: 50 })],
-  ['messagePage (before)', () => store.messagePage('pub0', { before: 1_500, limit: 50 })],
-  ['messagesBetween (gap fill)', () => store.messagesBetween('pub0', 100, 110)],
-  ['findMessage', () => store.findMessage(messageId('pub0', 7))],
-  ['findMessageByClientId (retried send)', () => store.findMessageByClientId('u7', 'c7')],
+  ['findRoom', () => store.rooms.findById('pub3')],
+  ['listPublicRooms (rooms)', () => store.rooms.listPublic()],
+  ['listDirectRooms', () => store.rooms.listDirect('u40')],
+  ['setMembership: join', () => store.rooms.setMembership('pub5', 'u1', true, joined('u1', 'pub5'))],
+  ['setMembership: leave', () => store.rooms.setMembership('pub5', 'u1', false, joined('u1', 'pub5'))],
+  ['isMember', () => store.rooms.isMember('pub1', 'u21')],
+  ['memberIds (fan-out)', () => store.rooms.memberIds('pub2')],
+  ['lastSeq (send: next seq)', () => store.messages.lastSeq('pub0', ROWS - 3)],
+  ['messagePage (newest)', () => store.messages.page('pub0', { limit: 50 })],
+  ['messagePage (before)', () => store.messages.page('pub0', { before: 1_500, limit: 50 })],
+  ['messagesBetween (gap fill)', () => store.messages.between('pub0', 100, 110)],
+  ['findMessage', () => store.messages.findById(messageId('pub0', 7))],
+  ['findMessageByClientId (retried send)', () => store.messages.findByClientId('u7', 'c7')],
   [
     'updateMessage (edit)',
     () =>
-      store.updateMessage(
+      store.messages.update(
         messageId('pub0', 8),
         ['VISIBLE'],
         { body: 'edited', editedAt: new Date() },
@@ -285,7 +286,7 @@ const HOT: [string, () => Promise<unknown>][] = [
     'insertMessage + relay (pendingOutbox, markAllPublished)',
     async () => {
       const posted = joined('u9', 'pub0');
-      await store.insertMessage({
+      await store.messages.insert({
         room: 'pub0',
         seq: ROWS + 1,
         authorId: 'u9',
@@ -297,19 +298,19 @@ const HOT: [string, () => Promise<unknown>][] = [
         posted,
         outbox: [],
       });
-      await store.markAllPublished(await store.pendingOutbox(100));
+      await store.outbox.markAllPublished(await store.outbox.pending(100));
     },
   ],
-  ['auditEntriesByIds (audit batch)', () => store.auditEntriesByIds(['e1', 'e2', 'e3', 'missing'])],
-  ['chainHeads (audit batch)', () => store.chainHeads(['chain1', 'chain2'])],
-  ['setChainHead', () => store.setChainHead('chain3', { seq: 2, hash: 'h2' })],
-  ['auditPage of a room', () => store.auditPage({ room: 'pub4', limit: 50 })],
-  ['mutesFor (send check)', () => store.mutesFor('u5', 'pub5')],
-  ['findMute', () => store.findMute('u6/pub6')],
+  ['auditEntriesByIds (audit batch)', () => store.audit.entriesByIds(['e1', 'e2', 'e3', 'missing'])],
+  ['chainHeads (audit batch)', () => store.audit.chainHeads(['chain1', 'chain2'])],
+  ['setChainHead', () => store.audit.setChainHead('chain3', { seq: 2, hash: 'h2' })],
+  ['auditPage of a room', () => store.audit.page({ room: 'pub4', limit: 50 })],
+  ['mutesFor (send check)', () => store.moderation.mutesFor('u5', 'pub5')],
+  ['findMute', () => store.moderation.findMute('u6/pub6')],
   [
     'putMute',
     () =>
-      store.putMute({
+      store.moderation.putMute({
         _id: 'u7/pub7',
         user: 'u7',
         room: 'pub7',
@@ -319,11 +320,11 @@ const HOT: [string, () => Promise<unknown>][] = [
         at: new Date(),
       }),
   ],
-  ['removeMute', () => store.removeMute('u7/pub7', 'a7b')],
-  ['findModerationAction', () => store.findModerationAction('a9')],
+  ['removeMute', () => store.moderation.removeMute('u7/pub7', 'a7b')],
+  ['findModerationAction', () => store.moderation.findAction('a9')],
   [
     'moderationActionsPage of a target',
-    () => store.moderationActionsPage({ target: 'u9', limit: 20 }),
+    () => store.moderation.actionsPage({ target: 'u9', limit: 20 }),
   ],
 ];
 

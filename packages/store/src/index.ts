@@ -1,7 +1,51 @@
-export { Store, messageId, ORPHAN_MARK_MS, type StoreOptions, type MessagePageQuery, type AuditQuery, type PendingOutbox, type OutboxCollection, type ModerationActionQuery, type StoredChainFields, type StoreChange } from './store.js';
+export { openStore, type Store } from './store.js';
+export {
+  type StoreOptions,
+  type StoreChange,
+  type PendingOutbox,
+  type OutboxCollection,
+  type EventsStoredListener,
+} from './connection.js';
+export { UserRepository } from './users.js';
+export { RoomRepository, membershipId } from './rooms.js';
+export {
+  MessageRepository,
+  messageId,
+  type MessagePageQuery,
+  type NewMessage,
+} from './messages.js';
+export { OutboxRepository, ORPHAN_MARK_MS } from './outbox.js';
+export { AuditRepository, type AuditQuery, type StoredChainFields } from './audit-log.js';
+export { ModerationRepository, type ModerationActionQuery } from './moderation.js';
+export {
+  ReconcileRepository,
+  type ReconcileCheckpointDoc,
+  type StoredPosted,
+} from './reconcile.js';
 export { DuplicateKeyError, PartialInsertError } from './errors.js';
-export type { UserDoc, RoomDoc, MembershipDoc, MessageDoc, AuditDoc, AuditChainDoc, ModerationActionDoc, MuteDoc, OutboxMarkDoc } from './models.js';
-export { toUserView, toMessageView, toRoomView, GHOST_USER, auditHashFields, toStoredChainEntry } from './views.js';
+export type {
+  UserDoc,
+  RoomDoc,
+  MembershipDoc,
+  MessageDoc,
+  AuditDoc,
+  AuditChainDoc,
+  ModerationActionDoc,
+  MuteDoc,
+  OutboxMarkDoc,
+} from './models.js';
+export {
+  toUserView,
+  toMessageView,
+  toRoomView,
+  GHOST_USER,
+  auditHashFields,
+  toStoredChainEntry,
+} from './views.js';
 export { KeyedMutex, LocalLocks, NoLocks, type DocLocks } from './keyed-mutex.js';
-export { backendFromBuildInfo, documentLocksWanted, type StoreBackend, type DocumentLocksMode } from './backend.js';
-export { ReconcileRepository, type ReconcileCheckpointDoc, type StoredPosted } from './reconcile.js';
+export {
+  backendFromBuildInfo,
+  documentLocksWanted,
+  type StoreBackend,
+  type DocumentLocksMode,
+} from './backend.js';

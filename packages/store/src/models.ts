@@ -55,7 +55,7 @@ export interface MessageDoc extends Outboxed {
   /**
    * The `message.posted` event, written with the message and published by the relay. Kept
    * out of `outbox`: its pending state lives in an outbox mark (OutboxMarkDoc), so publishing
-   * it never updates this document (see Store.insertMessage). Null on older documents.
+   * it never updates this document (see MessageRepository.insert). Null on older documents.
    */
   posted?: DomainEvent | null;
 }

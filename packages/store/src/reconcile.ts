@@ -1,7 +1,8 @@
-import { Schema, type Connection, type Model } from 'mongoose';
+import { Schema, type Model } from 'mongoose';
 import type { DomainEvent } from '@conversa/contracts';
-import { messageId } from './store.js';
+import { messageId } from './messages.js';
 import type { Models } from './models.js';
+import type { StoreConnection } from './connection.js';
 
 /** How far the audit reconciliation has proven one room's messages to be in the audit log. */
 export interface ReconcileCheckpointDoc {
@@ -34,11 +35,11 @@ const checkpointSchema = new Schema<ReconcileCheckpointDoc>(
  */
 export class ReconcileRepository {
   private readonly Checkpoint: Model<ReconcileCheckpointDoc>;
+  private readonly models: Models;
 
-  constructor(
-    connection: Connection,
-    private readonly models: Models,
-  ) {
+  constructor(db: StoreConnection) {
+    const connection = db.connection;
+    this.models = db.models;
     this.Checkpoint = connection.models.ReconcileCheckpoint ?? connection.model<ReconcileCheckpointDoc>('ReconcileCheckpoint', checkpointSchema);
   }
 

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ChainVerifier, linkEntries, newEvent, EMPTY_HEAD, type ChainBreak } from '@conversa/contracts';
-import { Store, auditHashFields, toStoredChainEntry, type AuditDoc } from '@conversa/store';
+import { openStore, type Store, auditHashFields, toStoredChainEntry, type AuditDoc } from '@conversa/store';
 import { toAuditEntry } from './audit-entry.js';
 import { AuditLogWriter } from './audit-log.js';
 
@@ -15,7 +15,7 @@ const uuid8 = () => randomUUID().slice(0, 8);
 
 let store: Store;
 beforeEach(async () => {
-  store = await Store.connect({ url: MONGO_URL, dbName: `it_${uuid8()}` });
+  store = await openStore({ url: MONGO_URL, dbName: `it_${uuid8()}` });
   await store.ensureIndexes();
 });
 afterEach(async () => {
@@ -29,8 +29,8 @@ const joined = (room: string, user: string): AuditDoc =>
 
 /** Verifies every chain as `conversa audit verify` does. */
 async function verify(): Promise<{ ok: true; entries: number; chains: number } | ChainBreak> {
-  const v = new ChainVerifier(await store.allChainHeads());
-  for await (const d of store.chainedAuditCursor()) {
+  const v = new ChainVerifier(await store.audit.allChainHeads());
+  for await (const d of store.audit.chainedCursor()) {
     const broken = v.push(toStoredChainEntry(d)!);
     if (broken) return broken;
   }
@@ -42,7 +42,7 @@ const seqsOf = async (chain: string) =>
 
 describe('AuditLogWriter', () => {
   it('chains each key on its own, once per event, and the chains verify', async () => {
-    const w = new AuditLogWriter(store);
+    const w = new AuditLogWriter(store.audit);
     const batch = [joined('a', 'u1'), joined('b', 'u1'), joined('a', 'u2'), joined('a', 'u3')];
     expect(await w.append(batch)).toEqual({ appended: 4, duplicates: 0 });
     expect(await seqsOf('a')).toEqual([1, 2, 3]);
@@ -52,30 +52,30 @@ describe('AuditLogWriter', () => {
     expect(await w.append([...batch, next, next])).toEqual({ appended: 1, duplicates: 5 });
     expect(await seqsOf('b')).toEqual([1, 2]);
     expect(await verify()).toEqual({ ok: true, entries: 5, chains: 2 });
-    expect((await store.chainHeads(['a', 'b'])).get('a')?.seq).toBe(3);
+    expect((await store.audit.chainHeads(['a', 'b'])).get('a')?.seq).toBe(3);
   });
 
   it('repairs a head left behind by a crash between the entries and the head record', async () => {
-    const w = new AuditLogWriter(store);
+    const w = new AuditLogWriter(store.audit);
     await w.append([joined('r', 'u1')]);
     // The crash: two more entries went in, linked after the head, but the head never moved.
     const crashed = [joined('r', 'u2'), joined('r', 'u3')];
-    const head = (await store.chainHeads(['r'])).get('r')!;
+    const head = (await store.audit.chainHeads(['r'])).get('r')!;
     const { linked } = linkEntries(head, crashed.map(auditHashFields));
-    await store.insertChained(crashed.map((c, i) => ({ ...c, chainSeq: linked[i]!.chainSeq, prevHash: linked[i]!.prevHash, hash: linked[i]!.hash })));
-    expect((await store.chainHeads(['r'])).get('r')?.seq).toBe(1);
+    await store.audit.insertChained(crashed.map((c, i) => ({ ...c, chainSeq: linked[i]!.chainSeq, prevHash: linked[i]!.prevHash, hash: linked[i]!.hash })));
+    expect((await store.audit.chainHeads(['r'])).get('r')?.seq).toBe(1);
     // The uncommitted batch comes again, with a new event.
     expect(await w.append([...crashed, joined('r', 'u4')])).toEqual({ appended: 1, duplicates: 2 });
     expect(await seqsOf('r')).toEqual([1, 2, 3, 4]);
     expect(await verify()).toMatchObject({ ok: true, entries: 4 });
-    expect((await store.chainHeads(['r'])).get('r')?.seq).toBe(4);
+    expect((await store.audit.chainHeads(['r'])).get('r')?.seq).toBe(4);
   });
 
   it('lets two writers race for one chain without forking it (the unique chain position decides)', async () => {
-    const other = await Store.connect({ url: MONGO_URL, dbName: store.connection.name });
+    const other = await openStore({ url: MONGO_URL, dbName: store.connection.name });
     try {
-      const a = new AuditLogWriter(store, 20);
-      const b = new AuditLogWriter(other, 20);
+      const a = new AuditLogWriter(store.audit, 20);
+      const b = new AuditLogWriter(other.audit, 20);
       const results = await Promise.all([
         a.append([joined('x', 'a1'), joined('x', 'a2')]),
         b.append([joined('x', 'b1'), joined('x', 'b2')]),
@@ -90,8 +90,27 @@ describe('AuditLogWriter', () => {
     }
   });
 
+  it('a writer whose remembered head went stale (another writer appended meanwhile) links after the real tail', async () => {
+    const other = await openStore({ url: MONGO_URL, dbName: store.connection.name });
+    try {
+      const a = new AuditLogWriter(store.audit);
+      const b = new AuditLogWriter(other.audit);
+      await a.append([joined('y', 'a1')]); // a remembers head 1
+      await b.append([joined('y', 'b1'), joined('y', 'b2')]); // the chain is at 3 now (a rebalance, say)
+      expect(await a.append([joined('y', 'a2')])).toEqual({ appended: 1, duplicates: 0 });
+      expect(await seqsOf('y')).toEqual([1, 2, 3, 4]);
+      expect(await verify()).toMatchObject({ ok: true, entries: 4, chains: 1 });
+      expect((await store.audit.chainHeads(['y'])).get('y')?.seq).toBe(4);
+      // And it goes on from the head it wrote, without reading it.
+      await a.append([joined('y', 'a3')]);
+      expect(await seqsOf('y')).toEqual([1, 2, 3, 4, 5]);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('gives verify the first altered entry, a removed one, and a cut-off tail', async () => {
-    const w = new AuditLogWriter(store);
+    const w = new AuditLogWriter(store.audit);
     const batch = [joined('v', 'u1'), joined('v', 'u2'), joined('v', 'u3'), joined('v', 'u4')];
     await w.append(batch);
     await store.models.Audit.updateOne({ _id: batch[1]!._id }, { $set: { 'data.user': 'mallory' } }).exec();

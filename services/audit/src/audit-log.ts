@@ -1,5 +1,5 @@
 import { EMPTY_HEAD, linkEntries, type ChainHead } from '@conversa/contracts';
-import { DuplicateKeyError, auditHashFields, type AuditDoc, type Store } from '@conversa/store';
+import { DuplicateKeyError, auditHashFields, type AuditDoc, type AuditRepository } from '@conversa/store';
 
 /**
  * Appends audit entries to their hash chains.
@@ -21,9 +21,18 @@ import { DuplicateKeyError, auditHashFields, type AuditDoc, type Store } from '@
  * of forking the chain, reloads the tail and links after it.
  */
 export class AuditLogWriter {
+  /**
+   * The head this writer last wrote, per chain: the next batch of a chain links after it
+   * without reading the head record. A head cached while another writer appended (a
+   * rebalance, and back) is behind; linking after it meets the unique (chain, chainSeq) index,
+   * and the retry below links after the real tail. Bounded (oldest chains forgotten first).
+   */
+  private readonly heads = new Map<string, ChainHead>();
+
   constructor(
-    private readonly store: Store,
+    private readonly audit: AuditRepository,
     private readonly attempts = 3,
+    private readonly maxCachedHeads = 100_000,
   ) {}
 
   /** Appends entries (in offset order) once each; returns how many were new and how many were already in the log. */
@@ -31,7 +40,7 @@ export class AuditLogWriter {
     if (entries.length === 0) return { appended: 0, duplicates: 0 };
     const unique = new Map<string, AuditDoc>();
     for (const e of entries) if (!unique.has(e._id)) unique.set(e._id, e);
-    const stored = await this.store.auditEntriesByIds([...unique.keys()]);
+    const stored = await this.audit.entriesByIds([...unique.keys()]);
     const storedIds = new Set(stored.map((s) => s._id));
     const fresh = [...unique.values()].filter((e) => !storedIds.has(e._id));
 
@@ -41,7 +50,15 @@ export class AuditLogWriter {
       byChain.set(chain, [...(byChain.get(chain) ?? []), { ...e, chain }]);
     }
     const chains = new Set([...byChain.keys(), ...stored.flatMap((s) => (s.chain ? [s.chain] : []))]);
-    const heads = await this.store.chainHeads([...chains]);
+    const unknown = [...chains].filter((c) => !this.heads.has(c));
+    const read = unknown.length > 0 ? await this.audit.chainHeads(unknown) : new Map<string, ChainHead>();
+    // Chains with a head record (read now, or written by this writer): the others get one created.
+    const recorded = new Set([...chains].filter((c) => this.heads.has(c) || read.has(c)));
+    const heads = new Map<string, ChainHead>();
+    for (const c of chains) {
+      const h = this.heads.get(c) ?? read.get(c);
+      if (h) heads.set(c, h);
+    }
     // Entries of this batch already stored beyond a chain's head: a crash hit after they went
     // in and before the head moved. The chain really ends at the highest of them.
     const repaired = new Set<string>();
@@ -56,32 +73,51 @@ export class AuditLogWriter {
       [...chains].map(async (chain) => {
         const head = heads.get(chain) ?? EMPTY_HEAD;
         const pending = byChain.get(chain);
-        if (pending) await this.appendChain(chain, head, pending);
-        else if (repaired.has(chain)) await this.store.setChainHead(chain, head);
+        try {
+          if (pending) this.remember(chain, await this.appendChain(chain, head, pending, recorded.has(chain)));
+          else if (repaired.has(chain)) {
+            await this.audit.setChainHead(chain, head, { exists: recorded.has(chain) });
+            this.remember(chain, head);
+          }
+        } catch (e) {
+          this.heads.delete(chain); // unknown outcome: read the head record next time
+          throw e;
+        }
       }),
     );
     return { appended: fresh.length, duplicates: entries.length - fresh.length };
   }
 
-  private async appendChain(chain: string, start: ChainHead, entries: AuditDoc[]): Promise<void> {
+  private remember(chain: string, head: ChainHead): void {
+    this.heads.delete(chain); // re-inserted: the most recently written chains stay longest
+    this.heads.set(chain, head);
+    if (this.heads.size > this.maxCachedHeads) {
+      const oldest = this.heads.keys().next();
+      if (!oldest.done) this.heads.delete(oldest.value);
+    }
+  }
+
+  /** Links the entries after `start` and moves the head; returns the chain's new head. */
+  private async appendChain(chain: string, start: ChainHead, entries: AuditDoc[], recorded: boolean): Promise<ChainHead> {
     let head = start;
     let pending = entries;
     for (let attempt = 1; ; attempt++) {
       const { linked, head: next } = linkEntries(head, pending.map(auditHashFields));
       try {
-        await this.store.insertChained(linked.map((l, i) => ({ ...pending[i]!, chain, chainSeq: l.chainSeq, prevHash: l.prevHash, hash: l.hash })));
-        await this.store.setChainHead(chain, next);
-        return;
+        await this.audit.insertChained(linked.map((l, i) => ({ ...pending[i]!, chain, chainSeq: l.chainSeq, prevHash: l.prevHash, hash: l.hash })));
+        await this.audit.setChainHead(chain, next, { exists: recorded });
+        return next;
       } catch (e) {
         if (!(e instanceof DuplicateKeyError) || attempt >= this.attempts) throw e;
         // Someone else appended to this chain (or a head was left behind): link after the real tail.
-        const done = new Set((await this.store.auditEntriesByIds(pending.map((p) => p._id))).map((s) => s._id));
+        const done = new Set((await this.audit.entriesByIds(pending.map((p) => p._id))).map((s) => s._id));
         pending = pending.filter((p) => !done.has(p._id));
-        const tail = await this.store.chainTail(chain);
+        const tail = await this.audit.chainTail(chain);
         head = tail?.chainSeq !== undefined && tail.hash !== undefined ? { seq: tail.chainSeq, hash: tail.hash } : EMPTY_HEAD;
+        recorded = true; // someone wrote this chain: its head record may exist now
         if (pending.length === 0) {
-          await this.store.setChainHead(chain, head);
-          return;
+          await this.audit.setChainHead(chain, head);
+          return head;
         }
       }
     }

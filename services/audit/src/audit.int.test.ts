@@ -9,7 +9,7 @@ import { ChainVerifier, ModerationAction, eventRecord, newEvent, type DomainEven
 import { loadConfig } from '@conversa/config';
 import { KafkaAdapter, type EventProducer, type Follower, type IncomingRecord } from '@conversa/kafka';
 import { createLogger } from '@conversa/observability';
-import { Store, toStoredChainEntry } from '@conversa/store';
+import { openStore, type Store, toStoredChainEntry } from '@conversa/store';
 import { createAudit, type AuditService } from './audit.js';
 import { RulesFile } from './moderation/rules.js';
 
@@ -71,7 +71,7 @@ beforeAll(async () => {
   await audit.start();
   kafka = new KafkaAdapter({ brokers: config.KAFKA_BROKERS, clientId: `it-audit-${uuid8()}`, logger });
   producer = await kafka.producer();
-  store = await Store.connect({ url: config.MONGO_URL, dbName: config.MONGO_DB });
+  store = await openStore({ url: config.MONGO_URL, dbName: config.MONGO_DB });
   followers.push(await kafka.follow({ topics: [audit.names.moderationTopic], groupPrefix: `${ns}-it`, fromBeginning: true }, (r) => void actions.push(r)));
   followers.push(await kafka.follow({ topics: [audit.names.deadLetterTopic], groupPrefix: `${ns}-it`, fromBeginning: true }, (r) => void deadLetters.push(r)));
 });
@@ -97,9 +97,9 @@ describe('the audit service', () => {
     await send(events);
     await send(events.slice(0, 2)); // a redelivery: no second entry
     await eventually('4 entries and 2 duplicates', () => (audit.stats.appended >= 4 && audit.stats.duplicates >= 2 ? true : undefined));
-    expect(await store.countAudit()).toBe(4);
-    const v = new ChainVerifier(await store.allChainHeads());
-    for await (const d of store.chainedAuditCursor()) expect(v.push(toStoredChainEntry(d)!)).toBeUndefined();
+    expect(await store.audit.count()).toBe(4);
+    const v = new ChainVerifier(await store.audit.allChainHeads());
+    for await (const d of store.audit.chainedCursor()) expect(v.push(toStoredChainEntry(d)!)).toBeUndefined();
     expect(v.finish()).toBeUndefined();
     expect([v.entries, v.chains]).toEqual([4, 2]); // the room's chain and the user's
   });
@@ -127,7 +127,7 @@ describe('the audit service', () => {
     expect(parked.map((r) => r.headers['dlq-consumer']).sort()).toEqual([`${ns}-audit`, `${ns}-moderation`]);
     expect(parked[0]!.headers['dlq-reason']).toMatch(/^not a known domain event/);
     expect(parked[0]!.value?.toString()).toBe('{"not":"an event"}');
-    await eventually('the event after the bad one', async () => ((await store.countAudit({ type: 'room.left' })) === 1 ? true : undefined));
+    await eventually('the event after the bad one', async () => ((await store.audit.count({ type: 'room.left' })) === 1 ? true : undefined));
   });
 
   it('serves metrics: appended, duplicates, dead letters, actions by rule, consumer lag', async () => {
@@ -149,16 +149,16 @@ describe('the audit service', () => {
 async function storeMessage(room: string, seq: number, createdAt: Date): Promise<DomainEvent> {
   const message: MessageView = { id: `${room}:${seq}`, room, seq, author, body: `#${seq}`, status: 'VISIBLE', clientMsgId: `c${seq}`, createdAt: createdAt.toISOString(), editedAt: null };
   const posted = newEvent('message.posted', room, author.id, { message });
-  await store.insertMessage({ room, seq, authorId: author.id, body: `#${seq}`, status: 'VISIBLE', clientMsgId: `c${seq}`, createdAt, editedAt: null, outbox: [], posted });
+  await store.messages.insert({ room, seq, authorId: author.id, body: `#${seq}`, status: 'VISIBLE', clientMsgId: `c${seq}`, createdAt, editedAt: null, outbox: [], posted });
   return posted;
 }
 
 describe('audit reconciliation', () => {
   it('appends the events of stored messages that never reached Kafka, once each, and the chains verify', async () => {
     const room = `r-${uuid8()}`;
-    await store.ensureRoom({ _id: room, name: room, kind: 'PUBLIC', pair: [], createdAt: new Date(), outbox: [] });
-    const before = await store.countAudit({ type: 'message.posted' });
-    const postedIn = async (n: number) => ((await store.countAudit({ type: 'message.posted' })) - before === n ? true : undefined);
+    await store.rooms.ensure({ _id: room, name: room, kind: 'PUBLIC', pair: [], createdAt: new Date(), outbox: [] });
+    const before = await store.audit.count({ type: 'message.posted' });
+    const postedIn = async (n: number) => ((await store.audit.count({ type: 'message.posted' })) - before === n ? true : undefined);
     const old = new Date(Date.now() - 10 * 60_000);
     const events: DomainEvent[] = [];
     for (let seq = 1; seq <= 12; seq++) events.push(await storeMessage(room, seq, old));
@@ -177,8 +177,8 @@ describe('audit reconciliation', () => {
     await eventually('every settled message in the log', () => postedIn(12));
 
     // Nothing twice, the chain intact, and the next run costs only what is new.
-    const v = new ChainVerifier(await store.allChainHeads());
-    for await (const d of store.chainedAuditCursor()) expect(v.push(toStoredChainEntry(d)!)).toBeUndefined();
+    const v = new ChainVerifier(await store.audit.allChainHeads());
+    for await (const d of store.audit.chainedCursor()) expect(v.push(toStoredChainEntry(d)!)).toBeUndefined();
     expect(v.finish()).toBeUndefined();
     expect(v.entries).toBeGreaterThanOrEqual(12);
     const again = await audit.reconcile({ settleMs: 1 });

@@ -16,7 +16,7 @@ import {
   type Service,
 } from '@conversa/observability';
 import { eventRecord, type DomainEvent } from '@conversa/contracts';
-import { ReconcileRepository, Store } from '@conversa/store';
+import { openStore } from '@conversa/store';
 import { decodeEvent, toAuditEntry } from './audit-entry.js';
 import { AuditLogWriter } from './audit-log.js';
 import { moderationBatchHandler } from './moderation-consumer.js';
@@ -68,7 +68,7 @@ export async function createAudit(config: Config, logger: Logger, opts: AuditOpt
     ['mongo', 'command'],
   ]);
   const store = await reach('MongoDB', safeUrl(config.MONGO_URL), t, () =>
-    Store.connect({ url: config.MONGO_URL, dbName: config.MONGO_DB, onError: (op) => dependencyError('mongo', op) }),
+    openStore({ url: config.MONGO_URL, dbName: config.MONGO_DB, onError: (op) => dependencyError('mongo', op) }),
   );
   await store.ensureIndexes();
   const kafka = new KafkaAdapter({
@@ -109,7 +109,7 @@ export async function createAudit(config: Config, logger: Logger, opts: AuditOpt
       },
     });
   const auditDeadLetters = deadLetters(n.auditGroup);
-  const writer = new AuditLogWriter(store);
+  const writer = new AuditLogWriter(store.audit);
 
   const handleAuditBatch = async (batch: IncomingBatch) => {
     const { good, dead } = splitRecords(batch.records, decodeEvent);
@@ -135,11 +135,11 @@ export async function createAudit(config: Config, logger: Logger, opts: AuditOpt
     'audit_reconcile_republished_total',
     'Events the reconciliation found missing from the audit log and handed back to the events topic.',
   );
-  const repo = new ReconcileRepository(store.connection, store.models);
+  const repo = store.reconcile;
   const republish = (events: DomainEvent[]) => producer.send(n.eventsTopic, events.map((e) => eventRecord(e)));
   const reconcileOnce = async (settleMs = config.AUDIT_RECONCILE_SETTLE_MS): Promise<ReconcileReport> => {
     try {
-      const r = await reconcile({ repo, lastSeq: (room, hint) => store.lastSeq(room, hint), republish, now, settleMs });
+      const r = await reconcile({ repo, lastSeq: (room, hint) => store.messages.lastSeq(room, hint), republish, now, settleMs });
       reconcileRuns.inc({ outcome: 'ok' });
       reconcileChecked.inc(undefined, r.checked);
       reconcileRepublished.inc(undefined, r.republished.length);

@@ -17,7 +17,7 @@ import type { ReconcileRepository, StoredPosted } from '@conversa/store';
  */
 export interface ReconcileDeps {
   repo: Pick<ReconcileRepository, 'roomIds' | 'checkpoints' | 'advance' | 'postedRange' | 'audited'>;
-  /** Newest seq of a room (`Store.lastSeq`), galloping up from `hint`. */
+  /** Newest seq of a room (`MessageRepository.lastSeq`), galloping up from `hint`. */
   lastSeq(room: string, hint: number): Promise<number>;
   /** Publishes events to the events topic; resolves once Kafka acknowledged them. */
   republish(events: DomainEvent[]): Promise<void>;

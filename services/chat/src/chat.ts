@@ -13,7 +13,7 @@ import {
   type Logger,
   type Service,
 } from '@conversa/observability';
-import { Store } from '@conversa/store';
+import { openStore } from '@conversa/store';
 import { CommandExecutor } from './commands.js';
 import { createCommandWorker, createQueueDepth, reportServiceRate } from './adapters/queue.js';
 import { createChatMetrics } from './metrics.js';
@@ -40,7 +40,7 @@ export async function createChat(config: Config, logger: Logger): Promise<ChatSe
   // The sources are read at scrape time only, once everything below exists.
   const cm = createChatMetrics({
     queueCounts: () => depth.counts(),
-    outboxPending: () => store.countPendingOutbox(),
+    outboxPending: () => store.outbox.countPending(),
     published: () => relay.published,
   });
   const redisError = () => cm.dependencyError('redis', 'connection');
@@ -58,7 +58,7 @@ export async function createChat(config: Config, logger: Logger): Promise<ChatSe
   // Redis, in the other chat processes (read-cache.ts).
   const caches: { current?: ReadCache } = {};
   const store = await reach('MongoDB', safeUrl(config.MONGO_URL), t, () =>
-    Store.connect({
+    openStore({
       url: config.MONGO_URL,
       dbName: config.MONGO_DB,
       locks: redisLocks(redis, n.queuePrefix),
@@ -106,7 +106,9 @@ export async function createChat(config: Config, logger: Logger): Promise<ChatSe
   });
 
   const roomSignals = redisPublisher(redis, n.roomChannel);
-  const relay = new OutboxRelay({ store, producer, topic: n.eventsTopic, logger, sweepMs: config.OUTBOX_SWEEP_MS });
+  const relay = new OutboxRelay({ outbox: store.outbox, producer, topic: n.eventsTopic, logger, sweepMs: config.OUTBOX_SWEEP_MS });
+  // Every event a write stores reaches the relay's fast path from the store itself.
+  store.onEventsStored((stored) => relay.stored(stored));
   const executor = new CommandExecutor({
     store,
     publisher: {
@@ -116,7 +118,6 @@ export async function createChat(config: Config, logger: Logger): Promise<ChatSe
         ),
     },
     traceparent: currentTraceparent,
-    onEventStored: (collection, docId, events, marked) => relay.stored(collection, docId, events, marked),
     reads: cache,
     seqLocks: redisSeqLocks(redis, n.queuePrefix),
     logger,

@@ -14,7 +14,7 @@ import {
   type MessageView,
 } from '@conversa/contracts';
 import { createLogger } from '@conversa/observability';
-import { Store, type OutboxCollection } from '@conversa/store';
+import { openStore, type Store, type OutboxCollection } from '@conversa/store';
 import { CommandExecutor, type SignalPublisher } from './commands.js';
 
 const MONGO_URL = process.env.MONGO_URL ?? 'mongodb://127.0.0.1:27017';
@@ -34,9 +34,11 @@ let instances: Instance[];
 
 /** One "process": its own connection, executor, published signals and outbox hand-overs. */
 async function instance(): Promise<Instance> {
-  const store = await Store.connect({ url: MONGO_URL, dbName });
+  const store = await openStore({ url: MONGO_URL, dbName });
   const signals: Instance['signals'] = [];
   const stored: Instance['stored'] = [];
+  // What the store tells the outbox relay it stored (Store.onEventsStored).
+  store.onEventsStored(({ collection, docId, events }) => stored.push({ collection, docId, events }));
   const publisher: SignalPublisher = {
     publish(room, signal) {
       signals.push({ room, signal: RoomSignal.parse(signal) });
@@ -46,7 +48,6 @@ async function instance(): Promise<Instance> {
   const executor = new CommandExecutor({
     store,
     publisher,
-    onEventStored: (collection, docId, events) => stored.push({ collection, docId, events }),
     logger,
   });
   const i = { store, executor, signals, stored };
@@ -125,7 +126,7 @@ describe('CommandExecutor: users and rooms', () => {
       })) as CommandResult<'user.register'>,
     );
     expect(r.user).toMatchObject({ username: 'ann.lee', displayName: 'Ann', role: 'USER' });
-    expect((await a.store.findUserByUsername('ANN.LEE'))?._id).toBe(r.user.id);
+    expect((await a.store.users.findByUsername('ANN.LEE'))?._id).toBe(r.user.id);
     expect(a.stored).toEqual([
       {
         collection: 'users',
@@ -168,7 +169,7 @@ describe('CommandExecutor: users and rooms', () => {
     expect(first.room).toMatchObject({ id: 'lobby', name: 'Lobby', kind: 'PUBLIC' });
     const again = await join(a, ann, '  lobby ');
     expect(again.room.id).toBe('lobby');
-    expect(await a.store.memberIds('lobby')).toEqual([ann]);
+    expect(await a.store.rooms.memberIds('lobby')).toEqual([ann]);
     const events = a.stored.flatMap((s) => s.events.map((e) => e.type));
     expect(events.filter((t) => t === 'room.created')).toHaveLength(1);
     expect(events.filter((t) => t === 'room.joined')).toHaveLength(1);
@@ -188,9 +189,9 @@ describe('CommandExecutor: users and rooms', () => {
     const handed = [...a.stored, ...b.stored].flatMap((s) => s.events);
     expect(handed.filter((e) => e.type === 'room.created')).toHaveLength(1);
     expect(handed.filter((e) => e.type === 'room.joined')).toHaveLength(5);
-    const room = await a.store.findRoom('town-square');
+    const room = await a.store.rooms.findById('town-square');
     expect(room?.outbox.map((e) => e.type)).toEqual(['room.created']);
-    expect((await a.store.memberIds('town-square')).sort()).toEqual([...users].sort());
+    expect((await a.store.rooms.memberIds('town-square')).sort()).toEqual([...users].sort());
   });
 
   it('leave reports a change once, and a user who left can no longer send', async () => {
@@ -300,7 +301,7 @@ describe('CommandExecutor: edit and delete', () => {
       await a.executor.execute({ type: 'message.edit', actor: ann, id: m.id, body: 'back' }),
     ).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
 
-    const doc = await a.store.findMessage(m.id);
+    const doc = await a.store.messages.findById(m.id);
     expect(doc).toMatchObject({ status: 'DELETED', body: '', seq: 1 });
     // The posted event rides beside the outbox (pending by its mark), the later ones in it.
     expect(doc?.posted?.type).toBe('message.posted');
@@ -323,7 +324,7 @@ describe('CommandExecutor: edit and delete', () => {
       })) as CommandResult<'user.rename'>,
     );
     expect(r.user).toMatchObject({ id: ann, displayName: 'Ann Lee' });
-    const doc = await a.store.findUserById(ann);
+    const doc = await a.store.users.findById(ann);
     expect(doc?.displayName).toBe('Ann Lee');
     expect(doc?.outbox.map((e) => e.type)).toEqual(['user.registered', 'user.renamed']);
     expect(
@@ -345,18 +346,18 @@ describe('CommandExecutor: slow mode', () => {
     });
     const root = ok(r as CommandResult<'user.register'>).user.id;
     const room = (await join(a, ann, 'General')).room.id;
-    expect((await a.store.findRoom(room))?.slowModeSeconds).toBeUndefined(); // older rooms: none
+    expect((await a.store.rooms.findById(room))?.slowModeSeconds).toBeUndefined(); // older rooms: none
     const slow = (actor: string, seconds: number, target = room) =>
       a.executor.execute({ type: 'room.setSlowMode', actor, room: target, seconds });
 
     expect(await slow(ann, 30)).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
     const set = ok((await slow(root, 30)) as CommandResult<'room.setSlowMode'>);
     expect(set.room).toMatchObject({ id: room, slowModeSeconds: 30 });
-    expect((await a.store.findRoom(room))?.slowModeSeconds).toBe(30);
+    expect((await a.store.rooms.findById(room))?.slowModeSeconds).toBe(30);
     // The same value again changes nothing and stores no second event.
     ok((await slow(root, 30)) as CommandResult<'room.setSlowMode'>);
     ok((await slow(root, 0)) as CommandResult<'room.setSlowMode'>);
-    const doc = await a.store.findRoom(room);
+    const doc = await a.store.rooms.findById(room);
     const events = (doc?.outbox ?? []).filter((e) => e.type === 'room.slowModeSet');
     expect(events.map((e) => [e.actor, e.data])).toEqual([
       [root, { room, seconds: 30, previousSeconds: 0 }],

@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { CommandResult } from '@conversa/contracts';
-import { Store } from '@conversa/store';
+import { openStore } from '@conversa/store';
 import type { CommandExecutor } from './commands.js';
 
 export const MONGO_URL = process.env.MONGO_URL ?? 'mongodb://127.0.0.1:27017';
@@ -19,7 +19,7 @@ export function isolatedDatabase() {
     dbName,
     closeLater: (...fns: (() => Promise<unknown>)[]) => closers.push(...fns),
     async cleanup() {
-      const s = await Store.connect({ url: MONGO_URL, dbName });
+      const s = await openStore({ url: MONGO_URL, dbName });
       await s.dropDatabase();
       await s.close();
       for (const c of closers.reverse()) await c();

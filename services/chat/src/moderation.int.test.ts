@@ -19,7 +19,7 @@ import {
 import { loadConfig } from '@conversa/config';
 import { KafkaAdapter, type EventProducer, type Follower, type IncomingRecord } from '@conversa/kafka';
 import { createLogger } from '@conversa/observability';
-import { Store } from '@conversa/store';
+import { openStore, type Store } from '@conversa/store';
 import { createChat, type ChatService } from './chat.js';
 import { CommandExecutor } from './commands.js';
 
@@ -90,9 +90,9 @@ const publish = (a: ModerationAction | string) =>
 beforeAll(async () => {
   chat = await createChat(config, logger);
   await chat.start();
-  store = await Store.connect({ url: config.MONGO_URL, dbName: config.MONGO_DB });
+  store = await openStore({ url: config.MONGO_URL, dbName: config.MONGO_DB });
   // Users, rooms and messages are written by an executor of the test's own (no relay needed).
-  direct = new CommandExecutor({ store, publisher: { publish: () => Promise.resolve() }, onEventStored: () => undefined, logger });
+  direct = new CommandExecutor({ store, publisher: { publish: () => Promise.resolve() }, logger });
   ann = ok((await direct.execute({ type: 'user.register', username: `ann${uuid8()}`, displayName: 'Ann', passwordHash: HASH })) as CommandResult<'user.register'>).user.id;
   room = ok((await direct.execute({ type: 'room.join', actor: ann, name: `street-${uuid8()}` })) as CommandResult<'room.join'>).room.id;
   kafka = new KafkaAdapter({ brokers: config.KAFKA_BROKERS, clientId: `it-chat-${uuid8()}`, logger });
@@ -127,17 +127,17 @@ describe('chat applies moderation actions from Kafka', () => {
       signals.find((s) => s.kind === 'message.updated' && s.message.id === m.id),
     );
     expect(updated).toMatchObject({ message: { status: 'HIDDEN', body: '' } });
-    const stored = await store.findMessage(m.id);
+    const stored = await store.messages.findById(m.id);
     expect(stored).toMatchObject({ status: 'HIDDEN', body: 'something rude' });
-    const recorded = await eventually('the recorded action', () => store.findModerationAction(hide.id).then((d) => d ?? undefined));
+    const recorded = await eventually('the recorded action', () => store.moderation.findAction(hide.id).then((d) => d ?? undefined));
     expect(recorded).toMatchObject({ kind: 'hide', target: m.id, rule: 'test-rule' });
     // Published by the relay to the events topic: the outbox empties.
-    await eventually('the outbox relayed', async () => ((await store.countPendingOutbox()) === 0 ? true : undefined));
+    await eventually('the outbox relayed', async () => ((await store.outbox.countPending()) === 0 ? true : undefined));
 
     // The same action again (a redelivery) changes nothing and records nothing twice.
     await publish(hide);
     await publish(action({ kind: 'flag', target: m.id }));
-    await eventually('the flag after it', async () => ((await store.moderationActionsPage({ target: m.id, limit: 10 })).length === 2 ? true : undefined));
+    await eventually('the flag after it', async () => ((await store.moderation.actionsPage({ target: m.id, limit: 10 })).length === 2 ? true : undefined));
     expect(signals.filter((s) => s.kind === 'message.updated' && s.message.id === m.id)).toHaveLength(1);
   });
 
@@ -152,10 +152,10 @@ describe('chat applies moderation actions from Kafka', () => {
     expect(refused).toEqual({ code: 'FORBIDDEN', message: `you are muted in this room until ${until.toISOString()}: flooding` });
     // The delayed job lifts it and records the unmute; nobody waits on a clock here but the job.
     const unmute = await eventually('the unmute action', async () =>
-      (await store.moderationActionsPage({ target: ann, limit: 50 })).find((a) => a.kind === 'unmute' && a.rule === null && a.by === null),
+      (await store.moderation.actionsPage({ target: ann, limit: 50 })).find((a) => a.kind === 'unmute' && a.rule === null && a.by === null),
     );
     expect(unmute).toMatchObject({ room, reason: 'the mute ended' });
-    expect(await store.findMute(`${ann}/${room}`)).toBeNull();
+    expect(await store.moderation.findMute(`${ann}/${room}`)).toBeNull();
     expect((await send('back again')).ok).toBe(true);
   });
 
@@ -163,7 +163,7 @@ describe('chat applies moderation actions from Kafka', () => {
     const until = new Date(Date.now() + 4_000);
     const mute = action({ kind: 'mute', target: ann, room: null, until: until.toISOString(), reason: 'spam' });
     await publish(mute);
-    await eventually('the mute stored', () => store.findMute(`${ann}/*`).then((m) => m ?? undefined));
+    await eventually('the mute stored', () => store.moderation.findMute(`${ann}/*`).then((m) => m ?? undefined));
     const queue = new Queue(chat.names.moderationTimerQueue, { connection: redis, prefix: ns });
     await eventually('the delayed job', () => queue.getJob(`mute-end-${mute.id}`).then((j) => j ?? undefined));
     await chat.stop();
@@ -176,7 +176,7 @@ describe('chat applies moderation actions from Kafka', () => {
     await queue.close();
     const r = await send('still muted?');
     expect(r.ok ? 'sent' : r.error.message).toBe(`you are muted everywhere until ${until.toISOString()}: spam`);
-    await eventually('the mute lifted after the restart', async () => ((await store.findMute(`${ann}/*`)) === null ? true : undefined));
+    await eventually('the mute lifted after the restart', async () => ((await store.moderation.findMute(`${ann}/*`)) === null ? true : undefined));
     expect((await send('free')).ok).toBe(true);
   });
 
@@ -191,6 +191,6 @@ describe('chat applies moderation actions from Kafka', () => {
     // And it goes on.
     const m = ok(await send('one more')).message;
     await publish(action({ kind: 'hide', target: m.id }));
-    await eventually('the later hide applied', async () => ((await store.findMessage(m.id))?.status === 'HIDDEN' ? true : undefined));
+    await eventually('the later hide applied', async () => ((await store.messages.findById(m.id))?.status === 'HIDDEN' ? true : undefined));
   });
 });

@@ -3,7 +3,6 @@ import {
   newEvent,
   notFound,
   type AccessSignal,
-  type DomainEvent,
   type ModerationAction,
   type RoomSignal,
   type UserView,
@@ -15,7 +14,6 @@ import {
   toUserView,
   type MessageDoc,
   type ModerationActionDoc,
-  type OutboxCollection,
   type Store,
 } from '@conversa/store';
 import type { Logger } from '@conversa/observability';
@@ -28,9 +26,9 @@ export interface MuteTimers {
 }
 
 export interface ModerationDeps {
-  store: Store;
+  /** Users and messages it reads and changes, moderation records and mutes. */
+  store: Pick<Store, 'users' | 'messages' | 'moderation'>;
   publish: (room: string, signal: RoomSignal) => Promise<void>;
-  onEventStored: (collection: OutboxCollection, docId: string, events: DomainEvent[]) => void;
   timers: MuteTimers;
   logger: Logger;
   now: () => Date;
@@ -80,7 +78,7 @@ export class ModerationApplier {
   constructor(private readonly deps: ModerationDeps) {}
 
   async apply(a: ModerationAction): Promise<Applied> {
-    const done = await this.deps.store.findModerationAction(a.id);
+    const done = await this.deps.store.moderation.findAction(a.id);
     if (done) return { applied: false, action: toModerationAction(done) };
     let message: MessageDoc | undefined;
     switch (a.kind) {
@@ -111,7 +109,7 @@ export class ModerationApplier {
    * twice records one unmute.
    */
   async expire(id: string, action: string): Promise<boolean> {
-    const mute = await this.deps.store.findMute(id);
+    const mute = await this.deps.store.moderation.findMute(id);
     if (!mute || mute.action !== action) return false;
     const unmute: ModerationAction = {
       id: derivedActionId(`mute-ended/${action}`),
@@ -125,8 +123,8 @@ export class ModerationApplier {
       until: null,
     };
     // Record first: a crash after it leaves the mute, and the retried job lifts it.
-    if (!(await this.deps.store.findModerationAction(unmute.id))) await this.record(unmute);
-    const lifted = await this.deps.store.removeMute(id, action);
+    if (!(await this.deps.store.moderation.findAction(unmute.id))) await this.record(unmute);
+    const lifted = await this.deps.store.moderation.removeMute(id, action);
     if (lifted) this.deps.logger.info({ user: mute.user, room: mute.room, action }, 'mute ended');
     return lifted;
   }
@@ -134,7 +132,7 @@ export class ModerationApplier {
   /** Schedules the end of every stored timed mute: a Redis that lost its delayed jobs loses no unmute. */
   async rescheduleAll(): Promise<number> {
     let n = 0;
-    for (const m of await this.deps.store.listMutes()) {
+    for (const m of await this.deps.store.moderation.listMutes()) {
       if (!m.until) continue;
       await this.deps.timers.schedule({ muteId: m._id, action: m.action, until: m.until });
       n++;
@@ -143,7 +141,7 @@ export class ModerationApplier {
   }
 
   private async messageOf(a: ModerationAction): Promise<MessageDoc> {
-    const m = await this.deps.store.findMessage(a.target);
+    const m = await this.deps.store.messages.findById(a.target);
     if (!m) throw notFound(`id: no message "${a.target}"`);
     return m;
   }
@@ -159,9 +157,8 @@ export class ModerationApplier {
       ? newEvent('message.hidden', m.room, a.by, { message: view, action: a.id, reason: a.reason, rule: a.rule }, this.deps.now())
       : newEvent('message.unhidden', m.room, a.by, { message: view, action: a.id }, this.deps.now());
     // The body stays stored: admins still read a hidden message, and unhiding restores it.
-    const stored = await this.deps.store.updateMessage(m._id, [from], { status: to }, event);
-    if (!stored) return (await this.deps.store.findMessage(m._id)) ?? m; // changed meanwhile
-    this.deps.onEventStored('messages', m._id, [event]);
+    const stored = await this.deps.store.messages.update(m._id, [from], { status: to }, event);
+    if (!stored) return (await this.deps.store.messages.findById(m._id)) ?? m; // changed meanwhile
     try {
       await this.deps.publish(m.room, { kind: 'message.updated', message: toMessageView(stored, author) });
     } catch (e) {
@@ -171,18 +168,18 @@ export class ModerationApplier {
   }
 
   private async mute(a: ModerationAction): Promise<void> {
-    const user = await this.deps.store.findUserById(a.target);
+    const user = await this.deps.store.users.findById(a.target);
     if (!user) throw notFound(`userId: no user "${a.target}"`);
     const id = muteId(user._id, a.room);
     const until = a.kind === 'ban' ? null : a.until ? new Date(a.until) : null;
-    const current = await this.deps.store.findMute(id);
+    const current = await this.deps.store.moderation.findMute(id);
     if (current?.action === a.id) {
       // Stored before a crash: only make sure its end is scheduled.
     } else if (!replacesMute(current, { until, by: a.by }, this.deps.now())) {
       this.deps.logger.info({ user: user._id, room: a.room, action: a.id }, 'a longer mute is in force; this one changes nothing');
       return;
     } else {
-      await this.deps.store.putMute({ _id: id, user: user._id, room: a.room, until, action: a.id, reason: a.reason, at: new Date(a.at) });
+      await this.deps.store.moderation.putMute({ _id: id, user: user._id, room: a.room, until, action: a.id, reason: a.reason, at: new Date(a.at) });
     }
     if (until) await this.deps.timers.schedule({ muteId: id, action: a.id, until });
     try {
@@ -193,21 +190,21 @@ export class ModerationApplier {
   }
 
   private async unmute(a: ModerationAction): Promise<void> {
-    const user = await this.deps.store.findUserById(a.target);
+    const user = await this.deps.store.users.findById(a.target);
     if (!user) throw notFound(`userId: no user "${a.target}"`);
     if (a.room === null) {
-      await this.deps.store.removeMutesOf(user._id);
+      await this.deps.store.moderation.removeMutesOf(user._id);
       return;
     }
-    const m = await this.deps.store.findMute(muteId(user._id, a.room));
-    if (m) await this.deps.store.removeMute(m._id, m.action);
+    const m = await this.deps.store.moderation.findMute(muteId(user._id, a.room));
+    if (m) await this.deps.store.moderation.removeMute(m._id, m.action);
   }
 
   private async record(a: ModerationAction): Promise<void> {
     // Keyed by the room when there is one (the room's audit chain), else by the user.
     const event = newEvent('moderation.action', a.room ?? a.target, a.by, { action: a }, this.deps.now());
     try {
-      await this.deps.store.insertModerationAction({
+      await this.deps.store.moderation.insertAction({
         _id: a.id,
         kind: a.kind,
         target: a.target,
@@ -223,12 +220,11 @@ export class ModerationApplier {
       if (e instanceof DuplicateKeyError) return; // recorded concurrently: once is enough
       throw e;
     }
-    this.deps.onEventStored('moderation_actions', a.id, [event]);
     this.deps.logger.info({ action: a.id, kind: a.kind, target: a.target, room: a.room, rule: a.rule, by: a.by, reason: a.reason }, `moderation ${a.kind} applied`);
   }
 
   private async authorOf(id: string): Promise<UserView> {
-    const u = await this.deps.store.findUserById(id);
+    const u = await this.deps.store.users.findById(id);
     return u ? toUserView(u) : { ...GHOST_USER, id };
   }
 }

@@ -19,7 +19,7 @@ import {
   type IncomingRecord,
 } from '@conversa/kafka';
 import { createLogger } from '@conversa/observability';
-import { Store } from '@conversa/store';
+import { openStore, type Store } from '@conversa/store';
 import { CommandExecutor } from './commands.js';
 import { OutboxRelay } from './outbox-relay.js';
 
@@ -72,30 +72,26 @@ let fastPath: boolean[];
 /** The relay the executor hands events to (the fast path); none while "the process is down". */
 let current: OutboxRelay | undefined;
 
-async function openStore(): Promise<Store> {
-  const s = await Store.connect({ url: MONGO_URL, dbName });
+async function openTestStore(): Promise<Store> {
+  const s = await openStore({ url: MONGO_URL, dbName });
   stores.push(s);
   return s;
 }
 
-function relay(store: Store, producer: EventProducer, sweepMs = 100): OutboxRelay {
-  const r = new OutboxRelay({ store, producer, topic, logger, sweepMs });
+function relay(store: Pick<Store, 'outbox'>, producer: EventProducer, sweepMs = 100): OutboxRelay {
+  const r = new OutboxRelay({ outbox: store.outbox, producer, topic, logger, sweepMs });
   relays.push(r);
   return r;
 }
 
 function executor(store: Store): CommandExecutor {
-  return new CommandExecutor({
-    store,
-    publisher: { publish: () => Promise.resolve() },
-    onEventStored: (collection, docId, events, marked) => {
-      written.push(...events);
-      const before = current?.queued ?? 0;
-      current?.stored(collection, docId, events, marked);
-      fastPath.push((current?.queued ?? 0) > before);
-    },
-    logger,
+  store.onEventsStored((stored) => {
+    written.push(...stored.events);
+    const before = current?.queued ?? 0;
+    current?.stored(stored);
+    fastPath.push((current?.queued ?? 0) > before);
   });
+  return new CommandExecutor({ store, publisher: { publish: () => Promise.resolve() }, logger });
 }
 
 /** A producer whose first `failures` sends reject, as when the broker is unreachable. */
@@ -195,7 +191,7 @@ beforeEach(async () => {
   fastPath = [];
   current = undefined;
   await kafka.ensureTopics([{ topic, partitions: 3 }]);
-  const first = await openStore();
+  const first = await openTestStore();
   await first.ensureIndexes();
   consumer = await kafka.consumer({
     groupId: `it-${uuid8()}-relay-check`,
@@ -216,7 +212,7 @@ afterEach(async () => {
   for (const s of stores) await s.close();
 });
 
-const pendingIsZero = (s: Store) => async () => (await s.countPendingOutbox()) === 0;
+const pendingIsZero = (s: Store) => async () => (await s.outbox.countPending()) === 0;
 const allOnTopic = () => {
   const ids = new Set(records.map((r) => r.headers['event-id']));
   return written.length > 0 && written.every((e) => ids.has(e.id));
@@ -229,7 +225,7 @@ describe('OutboxRelay', () => {
     const users = await chat(ex, 'before', 3);
     const before = written.length;
     expect(before).toBe(2 + 1 + 2 + 3); // registered ×2, created, joined ×2, posted ×3
-    expect(await store.countPendingOutbox()).toBe(2 + 1 + 2 + 3);
+    expect(await store.outbox.countPending()).toBe(2 + 1 + 2 + 3);
 
     const r = relay(store, realProducer);
     current = r;
@@ -295,14 +291,14 @@ describe('OutboxRelay', () => {
     await first.stop();
     current = undefined;
     // Written while no relay runs (the process is down, say); the first relay ignores hand-overs now.
-    first.stored('messages', 'ignored', []);
+    first.stored({ collection: 'messages', docId: 'ignored', events: [] });
     await chat(ex, 'restart', 2, users);
-    const pending = await store.countPendingOutbox();
+    const pending = await store.outbox.countPending();
     expect(pending).toBe(2 + 1 + 2 + 5);
     expect(records).toHaveLength(0);
 
     // Another process: its own connection to the same database, its own relay.
-    const other = await openStore();
+    const other = await openTestStore();
     const second = relay(other, realProducer, 100);
     current = second;
     second.start();
@@ -339,7 +335,7 @@ describe('OutboxRelay', () => {
     expect(queued).toBe(true);
     await r.stop();
     expect(r.queued).toBe(0);
-    expect(await store.countPendingOutbox()).toBe(0);
+    expect(await store.outbox.countPending()).toBe(0);
     await eventually('every event on the topic', allOnTopic);
     expectAllPublished();
   }, 30_000);
@@ -371,9 +367,9 @@ describe('OutboxRelay keeps room order across the backlog → fast path switch',
       );
     };
     let lateWriteDone = false;
-    const racy = Object.create(store) as Store;
-    racy.pendingOutbox = async (limit: number) => {
-      const rows = await store.pendingOutbox(limit);
+    const racy = Object.create(store.outbox) as Store['outbox'];
+    racy.pending = async (limit: number) => {
+      const rows = await store.outbox.pending(limit);
       const hook = duringLastScan;
       if (rows.length === 0 && hook) {
         duringLastScan = undefined;
@@ -384,7 +380,7 @@ describe('OutboxRelay keeps room order across the backlog → fast path switch',
     };
 
     // The next periodic sweep is a second away: the fast path must not have overtaken anything by then.
-    const r = relay(racy, realProducer, 1_000);
+    const r = relay({ outbox: racy }, realProducer, 1_000);
     current = r;
     r.start();
     await eventually(

@@ -1,10 +1,10 @@
 import { eventRecord, type DomainEvent } from '@conversa/contracts';
 import type { EventProducer } from '@conversa/kafka';
 import { SpanKind, withSpans, type Logger } from '@conversa/observability';
-import type { OutboxCollection, PendingOutbox, Store } from '@conversa/store';
+import type { OutboxRepository, PendingOutbox } from '@conversa/store';
 
 export interface OutboxRelayOptions {
-  store: Store;
+  outbox: Pick<OutboxRepository, 'pending' | 'markAllPublished' | 'deleteMarks'>;
   producer: EventProducer;
   topic: string;
   logger: Logger;
@@ -14,6 +14,13 @@ export interface OutboxRelayOptions {
   idleSweepMs?: number;
   /** Documents per batch (500). */
   batchSize?: number;
+  /**
+   * How long the fast path keeps the marks of published messages before deleting them in one
+   * write, ms (500). Each deletion is a transaction on FerretDB (four statements); one per
+   * 500 ms instead of one per send. A crash meanwhile leaves marks whose events are on Kafka
+   * already: the next sweep publishes them again (at least once; consumers dedupe by id).
+   */
+  unmarkDelayMs?: number;
 }
 
 /** Outbox documents cleared at once after a publish. */
@@ -31,7 +38,7 @@ function byOccurrence(a: DomainEvent, b: DomainEvent): number {
  * them once Kafka acknowledged.
  *
  * Two paths, one at a time so a room's events keep their order:
- * - fast: the command handler hands over what it just stored; no database scan.
+ * - fast: the store tells it of what a write just stored (Store.onEventsStored); no database scan.
  * - sweep: a periodic scan for pending documents (events stored while Kafka was down, or by a
  *   process that died before publishing). After any failure the relay stays on the sweep until
  *   the backlog is empty, so fresh events never overtake older pending ones.
@@ -48,6 +55,9 @@ export class OutboxRelay {
   private failing = false;
   private stopped = false;
   private readonly inFlight = new Set<string>();
+  /** Marks whose events are on Kafka, not deleted yet (see unmarkDelayMs). */
+  private readonly unmark = new Set<string>();
+  private unmarkTimer: NodeJS.Timeout | undefined;
   published = 0;
 
   constructor(private readonly opts: OutboxRelayOptions) {}
@@ -71,15 +81,18 @@ export class OutboxRelay {
     }, every);
   }
 
-  /** Hands over events just stored in a document (the fast path); `marked`: see PendingOutbox. */
-  stored(collection: OutboxCollection, docId: string, events: DomainEvent[], marked = false): void {
+  /**
+   * Events just stored in a document (the fast path): the store tells this of every write that
+   * stored events (`Store.onEventsStored`, wired in chat.ts).
+   */
+  stored(p: PendingOutbox): void {
     if (this.stopped) return;
     if (this.backlog) {
       this.missed = true;
       return;
     }
-    this.fresh.push(marked ? { collection, docId, events, marked } : { collection, docId, events });
-    this.inFlight.add(`${collection}/${docId}`);
+    this.fresh.push(p);
+    this.inFlight.add(`${p.collection}/${p.docId}`);
     if (this.scheduled) return;
     this.scheduled = true;
     setImmediate(() => {
@@ -108,6 +121,7 @@ export class OutboxRelay {
       const batch = this.fresh.splice(0, this.opts.batchSize ?? 500);
       try {
         await this.publish(batch);
+        this.scheduleUnmark();
       } finally {
         for (const f of batch) this.inFlight.delete(`${f.collection}/${f.docId}`);
       }
@@ -120,7 +134,9 @@ export class OutboxRelay {
       // An event handed over during this scan may have been stored after the scan read its
       // collection: scan again rather than let the next fresh event overtake it.
       this.missed = false;
-      const pending = (await this.opts.store.pendingOutbox(this.opts.batchSize ?? 500)).filter(
+      // Marks of events already published go first: the scan must not see them as pending.
+      await this.flushUnmarks();
+      const pending = (await this.opts.outbox.pending(this.opts.batchSize ?? 500)).filter(
         (p) => !this.inFlight.has(`${p.collection}/${p.docId}`),
       );
       if (pending.length > 0) await this.publish(pending);
@@ -147,9 +163,35 @@ export class OutboxRelay {
           events.map((e, i) => eventRecord(e, traceparents[i])),
         ),
     );
-    // Published: delete the marks (one call), clear the outboxes (a few documents at a time).
-    await this.opts.store.markAllPublished(docs, MARK_CONCURRENCY);
+    // Published: the marks are deleted soon, together (flushUnmarks); the outboxes are cleared
+    // now (a few documents at a time).
+    for (const d of docs) if (d.marked) this.unmark.add(d.docId);
+    await this.opts.outbox.markAllPublished(
+      docs.filter((d) => !d.marked),
+      MARK_CONCURRENCY,
+    );
     this.published += events.length;
+  }
+
+  /** Deletes the marks of published events soon, in one write (see unmarkDelayMs). */
+  private scheduleUnmark(): void {
+    if (this.unmark.size >= (this.opts.batchSize ?? 500)) {
+      this.run(() => this.flushUnmarks());
+      return;
+    }
+    // After stop() the flush it queued deletes them.
+    if (this.stopped || this.unmarkTimer || this.unmark.size === 0) return;
+    this.unmarkTimer = setTimeout(() => {
+      this.unmarkTimer = undefined;
+      this.run(() => this.flushUnmarks());
+    }, this.opts.unmarkDelayMs ?? 500);
+  }
+
+  private async flushUnmarks(): Promise<void> {
+    if (this.unmark.size === 0) return;
+    const ids = [...this.unmark];
+    await this.opts.outbox.deleteMarks(ids);
+    for (const id of ids) this.unmark.delete(id);
   }
 
   /**
@@ -158,7 +200,9 @@ export class OutboxRelay {
    */
   async stop(graceMs = 5_000): Promise<void> {
     clearTimeout(this.timer);
+    clearTimeout(this.unmarkTimer);
     this.run(() => this.flushFresh());
+    this.run(() => this.flushUnmarks());
     this.stopped = true;
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([this.chain, new Promise<void>((r) => (timer = setTimeout(r, graceMs)))]);

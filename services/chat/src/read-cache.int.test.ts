@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import type { CommandResult } from '@conversa/contracts';
 import { createLogger } from '@conversa/observability';
-import { Store } from '@conversa/store';
+import { openStore, type Store } from '@conversa/store';
 import { CommandExecutor } from './commands.js';
 import { ReadCache, storeReads } from './read-cache.js';
 import { listenForChanges, noticeChange } from './adapters/cache-notices.js';
@@ -29,7 +29,7 @@ async function proc(): Promise<Proc> {
   const subscriber = new Redis(REDIS_URL, { lazyConnect: true });
   await subscriber.connect();
   const caches: { current?: ReadCache } = {};
-  const store = await Store.connect({
+  const store = await openStore({
     url: MONGO_URL,
     dbName: db.dbName,
     onWrite: (change) => {
@@ -41,7 +41,7 @@ async function proc(): Promise<Proc> {
   caches.current = cache;
   await listenForChanges(subscriber, channel, cache, logger);
   db.closeLater(() => store.close(), () => publisher.quit(), () => subscriber.quit());
-  const executor = new CommandExecutor({ store, publisher: { publish: () => Promise.resolve() }, onEventStored: () => undefined, logger, reads: cache });
+  const executor = new CommandExecutor({ store, publisher: { publish: () => Promise.resolve() }, logger, reads: cache });
   return { store, cache, executor };
 }
 
@@ -86,12 +86,12 @@ describe('read caches across chat processes', () => {
     });
 
     // Muted (stored through A's store): B refuses her sends.
-    await a.store.putMute({ _id: `${ann}/${room}`, user: ann, room, until: new Date(Date.now() + 60_000), action: 'act-1', reason: 'test', at: new Date() });
+    await a.store.moderation.putMute({ _id: `${ann}/${room}`, user: ann, room, until: new Date(Date.now() + 60_000), action: 'act-1', reason: 'test', at: new Date() });
     await within(2_000, 'the mute seen by B', async () => {
       const r = await send(b, ann, room);
       return !r.ok && /mute/i.test(r.error.message);
     });
-    expect(await a.store.removeMute(`${ann}/${room}`, 'act-1')).toBe(true);
+    expect(await a.store.moderation.removeMute(`${ann}/${room}`, 'act-1')).toBe(true);
     await within(2_000, 'the unmute seen by B', async () => (await send(b, ann, room)).ok);
 
     // Left through A: B refuses her sends to the room.

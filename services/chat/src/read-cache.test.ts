@@ -80,6 +80,16 @@ describe('ReadCache', () => {
     expect((await c.user('u1'))?.displayName).toBe('New');
   });
 
+  it('a room change (slow mode) evicts the room', async () => {
+    const s = source();
+    const c = new ReadCache(s.reads, { ttlMs: 60_000 });
+    await c.room('r');
+    await c.room('r');
+    c.evict({ kind: 'room', key: 'r' });
+    await c.room('r');
+    expect(s.loads.n).toBe(2);
+  });
+
   it('clear() drops everything; notices parse or are refused', async () => {
     const s = source();
     const c = new ReadCache(s.reads, { ttlMs: 60_000 });
@@ -88,7 +98,8 @@ describe('ReadCache', () => {
     await c.room('r');
     expect(s.loads.n).toBe(2);
     expect(parseStoreChange('{"kind":"membership","key":"r/u1"}')).toEqual({ kind: 'membership', key: 'r/u1' });
-    expect(parseStoreChange('{"kind":"room","key":"r"}')).toBeNull();
+    expect(parseStoreChange('{"kind":"room","key":"r"}')).toEqual({ kind: 'room', key: 'r' });
+    expect(parseStoreChange('{"kind":"message","key":"r:1"}')).toBeNull();
     expect(parseStoreChange('not json')).toBeNull();
   });
 });

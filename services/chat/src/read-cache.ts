@@ -2,7 +2,7 @@ import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
 import type { MuteDoc, RoomDoc, Store, StoreChange, UserDoc } from '@conversa/store';
 
-/** What a send reads before it writes (see CommandExecutor.send). */
+/** What a send reads before it writes (see commands/send.ts). */
 export interface SendReads {
   user(id: string): Promise<UserDoc | null>;
   room(id: string): Promise<RoomDoc | null>;
@@ -11,11 +11,11 @@ export interface SendReads {
 }
 
 /** Straight from the database. */
-export const storeReads = (store: Store): SendReads => ({
-  user: (id) => store.findUserById(id),
-  room: (id) => store.findRoom(id),
-  isMember: (room, user) => store.isMember(room, user),
-  mutes: (user, room) => store.mutesFor(user, room),
+export const storeReads = (store: Pick<Store, 'users' | 'rooms' | 'moderation'>): SendReads => ({
+  user: (id) => store.users.findById(id),
+  room: (id) => store.rooms.findById(id),
+  isMember: (room, user) => store.rooms.isMember(room, user),
+  mutes: (user, room) => store.moderation.mutesFor(user, room),
 });
 
 export interface ReadCacheOptions {
@@ -69,6 +69,7 @@ export class ReadCache implements SendReads {
   evict(change: StoreChange): void {
     this.generation++;
     if (change.kind === 'user') this.entries.delete(`u:${change.key}`);
+    else if (change.kind === 'room') this.entries.delete(`r:${change.key}`);
     else if (change.kind === 'membership') this.entries.delete(`m:${change.key}`);
     else {
       const prefix = `x:${change.key}/`;
@@ -96,7 +97,7 @@ export class ReadCache implements SendReads {
   }
 }
 
-const StoreChangeNotice = z.object({ kind: z.enum(['user', 'membership', 'mutes']), key: z.string().min(1) });
+const StoreChangeNotice = z.object({ kind: z.enum(['user', 'room', 'membership', 'mutes']), key: z.string().min(1) });
 
 /** Parses a change notice from the cache channel; null for anything else. */
 export function parseStoreChange(raw: string): StoreChange | null {

@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { AccessSignal } from '@conversa/contracts';
-import type { MuteDoc, Store } from '@conversa/store';
+import type { ModerationRepository, MuteDoc } from '@conversa/store';
 import type { AccessPolicy } from './sockets.js';
 
 /** A mute is in force until its end; a mute without one (a ban) until an admin lifts it. */
@@ -13,7 +13,7 @@ export function muteInForce(m: Pick<MuteDoc, 'until'>, now: Date): boolean {
  * in the room or everywhere refuses the room's subscriptions; a ban (a mute everywhere without
  * an end) refuses the user's sockets.
  */
-export function storeAccessPolicy(store: Pick<Store, 'mutesFor' | 'findMute'>, now: () => Date = () => new Date()): AccessPolicy {
+export function storeAccessPolicy(store: Pick<ModerationRepository, 'mutesFor' | 'findMute'>, now: () => Date = () => new Date()): AccessPolicy {
   return {
     async refusal(user, room) {
       const mutes = (await store.mutesFor(user, room)).filter((m) => muteInForce(m, now()));

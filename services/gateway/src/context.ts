@@ -1,5 +1,5 @@
 import { AppError, ErrorCode, canReadRoom, forbidden, notFound, type MessageView, type RoomSignal, type UserView } from '@conversa/contracts';
-import { GHOST_USER, toMessageView, toUserView, type MessageDoc, type RoomDoc, type Store } from '@conversa/store';
+import { GHOST_USER, toMessageView, toUserView, type MessageDoc, type RoomDoc, type Store, type UserRepository } from '@conversa/store';
 import type { Logger } from '@conversa/observability';
 import type { CommandBus } from './adapters/commands.js';
 import type { PasswordHasher, Principal, TokenService } from '@conversa/auth';
@@ -25,8 +25,12 @@ export interface GatewayContext {
   services: GatewayServices;
 }
 
+/** The repositories the gateway reads; it writes nothing itself. */
+export type GatewayReads = Pick<Store, 'users' | 'rooms' | 'messages' | 'audit' | 'moderation'>;
+
 export interface GatewayServices {
-  store: Store;
+  /** The reads of queries (commands go through `bus`). */
+  store: GatewayReads;
   bus: CommandBus;
   tokens: TokenService;
   hasher: PasswordHasher;
@@ -86,7 +90,7 @@ export function requireAdmin(ctx: GatewayContext): Principal {
 /** The room if the caller may read it: NOT_FOUND when it does not exist, FORBIDDEN for others' private rooms. */
 export async function readableRoom(ctx: GatewayContext, roomId: string): Promise<RoomDoc> {
   const p = requireUser(ctx);
-  const room = await (ctx.services.findRoom ?? ((id: string) => ctx.services.store.findRoom(id)))(roomId);
+  const room = await (ctx.services.findRoom ?? ((id: string) => ctx.services.store.rooms.findById(id)))(roomId);
   if (!room) throw notFound(`room: no room "${roomId}"`);
   if (!canReadRoom(room, p.id)) {
     throw forbidden('room: this private room belongs to two other people');
@@ -95,8 +99,8 @@ export async function readableRoom(ctx: GatewayContext, roomId: string): Promise
 }
 
 /** Resolves authors of stored messages in one query. */
-export async function withAuthors(store: Store, docs: Omit<MessageDoc, 'outbox' | 'outboxPending'>[]): Promise<MessageView[]> {
+export async function withAuthors(store: { users: Pick<UserRepository, 'findByIds'> }, docs: Omit<MessageDoc, 'outbox' | 'outboxPending'>[]): Promise<MessageView[]> {
   const ids = [...new Set(docs.map((d) => d.authorId))];
-  const users = new Map<string, UserView>((await store.findUsersByIds(ids)).map((u) => [u._id, toUserView(u)]));
+  const users = new Map<string, UserView>((await store.users.findByIds(ids)).map((u) => [u._id, toUserView(u)]));
   return docs.map((d) => toMessageView(d, users.get(d.authorId) ?? { ...GHOST_USER, id: d.authorId }));
 }

@@ -23,7 +23,7 @@ import {
   type Logger,
   type Service,
 } from '@conversa/observability';
-import { Store, toUserView } from '@conversa/store';
+import { openStore, toUserView } from '@conversa/store';
 import { createCommandBus } from './adapters/commands.js';
 import { createRedisSignals } from './adapters/pubsub.js';
 import { PasswordHasher, TokenService, type Principal } from '@conversa/auth';
@@ -90,7 +90,7 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
   const gm = createGatewayMetrics({ sockets: () => wss.clients.size, rooms: () => hubs.size });
   const redisError = () => gm.dependencyError('redis', 'connection');
   const store = await reach('MongoDB', safeUrl(config.MONGO_URL), t, () =>
-    Store.connect({ url: config.MONGO_URL, dbName: config.MONGO_DB, onError: (op) => gm.dependencyError('mongo', op) }),
+    openStore({ url: config.MONGO_URL, dbName: config.MONGO_DB, onError: (op) => gm.dependencyError('mongo', op) }),
   );
   const signals = createRedisSignals(config.REDIS_URL, n.roomChannel, logger, redisError);
   await reach('Redis', safeUrl(config.REDIS_URL), t, () => signals.connect());
@@ -111,15 +111,15 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
   const hubs = new RoomHubs(
     signals,
     {
-      lastSeq: coalesced((room: string) => store.lastSeq(room), (room) => room),
+      lastSeq: coalesced((room: string) => store.messages.lastSeq(room), (room) => room),
       between: coalesced(
-        async (room: string, after: number, upTo: number, limit: number) => withAuthors(store, (await store.messagesBetween(room, after, upTo)).slice(0, limit)),
+        async (room: string, after: number, upTo: number, limit: number) => withAuthors(store, (await store.messages.between(room, after, upTo)).slice(0, limit)),
         (room, after, upTo, limit) => `${room}\u0000${after}\u0000${upTo}\u0000${limit}`,
       ),
     },
     logger,
   );
-  const userById = coalesced((id: string) => store.findUserById(id), (id) => id);
+  const userById = coalesced((id: string) => store.users.findById(id), (id) => id);
 
   const publish = async (room: string, signal: RoomSignal) => {
     await signals.publisher.publish(n.roomChannel(room), JSON.stringify(signal));
@@ -127,7 +127,7 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
   const presence = new Presence({
     store: redisPresenceStore(signals.publisher, n.queuePrefix),
     publish,
-    users: async (ids) => (await store.findUsersByIds(ids)).map(toUserView),
+    users: async (ids) => (await store.users.findByIds(ids)).map(toUserView),
     logger,
     ttlMs: config.PRESENCE_TTL_MS,
     heartbeatMs: config.PRESENCE_HEARTBEAT_MS,
@@ -160,7 +160,7 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
     },
     logger,
   });
-  const findRoom = coalesced((id: string) => store.findRoom(id), (id) => id);
+  const findRoom = coalesced((id: string) => store.rooms.findById(id), (id) => id);
   const services: GatewayServices = {
     limits: limiter,
     roomSends,
@@ -195,7 +195,7 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
     maxCost: config.GRAPHQL_MAX_COST,
   });
   const wsRules = [...withSafeSubscriptionRule(specifiedRules), ...limitRules, ...(production ? [NoSchemaIntrospectionCustomRule] : [])];
-  const policy = storeAccessPolicy(store);
+  const policy = storeAccessPolicy(store.moderation);
   // "Not muted, not banned" is cached (evicted by access signals, see CachedAccessPolicy);
   // concurrent identical checks share one read.
   const access = new CachedAccessPolicy(

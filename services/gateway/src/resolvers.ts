@@ -96,24 +96,24 @@ export const resolvers = {
   Query: {
     me: async (_: unknown, __: Args, ctx: GatewayContext) => {
       const p = requireUser(ctx);
-      const u = await ctx.services.store.findUserById(p.id);
+      const u = await ctx.services.store.users.findById(p.id);
       return u ? toUserView(u) : null;
     },
     users: async (_: unknown, args: Args, ctx: GatewayContext) => {
       requireUser(ctx);
       const a = parseArgs(UsersArgs, args);
-      if (a.online == null) return (await ctx.services.store.listUsers()).map(toUserView);
+      if (a.online == null) return (await ctx.services.store.users.list()).map(toUserView);
       const online = new Set(await ctx.services.presence.onlineUsers());
       if (a.online) {
-        return (await ctx.services.store.findUsersByIds([...online])).map(toUserView).sort((a, b) => a.username.localeCompare(b.username));
+        return (await ctx.services.store.users.findByIds([...online])).map(toUserView).sort((a, b) => a.username.localeCompare(b.username));
       }
-      return (await ctx.services.store.listUsers()).filter((u) => !online.has(u._id)).map(toUserView);
+      return (await ctx.services.store.users.list()).filter((u) => !online.has(u._id)).map(toUserView);
     },
     rooms: async (_: unknown, __: Args, ctx: GatewayContext) => {
       const p = requireUser(ctx);
       const [pub, direct] = await Promise.all([
-        ctx.services.store.listPublicRooms(),
-        ctx.services.store.listDirectRooms(p.id),
+        ctx.services.store.rooms.listPublic(),
+        ctx.services.store.rooms.listDirect(p.id),
       ]);
       return [...pub, ...direct].map(toRoomView);
     },
@@ -129,7 +129,7 @@ export const resolvers = {
     messages: async (_: unknown, args: Args, ctx: GatewayContext) => {
       const a = parseArgs(MessagesArgs, args);
       await readableRoom(ctx, a.room);
-      const page = await ctx.services.store.messagePage(a.room, {
+      const page = await ctx.services.store.messages.page(a.room, {
         limit: a.limit,
         ...(a.before != null ? { before: a.before } : {}),
         ...(a.after != null ? { after: a.after } : {}),
@@ -139,7 +139,7 @@ export const resolvers = {
     auditLog: async (_: unknown, args: Args, ctx: GatewayContext) => {
       requireAdmin(ctx);
       const a = parseArgs(AuditLogArgs, args);
-      const docs = await ctx.services.store.auditPage({
+      const docs = await ctx.services.store.audit.page({
         limit: a.limit,
         ...(a.room ? { room: a.room } : {}),
         ...(a.actor ? { actor: a.actor } : {}),
@@ -150,7 +150,7 @@ export const resolvers = {
         newestFirst: a.order === 'NEWEST_FIRST',
       });
       const actorIds = [...new Set(docs.flatMap((d) => (d.actor ? [d.actor] : [])))];
-      const actors = new Map((await ctx.services.store.findUsersByIds(actorIds)).map((u) => [u._id, toUserView(u)]));
+      const actors = new Map((await ctx.services.store.users.findByIds(actorIds)).map((u) => [u._id, toUserView(u)]));
       const last = docs.at(-1);
       return {
         events: docs.map((d) => ({
@@ -169,11 +169,11 @@ export const resolvers = {
       const a = parseArgs(ModerationActionsArgs, args);
       let after: { at: Date; id: string } | undefined;
       if (a.after) {
-        const prev = await ctx.services.store.findModerationAction(a.after);
+        const prev = await ctx.services.store.moderation.findAction(a.after);
         if (!prev) throw badInput('after: not the id of a moderation action');
         after = { at: prev.at, id: prev._id };
       }
-      const docs = await ctx.services.store.moderationActionsPage({
+      const docs = await ctx.services.store.moderation.actionsPage({
         limit: a.limit,
         ...(a.target ? { target: a.target } : {}),
         ...(after ? { after } : {}),
@@ -202,7 +202,7 @@ export const resolvers = {
       // Locked out (too many failures for this name or from this address): refused before the
       // password is even checked, so guessing on during a lockout learns nothing.
       await ctx.services.logins.check(a.username, ctx.address);
-      const user = await ctx.services.store.findUserByUsername(a.username);
+      const user = await ctx.services.store.users.findByUsername(a.username);
       const ok = await ctx.services.hasher.verify(user?.passwordHash, a.password);
       if (!ok || !user) {
         await ctx.services.logins.failed(a.username, ctx.address);
@@ -268,7 +268,7 @@ export const resolvers = {
       await readableRoom(ctx, a.room);
       // Not stored and not a command: a throttled signal straight onto the room's channel.
       if (await ctx.services.typingAllowed(a.room, p.id)) {
-        const u = await ctx.services.store.findUserById(p.id);
+        const u = await ctx.services.store.users.findById(p.id);
         if (u) await ctx.services.publish(a.room, { kind: 'typing', user: toUserView(u) });
       }
       return true;
@@ -368,14 +368,14 @@ export const resolvers = {
     // promise (fan-out renders it once per group, see fanout.ts).
     body: (m: MessageView, _: Args, ctx: GatewayContext): string | Promise<string> => {
       if (m.status !== 'HIDDEN' || ctx.principal?.role !== 'ADMIN') return m.body;
-      return ctx.services.store.findMessage(m.id).then((doc) => doc?.body ?? '');
+      return ctx.services.store.messages.findById(m.id).then((doc) => doc?.body ?? '');
     },
   },
 
   ModerationAction: {
     by: async (a: ModerationAction, _: Args, ctx: GatewayContext) => {
       if (!a.by) return null;
-      const u = await ctx.services.store.findUserById(a.by);
+      const u = await ctx.services.store.users.findById(a.by);
       return u ? toUserView(u) : { ...GHOST_USER, id: a.by };
     },
   },
@@ -384,20 +384,20 @@ export const resolvers = {
     // A private room is named after the other person, as each of the two sees it.
     name: async (room: RoomView, _: Args, ctx: GatewayContext) => {
       if (room.kind !== 'DIRECT') return room.name;
-      const doc = await ctx.services.store.findRoom(room.id);
+      const doc = await ctx.services.store.rooms.findById(room.id);
       const other = doc?.pair.find((id) => id !== ctx.principal?.id) ?? doc?.pair[0];
-      const u = other ? await ctx.services.store.findUserById(other) : null;
+      const u = other ? await ctx.services.store.users.findById(other) : null;
       return u?.displayName ?? room.name;
     },
     members: async (room: RoomView, _: Args, ctx: GatewayContext) => {
-      const doc = await ctx.services.store.findRoom(room.id);
-      const ids = doc?.kind === 'DIRECT' ? doc.pair : await ctx.services.store.memberIds(room.id);
-      return (await ctx.services.store.findUsersByIds(ids)).map(toUserView);
+      const doc = await ctx.services.store.rooms.findById(room.id);
+      const ids = doc?.kind === 'DIRECT' ? doc.pair : await ctx.services.store.rooms.memberIds(room.id);
+      return (await ctx.services.store.users.findByIds(ids)).map(toUserView);
     },
     online: async (room: RoomView, _: Args, ctx: GatewayContext) => {
       const ids = await ctx.services.presence.inRoom(room.id);
-      return (await ctx.services.store.findUsersByIds(ids)).map(toUserView);
+      return (await ctx.services.store.users.findByIds(ids)).map(toUserView);
     },
-    lastSeq: (room: RoomView, _: Args, ctx: GatewayContext) => ctx.services.store.lastSeq(room.id),
+    lastSeq: (room: RoomView, _: Args, ctx: GatewayContext) => ctx.services.store.messages.lastSeq(room.id),
   },
 };

@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Redis } from 'ioredis';
 import type { CommandResult } from '@conversa/contracts';
 import { createLogger } from '@conversa/observability';
-import { Store } from '@conversa/store';
+import { openStore } from '@conversa/store';
 import { CommandExecutor } from '../commands.js';
 import { isolatedDatabase, MONGO_URL, REDIS_URL, userInRoom } from '../int-fixtures.js';
 import { redisSeqLocks } from './redis.js';
@@ -21,12 +21,12 @@ beforeEach(() => {
 afterEach(() => db.cleanup());
 
 async function proc() {
-  const store = await Store.connect({ url: MONGO_URL, dbName: db.dbName });
+  const store = await openStore({ url: MONGO_URL, dbName: db.dbName });
   // The unique indexes (room, seq) and (author, clientMsgId) are what the inserts rely on.
   await store.ensureIndexes();
   const redis = new Redis(REDIS_URL);
   db.closeLater(() => store.close(), () => redis.quit());
-  const executor = new CommandExecutor({ store, publisher: { publish: () => Promise.resolve() }, onEventStored: () => undefined, logger, seqLocks: redisSeqLocks(redis, db.dbName) });
+  const executor = new CommandExecutor({ store, publisher: { publish: () => Promise.resolve() }, logger, seqLocks: redisSeqLocks(redis, db.dbName) });
   return { store, executor };
 }
 
@@ -35,7 +35,7 @@ describe('room insert locks across chat processes', () => {
     const a = await proc();
     const b = await proc();
     const { user: ann, room } = await userInRoom(a.executor, 'ann', 'hot');
-    const searches = [vi.spyOn(a.store, 'lastSeq'), vi.spyOn(b.store, 'lastSeq')];
+    const searches = [vi.spyOn(a.store.messages, 'lastSeq'), vi.spyOn(b.store.messages, 'lastSeq')];
 
     const N = 40;
     const results = await Promise.all(
@@ -48,7 +48,7 @@ describe('room insert locks across chat processes', () => {
       return r.value.message.seq;
     });
     expect([...seqs].sort((x, y) => x - y)).toEqual(Array.from({ length: N }, (_, i) => i + 1));
-    expect((await a.store.messagesBetween(room, 0, N + 5)).map((m) => m.seq)).toEqual(Array.from({ length: N }, (_, i) => i + 1));
+    expect((await a.store.messages.between(room, 0, N + 5)).map((m) => m.seq)).toEqual(Array.from({ length: N }, (_, i) => i + 1));
     // Only the very first insert (nothing known anywhere yet) looks the newest seq up.
     expect(searches[0]!.mock.calls.length + searches[1]!.mock.calls.length).toBe(1);
   }, 30_000);
@@ -56,7 +56,7 @@ describe('room insert locks across chat processes', () => {
   it('inserts a room\'s queued sends together (group commit), densely, a retried one once', async () => {
     const a = await proc();
     const { user: ann, room } = await userInRoom(a.executor, 'ann', 'busy');
-    const batches = vi.spyOn(a.store, 'insertMessages');
+    const batches = vi.spyOn(a.store.messages, 'insertBatch');
     const N = 30;
     const send = (i: number, c = `c${i}`) =>
       a.executor.execute({ type: 'message.send', actor: ann, room, body: `m${i}`, clientMsgId: c }) as Promise<CommandResult<'message.send'>>;
@@ -68,14 +68,14 @@ describe('room insert locks across chat processes', () => {
     });
     expect(batches).toHaveBeenCalled();
     expect(batches.mock.calls.reduce((n, [docs]) => n + docs.length, 0)).toBeGreaterThan(batches.mock.calls.length);
-    const stored = await a.store.messagesBetween(room, 0, N + 5);
+    const stored = await a.store.messages.between(room, 0, N + 5);
     expect(stored.map((m) => m.seq)).toEqual(Array.from({ length: N }, (_, i) => i + 1));
     expect(new Set(stored.map((m) => m.clientMsgId)).size).toBe(N);
     // The retry answers with the message its first attempt stored.
     expect(values[N]!.duplicate).toBe(true);
     expect(values[N]!.message.id).toBe(values[7]!.message.id);
     // Every stored message's posted event is pending by its mark.
-    expect((await a.store.pendingOutbox(1_000)).filter((p) => p.marked)).toHaveLength(N);
+    expect((await a.store.outbox.pending(1_000)).filter((p) => p.marked)).toHaveLength(N);
   }, 30_000);
 
   it('finishes a batch one by one after another process took a seq in it', async () => {
@@ -83,13 +83,13 @@ describe('room insert locks across chat processes', () => {
     const { user: ann, room } = await userInRoom(a.executor, 'ann', 'raced');
     expect((await a.executor.execute({ type: 'message.send', actor: ann, room, body: 'first', clientMsgId: 'c0' })).ok).toBe(true);
     // Another writer (no lock: e.g. Redis lost it) stores seq 3 behind this process's back.
-    const { _id: _taken, outboxPending: _flag, ...other } = (await a.store.messagesBetween(room, 0, 1))[0]!;
-    await a.store.insertMessage({ ...other, seq: 3, clientMsgId: 'elsewhere', outbox: [] });
+    const { _id: _taken, outboxPending: _flag, ...other } = (await a.store.messages.between(room, 0, 1))[0]!;
+    await a.store.messages.insert({ ...other, seq: 3, clientMsgId: 'elsewhere', outbox: [] });
     const results = await Promise.all(
       Array.from({ length: 6 }, (_, i) => a.executor.execute({ type: 'message.send', actor: ann, room, body: `m${i}`, clientMsgId: `b${i}` }) as Promise<CommandResult<'message.send'>>),
     );
     expect(results.every((r) => r.ok)).toBe(true);
-    const stored = await a.store.messagesBetween(room, 0, 20);
+    const stored = await a.store.messages.between(room, 0, 20);
     expect(stored.map((m) => m.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     expect(stored.filter((m) => m.clientMsgId.startsWith('b'))).toHaveLength(6);
   }, 30_000);

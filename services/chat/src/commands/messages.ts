@@ -1,0 +1,36 @@
+import { forbidden } from '@conversa/contracts';
+import { toMessageView } from '@conversa/store';
+import { normalizeBody } from '../domain.js';
+import { assertCanDelete, assertCanEdit } from '../rules.js';
+import { actorOf, authorOf, messageToChange, type CommandHandler } from './context.js';
+
+export const edit: CommandHandler<'message.edit'> = async (c, ctx) => {
+  const body = normalizeBody(c.body);
+  const actor = await actorOf(ctx, c.actor);
+  const m = await messageToChange(ctx, c.id);
+  assertCanEdit(m, actor);
+  const editedAt = ctx.now();
+  const view = toMessageView({ ...m, body, editedAt }, actor);
+  const event = ctx.makeEvent('message.edited', m.room, actor.id, { message: view, previousBody: m.body });
+  const stored = await ctx.messages.update(m._id, ['VISIBLE'], { body, editedAt }, event);
+  // Deleted or hidden between the read and the write: refuse like the rule would have.
+  if (!stored) throw forbidden('id: the message was deleted or hidden meanwhile');
+  const out = toMessageView(stored, actor);
+  await ctx.publish(m.room, { kind: 'message.updated', message: out });
+  return { message: out };
+};
+
+export const remove: CommandHandler<'message.delete'> = async (c, ctx) => {
+  const actor = await actorOf(ctx, c.actor);
+  const m = await messageToChange(ctx, c.id);
+  assertCanDelete(m, actor);
+  const author = m.authorId === actor.id ? actor : await authorOf(ctx, m.authorId);
+  if (m.status === 'DELETED') return { message: toMessageView(m, author) };
+  const view = toMessageView({ ...m, status: 'DELETED', body: '' }, author);
+  const event = ctx.makeEvent('message.deleted', m.room, actor.id, { message: view, by: actor.id });
+  const stored = await ctx.messages.update(m._id, ['VISIBLE', 'HIDDEN'], { status: 'DELETED', body: '' }, event);
+  if (!stored) return { message: view }; // deleted meanwhile by someone else: same outcome
+  const out = toMessageView(stored, author);
+  await ctx.publish(m.room, { kind: 'message.updated', message: out });
+  return { message: out };
+};

@@ -1,0 +1,26 @@
+import type { CommandType } from '@conversa/contracts';
+import type { CommandHandler } from './context.js';
+import { register, rename } from './users.js';
+import { join, leave, openDirect, setSlowMode } from './rooms.js';
+import { send } from './send.js';
+import { edit, remove } from './messages.js';
+import { hideOrUnhide, mute, unmute } from './moderation.js';
+
+/** Every command type's handler: typed over CommandType, so a new command cannot lack one. */
+export type CommandHandlers = { readonly [T in CommandType]: CommandHandler<T> };
+
+export const commandHandlers: CommandHandlers = {
+  'user.register': register,
+  'user.rename': rename,
+  'room.join': join,
+  'room.leave': leave,
+  'room.openDirect': openDirect,
+  'room.setSlowMode': setSlowMode,
+  'message.send': send,
+  'message.edit': edit,
+  'message.delete': remove,
+  'message.hide': hideOrUnhide,
+  'message.unhide': hideOrUnhide,
+  'user.mute': mute,
+  'user.unmute': unmute,
+};
