@@ -1,5 +1,6 @@
 import { createSourceEventStream, execute, type GraphQLError, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import { readSubscription } from './subscription-document.js';
+import { CloseCode } from './ws-protocol.js';
 
 /**
  * Subscriptions executed and serialized once per event per group: every subscriber whose
@@ -14,10 +15,10 @@ import { readSubscription } from './subscription-document.js';
  * (room, after) only shape the source stream, which stays per subscriber (authorization,
  * replay, resume).
  *
- * Once a stream is attached to its socket (`attach`, from graphql-ws' onOperation), it
- * writes each event's `next` frame itself: the group's JSON spliced after the subscription's
- * id, no per-socket stringify, no wait for the previous write. graphql-ws keeps everything
- * else (subscribe, complete, errors of the stream). A socket whose unsent bytes exceed the cap
+ * Once a stream is attached to its socket (`attach`, from ws-lifecycle.ts' `established`),
+ * it writes each event's `next` frame itself: the group's JSON spliced after the
+ * subscription's id, no per-socket stringify, no wait for the previous write. The protocol
+ * server (ws-server.ts) keeps everything else (subscribe, complete, errors of the stream). A socket whose unsent bytes exceed the cap
  * is closed with the slow-consumer code; its client resumes with `after` and loses nothing.
  */
 export interface GroupedSubscribe {
@@ -26,8 +27,12 @@ export interface GroupedSubscribe {
   readonly stats: { executions: number; served: number; direct: number };
 }
 
-/** The part of a `ws` WebSocket a direct stream writes to. */
-export interface FrameSocket {
+/**
+ * The one port between the live-stream core (room hub → fan-out) and the transport: where a
+ * subscription's frames go. A `ws` WebSocket (ws-server.ts' GraphQLSocket) is one as it is;
+ * tests use an array.
+ */
+export interface FrameSink {
   readonly readyState: number;
   readonly bufferedAmount: number;
   send(data: string): void;
@@ -52,7 +57,7 @@ export interface FanoutOptions {
 
 /** A subscription stream that can write its frames straight to its socket. */
 export interface DirectStream extends AsyncGenerator<ExecutionResult> {
-  attach(id: string, socket: FrameSocket): void;
+  attach(id: string, socket: FrameSink): void;
 }
 
 export const isDirectStream = (x: unknown): x is DirectStream =>
@@ -77,7 +82,7 @@ export function groupedSubscribe(opts: FanoutOptions | ((contextValue: unknown) 
   const o: FanoutOptions = typeof opts === 'function' ? { viewerClass: opts } : opts;
   const serialize = o.serialize ?? ((r: ExecutionResult) => JSON.stringify(r));
   const maxBuffered = o.maxBufferedBytes ?? Number.POSITIVE_INFINITY;
-  const slowClose = o.slowClose ?? { code: 4413, reason: 'slow consumer' };
+  const slowClose = o.slowClose ?? { code: CloseCode.SlowConsumer, reason: 'slow consumer' };
   const cache = new WeakMap<object, Map<string, Rendered>>();
   const stats = { executions: 0, served: 0, direct: 0 };
   // Subscriptions that share with nobody (a per-viewer selection and no viewerId): each its own group.
@@ -114,7 +119,7 @@ export function groupedSubscribe(opts: FanoutOptions | ((contextValue: unknown) 
     };
 
     const it = source[Symbol.asyncIterator]();
-    let sink: { prefix: string; socket: FrameSocket } | undefined;
+    let sink: { prefix: string; socket: FrameSink } | undefined;
     let ended = false;
     const end = async (): Promise<IteratorResult<ExecutionResult>> => {
       ended = true;
@@ -163,7 +168,7 @@ export function groupedSubscribe(opts: FanoutOptions | ((contextValue: unknown) 
     // An explicit iterator (not an async generator) so that return() reaches the source at
     // once, even while a next() is pending: a closing socket must stop its stream immediately.
     const stream: DirectStream = {
-      attach(id: string, socket: FrameSocket) {
+      attach(id: string, socket: FrameSink) {
         sink = { prefix: `{"id":${JSON.stringify(id)},"type":"next","payload":`, socket };
         if (hasHandoff(source)) source.handoff = handoff;
       },

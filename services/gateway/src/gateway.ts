@@ -48,7 +48,7 @@ export interface GatewayService extends Service {
 const typeDefs = readFileSync(new URL('./schema.graphql', import.meta.url), 'utf8');
 
 /**
- * Builds the gateway: Apollo Server (HTTP) and graphql-ws (WebSocket) on one port, both at
+ * Builds the gateway: Apollo Server (HTTP) and graphql-transport-ws (WebSocket, ws-server.ts) on one port, both at
  * /graphql. Reads come from MongoDB; writes become command jobs; live events come from Redis.
  */
 export async function createGateway(config: Config, logger: Logger): Promise<GatewayService> {

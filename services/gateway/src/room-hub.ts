@@ -38,7 +38,7 @@ type SignalListener = (s: RoomSignal) => void;
  * A stream whose consumer may take live events straight from the hub: once `handoff` is set
  * and nothing waits in the stream's queue (replay done, every pulled event handled), events
  * go to it synchronously instead of through the queue's promises. The fan-out sets it (it
- * writes frames itself, see fanout.ts); graphql-ws' own loop never does.
+ * writes frames itself, see fanout.ts); a plain consumer's loop never does.
  */
 export interface Handoff<T> {
   handoff: ((value: T) => void) | undefined;

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { AppError, ErrorCode, type AccessSignal } from '@conversa/contracts';
+import { CloseCode } from './ws-protocol.js';
 
 /**
  * The authenticated WebSockets of one gateway process, by user: caps their number per user
@@ -8,21 +9,11 @@ import { AppError, ErrorCode, type AccessSignal } from '@conversa/contracts';
  * socket itself is behind {@link SocketHandle}.
  */
 
-/** graphql-transport-ws close codes the gateway uses beyond graphql-ws' own. */
-export const SocketCloseCode = {
-  /** The user already holds the maximum of sockets (counted across gateways, see SocketQuota). */
-  TooManyConnections: 4429,
-  /** graphql-ws' Forbidden: the token expired, or the user was banned. */
-  Forbidden: 4403,
-  /** graphql-ws' BadRequest: e.g. connectionParams too large. */
-  BadRequest: 4400,
-} as const;
-
 export interface SocketHandle {
   close(code: number, reason: string): void;
   /** Ends one live operation with an error message to the client (no `complete` follows). */
   end(id: string, error: AppError): Promise<void>;
-  /** True while graphql-ws still runs the operation `id` on this socket. */
+  /** True while the operation `id` still runs on this socket. */
   isLive(id: string): boolean;
 }
 
@@ -43,7 +34,7 @@ export class SocketEntry {
 
   /**
    * Reserves a slot for operation `id`; false when the socket is at its cap. Finished
-   * operations are pruned first (graphql-ws does not report every way one can end).
+   * operations are pruned first (not every way one can end is reported here).
    */
   tryStart(id: string, room: string | null = null): boolean {
     if (this.operations.size >= this.maxOperations) {
@@ -113,7 +104,7 @@ export class SocketRegistry {
     const set = this.byUser.get(signal.user);
     if (!set) return 0;
     if (signal.reason === 'banned') {
-      for (const entry of set) entry.handle.close(SocketCloseCode.Forbidden, 'Forbidden: banned');
+      for (const entry of set) entry.handle.close(CloseCode.Forbidden, 'Forbidden: banned');
       return set.size;
     }
     const ended: Promise<void>[] = [];

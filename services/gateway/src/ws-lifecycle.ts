@@ -187,10 +187,7 @@ export function createSocketLifecycle(d: SocketLifecycleDeps): SocketLifecycle {
         }
         entry.setRoom(id, room);
       }
-      const contextValue: GatewayContext = {
-        ...makeContext(d.services, s.principal, null, s.presence ?? null, socket.peer),
-        closeSocket: (code, reason) => socket.close(code, reason),
-      };
+      const contextValue: GatewayContext = makeContext(d.services, s.principal, null, s.presence ?? null, socket.peer, (code, reason) => socket.close(code, reason));
       return { schema: d.schema, document: prepared.document, operationName: payload.operationName, variableValues: payload.variables, contextValue };
     },
 
