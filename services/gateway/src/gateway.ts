@@ -93,7 +93,7 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
     await signals.publisher.publish(n.roomChannel(room), JSON.stringify(signal));
   };
   const presence = new Presence({
-    store: redisPresenceStore(signals.publisher, n.queuePrefix),
+    store: redisPresenceStore(signals.publisher, n),
     publish,
     users: async (ids) => (await store.findUsersByIds(ids)).map(toUserView),
     logger,
@@ -107,7 +107,7 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
   });
   const { limiter, logins, roomSends } = redisRateLimits({
     redis: signals.publisher,
-    prefix: n.queuePrefix,
+    keys: n,
     limits: {
       send: config.RATE_LIMIT_SEND,
       typing: config.RATE_LIMIT_TYPING,
@@ -144,7 +144,7 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
     maxPendingPerSubscription: config.WS_MAX_PENDING_MESSAGES,
     findRoom,
     typingAllowed: async (room, user) =>
-      (await signals.publisher.set(`${n.queuePrefix}:typing:${room}:${user}`, '1', 'PX', config.TYPING_THROTTLE_MS, 'NX')) === 'OK',
+      (await signals.publisher.set(n.typingThrottle(room, user), '1', 'PX', config.TYPING_THROTTLE_MS, 'NX')) === 'OK',
     logger,
   };
   const schema = makeExecutableSchema<GatewayContext>({ typeDefs, resolvers });
