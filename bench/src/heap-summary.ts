@@ -37,7 +37,7 @@ export function summarize(file: string): Map<string, HeapGroup> {
     if (type === 'object' || type === 'native') key = name.length > 60 ? `${name.slice(0, 57)}…` : name;
     else if (type === 'closure') key = `closure ${name || '(anonymous)'}`;
     else if (type === 'hidden' || type === 'object shape') key = `(system) ${name.split(' ')[0] ?? ''}`.trim();
-    else if (type === 'array') key = `(array) ${name}`;
+    else if (type === 'array' || type === 'synthetic') key = `(${type}) ${name}`.trim();
     else key = `(${type})`;
     const g = groups.get(key) ?? { count: 0, bytes: 0 };
     g.count++;

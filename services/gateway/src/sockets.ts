@@ -24,7 +24,13 @@ export interface SocketLimits {
 
 /** One authenticated socket: its live operations and the room each one reads (null: none). */
 export class SocketEntry {
-  readonly operations = new Map<string, string | null>();
+  /** Created at its first operation: an idle socket holds no Map. */
+  private ops: Map<string, string | null> | undefined = undefined;
+
+  /** Its live operations, by id: the room each reads (null: none). */
+  get operations(): ReadonlyMap<string, string | null> {
+    return this.ops ?? EMPTY;
+  }
 
   constructor(
     readonly user: string,
@@ -37,21 +43,23 @@ export class SocketEntry {
    * operations are pruned first (not every way one can end is reported here).
    */
   tryStart(id: string, room: string | null = null): boolean {
-    if (this.operations.size >= this.maxOperations) {
-      for (const op of this.operations.keys()) if (!this.handle.isLive(op)) this.operations.delete(op);
+    const ops = (this.ops ??= new Map<string, string | null>());
+    if (ops.size >= this.maxOperations) {
+      for (const op of ops.keys()) if (!this.handle.isLive(op)) ops.delete(op);
     }
-    if (this.operations.size >= this.maxOperations) return false;
-    this.operations.set(id, room);
+    if (ops.size >= this.maxOperations) return false;
+    ops.set(id, room);
     return true;
   }
 
   /** Records the room a started operation reads (known once its document is parsed). */
   setRoom(id: string, room: string | null): void {
-    if (this.operations.has(id)) this.operations.set(id, room);
+    if (this.ops?.has(id)) this.ops.set(id, room);
   }
 
   finish(id: string): void {
-    this.operations.delete(id);
+    this.ops?.delete(id);
+    if (this.ops?.size === 0) this.ops = undefined;
   }
 }
 
@@ -68,6 +76,8 @@ export const REVOKED: Record<AccessSignal['reason'], string> = {
   banned: 'your account is banned',
   removed: 'you are no longer a member of this room',
 };
+
+const EMPTY: ReadonlyMap<string, string | null> = new Map();
 
 export class SocketRegistry {
   private readonly byUser = new Map<string, Set<SocketEntry>>();
@@ -109,9 +119,9 @@ export class SocketRegistry {
     }
     const ended: Promise<void>[] = [];
     for (const entry of set) {
-      for (const [id, room] of entry.operations) {
+      for (const [id, room] of [...entry.operations]) {
         if (room === null || (signal.room !== null && room !== signal.room)) continue;
-        entry.operations.delete(id);
+        entry.finish(id);
         ended.push(entry.handle.end(id, new AppError(ErrorCode.FORBIDDEN, `${room}: ${REVOKED[signal.reason]}`)));
       }
     }
