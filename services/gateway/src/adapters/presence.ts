@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Names } from '@conversa/contracts';
+import { inChunks } from './chunks.js';
 
 /**
  * Presence in Redis, shared by every gateway. For each scope (a room id, or GLOBAL for "has any
@@ -92,13 +93,14 @@ export function redisPresenceStore(redis: Redis, keys: PresenceKeys): PresenceSt
       return (await r.presenceLeave(scopeKey(scope), userKey(scope, user), user, conn, now)) === 1;
     },
     async heartbeat(entries, expiresAt) {
-      if (entries.length === 0) return;
-      const p = r.pipeline();
-      for (const e of entries) {
-        p.zadd(userKey(e.scope, e.user), 'XX', expiresAt, e.conn);
-        p.zadd(scopeKey(e.scope), 'XX', 'GT', expiresAt, e.user);
-      }
-      await p.exec();
+      await inChunks(entries, async (slice) => {
+        const p = r.pipeline();
+        for (const e of slice) {
+          p.zadd(userKey(e.scope, e.user), 'XX', expiresAt, e.conn);
+          p.zadd(scopeKey(e.scope), 'XX', 'GT', expiresAt, e.user);
+        }
+        await p.exec();
+      });
     },
     async reap(now) {
       const scopes = await r.smembers(scopesKey);
