@@ -36,7 +36,8 @@ try {
     await until(() => Promise.resolve((file = readdirSync(dir).find((f) => !known.has(f) && f.endsWith('.heapsnapshot'))) !== undefined), 120_000, 200);
     let size = -1;
     await until(async () => {
-      await gqlOk(gw.http, '{ __typename }');
+      // The gateway answers again once the snapshot is written (a request cut meanwhile: retry).
+      if (!(await gqlOk(gw.http, '{ __typename }').then(() => true, () => false))) return false;
       const now = statSync(`${dir}/${file!}`).size;
       const stable = now === size;
       size = now;
