@@ -200,6 +200,18 @@ describe('serveGraphQLWs', () => {
     expect(s.closed.at(-1)?.code).toBe(4409);
   });
 
+  it('lets a client reuse an id once it sent complete', async () => {
+    const s = await start();
+    const c = await acked(s.url);
+    c.send({ id: 'r', type: 'subscribe', payload: { query: 'subscription { forever }' } });
+    await new Promise<void>((r) => setImmediate(r));
+    c.send({ id: 'r', type: 'complete' });
+    c.send({ id: 'r', type: 'subscribe', payload: { query: 'subscription { ticks(n: 2) }' } });
+    await c.next((m) => m.type === 'complete' && m.id === 'r');
+    expect(c.frames.filter((m) => m.id === 'r').map((m) => m.type)).toEqual(['next', 'next', 'complete']);
+    c.ws.close();
+  });
+
   it('ends one operation with an error frame and no complete', async () => {
     const s = await start();
     const c = await acked(s.url);
@@ -207,7 +219,7 @@ describe('serveGraphQLWs', () => {
     const socket = await new Promise<NonNullable<ReturnType<typeof first>>>((resolve) => {
       const poll = () => {
         const f = first(s);
-        if (f?.isLive('x') && f.operations?.get('x')) resolve(f);
+        if (f?.isLive('x') && f.operations?.get('x')?.it) resolve(f);
         else setImmediate(poll);
       };
       poll();

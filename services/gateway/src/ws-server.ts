@@ -29,8 +29,14 @@ import { TimerWheel } from './timer-wheel.js';
 export const Phase = { Opened: 0, InitReceived: 1, Acknowledged: 2 } as const;
 export type Phase = (typeof Phase)[keyof typeof Phase];
 
-/** A running operation: its stream once established, null while it is being set up. */
-type Running = AsyncIterator<unknown> | null;
+/**
+ * A running operation: its stream once established (undefined while it is being set up). An
+ * object of its own, so that an operation that ended cannot remove a newer one with the same
+ * id (a client may reuse an id once it got `complete` or `error`).
+ */
+interface Running {
+  it: AsyncIterator<unknown> | undefined;
+}
 
 /** One client socket: ws' WebSocket with the protocol's state on it. */
 export class GraphQLSocket<S = unknown> extends WebSocket {
@@ -176,52 +182,54 @@ export function serveGraphQLWs<S>(o: GraphQLWsServerOptions<S>): GraphQLWsServer
       socket.close(CloseCode.SubscriberAlreadyExists, closeReason(`Subscriber for ${id} already exists`, 'Subscriber already exists'));
       return;
     }
-    ops.set(id, null);
+    const running: Running = { it: undefined };
+    ops.set(id, running);
+    const mine = () => ops.get(id) === running;
     const startedAt = process.hrtime.bigint();
     try {
       const prepared = await hooks.prepare(socket, id, payload);
       if (Array.isArray(prepared)) {
-        if (ops.has(id)) send(socket, frames.error(id, hooks.formatErrors(prepared)));
+        if (mine()) send(socket, frames.error(id, hooks.formatErrors(prepared)));
         return;
       }
       const args = prepared as ExecutionArgs;
       const op = getOperationAST(args.document, args.operationName);
       if (!op) {
-        if (ops.has(id)) send(socket, frames.error(id, hooks.formatErrors([new GraphQLError('Unable to identify operation')])));
+        if (mine()) send(socket, frames.error(id, hooks.formatErrors([new GraphQLError('Unable to identify operation')])));
         return;
       }
       const result = op.operation === OperationTypeNode.SUBSCRIPTION ? await hooks.subscribe(args) : await hooks.execute(args);
       hooks.established?.(socket, id, args, result, startedAt);
       if (isAsyncIterable(result)) {
         const it = result[Symbol.asyncIterator]();
-        if (!ops.has(id)) {
+        if (!mine()) {
           // Completed (or the socket closed) while it was being set up.
           await it.return?.();
         } else {
-          ops.set(id, it);
+          running.it = it;
           try {
             for (;;) {
               const r = await it.next();
-              if (r.done || ops.get(id) !== it) break;
+              if (r.done || !mine()) break;
               send(socket, frames.next(id, JSON.stringify(hooks.formatResult(r.value))));
             }
           } catch (e) {
-            if (ops.get(id) === it) {
+            if (mine()) {
               const original = e instanceof Error ? e : new Error(String(e));
               send(socket, frames.error(id, hooks.formatErrors([new GraphQLError(original.message, { originalError: original })])));
               ops.delete(id);
             }
           }
         }
-      } else if (ops.has(id)) {
+      } else if (mine()) {
         send(socket, frames.next(id, JSON.stringify(hooks.formatResult(result))));
       }
       // Still ours: it ended on the server's side, so the client is told; a client's own
       // `complete`, an `end` (error frame sent) or a close took it out already.
-      if (ops.has(id)) send(socket, frames.complete(id));
+      if (mine()) send(socket, frames.complete(id));
       hooks.completed?.(socket, id, isAsyncIterable(result));
     } finally {
-      ops.delete(id);
+      if (mine()) ops.delete(id);
     }
   }
 
@@ -245,9 +253,9 @@ export function serveGraphQLWs<S>(o: GraphQLWsServerOptions<S>): GraphQLWsServer
       case 'subscribe':
         return operation(socket, m.id, m.payload);
       case 'complete': {
-        const it = socket.operations?.get(m.id);
+        const op = socket.operations?.get(m.id);
         socket.operations?.delete(m.id);
-        await it?.return?.();
+        await op?.it?.return?.();
         return;
       }
     }
@@ -276,7 +284,7 @@ export function serveGraphQLWs<S>(o: GraphQLWsServerOptions<S>): GraphQLWsServer
     const running = socket.operations ? [...socket.operations.values()] : [];
     socket.operations?.clear();
     void (async () => {
-      await Promise.all(running.flatMap((it) => (it?.return ? [it.return()] : [])));
+      await Promise.all(running.flatMap((op) => (op.it?.return ? [op.it.return()] : [])));
       await hooks.closed?.(socket, code, reason.toString());
     })().catch((e: unknown) => logger.warn({ err: e }, 'websocket close handling failed'));
   }
@@ -298,10 +306,10 @@ export function serveGraphQLWs<S>(o: GraphQLWsServerOptions<S>): GraphQLWsServer
     wss,
     clients,
     async end(socket, id, errors) {
-      const it = socket.operations?.get(id);
+      const op = socket.operations?.get(id);
       // Out of the map first: the operation's loop then sends no `complete` after the error.
       socket.operations?.delete(id);
-      const stopped = it?.return?.();
+      const stopped = op?.it?.return?.();
       await new Promise<void>((resolve) => {
         if (socket.readyState !== WebSocket.OPEN) return resolve();
         socket.send(frames.error(id, hooks.formatErrors(errors)), () => resolve());
