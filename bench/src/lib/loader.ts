@@ -13,7 +13,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { newEvent } from '@conversa/contracts';
-import { Store, toMessageView, toUserView, type UserDoc } from '@conversa/store';
+import { openStore, toMessageView, toUserView, type UserDoc } from '@conversa/store';
 
 export interface LoadSize {
   users: number;
@@ -50,7 +50,7 @@ async function pool(what: string, n: number, concurrency: number, task: (i: numb
 }
 
 export async function load(mongoUrl: string, dbName: string, size: LoadSize, prefix: string): Promise<Loaded> {
-  const store = await Store.connect({ url: mongoUrl, dbName });
+  const store = await openStore({ url: mongoUrl, dbName });
   const ms = { users: 0, rooms: 0, memberships: 0, messages: 0 };
   try {
     let t = Date.now();
@@ -67,8 +67,8 @@ export async function load(mongoUrl: string, dbName: string, size: LoadSize, pre
         outbox: [] as never[],
       };
       const event = newEvent('user.registered', id, id, { user: toUserView(doc) });
-      users[i] = await store.createUser({ ...doc, outbox: [event] });
-      await store.markPublished('users', id, [event]);
+      users[i] = await store.users.create({ ...doc, outbox: [event] });
+      await store.outbox.markPublished('users', id, [event]);
     });
     ms.users = Date.now() - t;
 
@@ -78,8 +78,8 @@ export async function load(mongoUrl: string, dbName: string, size: LoadSize, pre
       const id = rooms[r]!;
       const doc = { _id: id, name: id, kind: 'PUBLIC' as const, pair: [], createdAt: new Date(), slowModeSeconds: 0 };
       const event = newEvent('room.created', id, users[r % users.length]!._id, { room: id, name: id, kind: 'PUBLIC', members: [] });
-      await store.ensureRoom({ ...doc, outbox: [event] });
-      await store.markPublished('rooms', id, [event]);
+      await store.rooms.ensure({ ...doc, outbox: [event] });
+      await store.outbox.markPublished('rooms', id, [event]);
     });
     ms.rooms = Date.now() - t;
 
@@ -94,7 +94,7 @@ export async function load(mongoUrl: string, dbName: string, size: LoadSize, pre
       const user = users[u]!._id;
       const room = rooms[(u + Math.floor(k / users.length) * step) % rooms.length]!;
       const event = newEvent('room.joined', room, user, { room, user });
-      if (await store.setMembership(room, user, true, event)) await store.markPublished('memberships', `${room}/${user}`, [event]);
+      if (await store.rooms.setMembership(room, user, true, event)) await store.outbox.markPublished('memberships', `${room}/${user}`, [event]);
     });
     ms.memberships = Date.now() - t;
 
@@ -123,8 +123,8 @@ export async function load(mongoUrl: string, dbName: string, size: LoadSize, pre
           const view = toMessageView({ ...m, _id: `${room}:${seq}` }, toUserView(author));
           docs.push({ ...m, posted: newEvent('message.posted', room, author._id, { message: view }) });
         }
-        const stored = await store.insertMessages(docs);
-        await store.markAllPublished(stored.map((m) => ({ collection: 'messages', docId: m._id, events: [m.posted!], marked: true })));
+        const stored = await store.messages.insertBatch(docs);
+        await store.outbox.markAllPublished(stored.map((m) => ({ collection: 'messages', docId: m._id, events: [m.posted!], marked: true })));
       }
     });
     ms.messages = Date.now() - t;

@@ -2,7 +2,8 @@
  * S1 — idle capacity: N sockets, each with one messageAdded subscription, on one gateway
  * process: RSS per socket and connect-and-subscribe rate, against a bare ws server holding
  * the same number of sockets in the same run. Sockets are spread over 127.0.0.x source
- * addresses so that tens of thousands fit in the ephemeral port range.
+ * addresses so that tens of thousands fit in the ephemeral port range. The gateway's RSS is
+ * read twice: at once when every socket has its probe message, and once idle (BENCH_SETTLE_S).
  */
 import { gqlOk } from '../../../e2e/src/harness.js';
 import { startCeiling } from '../lib/ceiling.js';
@@ -18,13 +19,22 @@ const rows: Row[] = [];
 
 const split = <T>(xs: T[], parts: number): T[][] => Array.from({ length: parts }, (_, p) => xs.filter((_, i) => i % parts === p));
 
+/** The gateway's own memory figures from its /metrics (prom-client's process metrics), bytes. */
+async function memory(port: number): Promise<{ heapUsed: number; heapTotal: number; external: number }> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const value = (name: string) => Number(new RegExp(`^conversa_${name}(?:\\{[^}]*\\})? ([0-9.e+]+)$`, 'm').exec(text)?.[1] ?? NaN);
+  return { heapUsed: value('nodejs_heap_size_used_bytes'), heapTotal: value('nodejs_heap_size_total_bytes'), external: value('nodejs_external_memory_bytes') };
+}
+const perSocket = (after: number, before: number) => +((after - before) / 1024 / N).toFixed(1);
+
 {
   const workers = Workers.start(WORKERS);
   const ceiling = await startCeiling();
   const before = rss(ceiling.pid);
   const sockets = Array.from({ length: N }, () => ({ token: '', subs: [] }));
   const o = await workers.open(split(sockets, WORKERS).map((s) => ({ type: 'open' as const, mode: 'bare' as const, url: ceiling.url, sockets: s })));
-  rows.push({ server: 'bare ws (ceiling)', sockets: o.sockets, errors: o.errors, 'connect/s': Math.round((o.sockets * 1000) / o.ms), 'KB per socket': +((rss(ceiling.pid) - before) / 1024 / N).toFixed(1) });
+  const kb = +((rss(ceiling.pid) - before) / 1024 / N).toFixed(1);
+  rows.push({ server: 'bare ws (ceiling)', sockets: o.sockets, errors: o.errors, 'connect/s': Math.round((o.sockets * 1000) / o.ms), 'KB per socket': kb, 'KB per socket, idle': kb });
   ceiling.close();
   await workers.close();
 }
@@ -36,6 +46,7 @@ try {
   const rooms = Array.from({ length: ROOMS }, (_, i) => `idle${i}`);
   for (const r of rooms) await gqlOk(gw.http, 'mutation($n: String!) { joinRoom(name: $n) { id } }', { n: r }, users[0]!.token);
   const before = rss(gw.proc.child.pid!);
+  const mem0 = await memory(gw.port);
   const query = 'subscription($room: ID!) { messageAdded(room: $room) { seq body } }';
   const sockets = Array.from({ length: N }, (_, i) => ({ token: users[1 + (i % (users.length - 1))]!.token, subs: [{ query, variables: { room: rooms[i % ROOMS] } }] }));
   const t0 = Date.now();
@@ -46,7 +57,34 @@ try {
     return (await workers.received()) >= N;
   }, 300_000, 2_000);
   const ms = Date.now() - t0;
-  rows.push({ server: 'conversa gateway', sockets: o.sockets, errors: o.errors, 'connect/s': Math.round((o.sockets * 1000) / ms), 'KB per socket': +((rss(gw.proc.child.pid!) - before) / 1024 / N).toFixed(1) });
+  const mem1 = await memory(gw.port);
+  const atOnce = +((rss(gw.proc.child.pid!) - before) / 1024 / N).toFixed(1);
+  // Idle capacity is what idle sockets hold, not the connect storm's garbage, which V8 keeps
+  // until its memory reducer runs (a few seconds after allocation stops): RSS once idle for
+  // up to BENCH_SETTLE_S seconds (default 60), sampled every 5 s until it stops falling.
+  const settleMs = num('BENCH_SETTLE_S', 60, 5) * 1_000;
+  let settled = rss(gw.proc.child.pid!);
+  for (const t0s = Date.now(); Date.now() - t0s < settleMs; ) {
+    await new Promise((r) => setTimeout(r, 5_000));
+    const now = rss(gw.proc.child.pid!);
+    const falling = now < settled * 0.99;
+    settled = Math.min(settled, now);
+    if (!falling && Date.now() - t0s >= 20_000) break;
+  }
+  const mem2 = await memory(gw.port);
+  rows.push({
+    server: 'conversa gateway',
+    sockets: o.sockets,
+    errors: o.errors,
+    'connect/s': Math.round((o.sockets * 1000) / ms),
+    'KB per socket': atOnce,
+    'KB per socket, idle': +((settled - before) / 1024 / N).toFixed(1),
+  });
+  // Where the RSS went: V8's heap (used: live and not yet collected; total: what V8 holds) and
+  // memory outside it (Buffers); the rest is native (sockets, malloc).
+  for (const [when, m] of [['at once', mem1], ['idle', mem2]] as const) {
+    console.log(`gateway per socket ${when}: heap used ${perSocket(m.heapUsed, mem0.heapUsed)} KB, heap total ${perSocket(m.heapTotal, mem0.heapTotal)} KB, external ${perSocket(m.external, mem0.external)} KB`);
+  }
   report('s1-idle', rows, { target: '≥ 50,000 sockets at ≤ 15 KB each' });
 } finally {
   await workers.close();

@@ -11,7 +11,7 @@
  * database's own baseline. Target: p99 at the large size ≤ 1.5 × the small size.
  */
 import { MongoClient } from 'mongodb';
-import { Store } from '@conversa/store';
+import { openStore } from '@conversa/store';
 import { gqlOk } from '../../../e2e/src/harness.js';
 import { load, type LoadSize } from '../lib/loader.js';
 import { histogram, num, report, type Row } from '../lib/report.js';
@@ -37,7 +37,7 @@ const BENCH_USERS = 64;
 
 const { sys, users, close } = await startSeeded({ users: BENCH_USERS, env: { COMMAND_TIMEOUT_MS: '30000' } });
 const mongo = await MongoClient.connect(INFRA_ENV.MONGO_URL);
-const store = await Store.connect({ url: INFRA_ENV.MONGO_URL, dbName: sys.namespace });
+const store = await openStore({ url: INFRA_ENV.MONGO_URL, dbName: sys.namespace });
 const gw = sys.gateways[0]!;
 const rows: Row[] = [];
 
@@ -62,7 +62,7 @@ async function caughtUp(): Promise<number> {
   const t0 = Date.now();
   await until(
     async () => {
-      const pending = await store.countPendingOutbox();
+      const pending = await store.outbox.countPending();
       process.stderr.write(`[catch-up] ${pending} pending in the outbox\n`);
       return pending === 0;
     },

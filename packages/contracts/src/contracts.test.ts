@@ -25,6 +25,20 @@ describe('names', () => {
       'acme:room:general',
     ]);
   });
+  it("names the gateway's Redis keys inside the namespace; a scope's user keys extend its key", () => {
+    const n = names('acme');
+    expect([n.typingThrottle('r', 'u'), n.rateLimit('send', 'u'), n.roomSendBucket('r', 'u'), n.loginFailuresByUser('ann'), n.loginFailuresByAddress('::1'), n.userSockets('u')]).toEqual([
+      'acme:typing:r:u',
+      'acme:rl:send:u',
+      'acme:rl:room-send:r:u',
+      'acme:login:user:ann',
+      'acme:login:addr:::1',
+      'acme:sockets:u',
+    ]);
+    // The presence reaper (Lua) builds a user's key as the scope's key, ':' and the user id.
+    expect(n.presenceUser('general', 'u1')).toBe(`${n.presenceScope('general')}:u1`);
+    expect(n.presenceScopes).toBe('acme:presence-scopes');
+  });
   it('refuses a namespace that could collide or break a key', () => {
     expect(() => names('Acme:x')).toThrow(/namespace must match/);
   });

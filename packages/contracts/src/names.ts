@@ -34,6 +34,26 @@ export interface Names {
   readonly commandsDoneKey: (epochSecond: number) => string;
   /** Redis sorted set of one user's open sockets on every gateway (socket id → expiry, epoch ms). */
   readonly userSockets: (userId: string) => string;
+  /** Redis key (with a TTL) that throttles one user's typing signals in one room. */
+  readonly typingThrottle: (roomId: string, userId: string) => string;
+  /**
+   * Redis sorted set of the users present in a scope (a room id, or the gateway's global scope)
+   * → their latest expiry. Each user's connections are in `presenceUser(scope, user)`, which is
+   * this key, ':' and the user id (the reaper's Lua script builds it so).
+   */
+  readonly presenceScope: (scope: string) => string;
+  /** Redis sorted set of one user's connections in a scope (connection id → expiry, epoch ms). */
+  readonly presenceUser: (scope: string, userId: string) => string;
+  /** Redis set of the scopes that have presence entries (what the reaper walks). */
+  readonly presenceScopes: string;
+  /** Redis key of one fixed-window rate limit: an action by one subject (user id or address). */
+  readonly rateLimit: (action: string, subject: string) => string;
+  /** Redis hash of one person's token bucket for sends into one room (and its slow mode). */
+  readonly roomSendBucket: (roomId: string, userId: string) => string;
+  /** Redis hash of failed sign-ins for one username (lower-cased by the caller). */
+  readonly loginFailuresByUser: (username: string) => string;
+  /** Redis hash of failed sign-ins from one address. */
+  readonly loginFailuresByAddress: (address: string) => string;
 }
 
 export const NAMESPACE_PATTERN = /^[a-z][a-z0-9_-]{0,47}$/;
@@ -57,5 +77,13 @@ export function names(namespace: string): Names {
     chatCacheChannel: `${namespace}:chat-cache`,
     commandsDoneKey: (epochSecond: number) => `${namespace}:commands-done:${epochSecond}`,
     userSockets: (userId: string) => `${namespace}:sockets:${userId}`,
+    typingThrottle: (roomId: string, userId: string) => `${namespace}:typing:${roomId}:${userId}`,
+    presenceScope: (scope: string) => `${namespace}:presence:${scope}`,
+    presenceUser: (scope: string, userId: string) => `${namespace}:presence:${scope}:${userId}`,
+    presenceScopes: `${namespace}:presence-scopes`,
+    rateLimit: (action: string, subject: string) => `${namespace}:rl:${action}:${subject}`,
+    roomSendBucket: (roomId: string, userId: string) => `${namespace}:rl:room-send:${roomId}:${userId}`,
+    loginFailuresByUser: (username: string) => `${namespace}:login:user:${username}`,
+    loginFailuresByAddress: (address: string) => `${namespace}:login:addr:${address}`,
   });
 }

@@ -15,7 +15,7 @@ export interface GatewayContext {
   /** The socket's presence, for subscriptions over WebSocket; null over HTTP. */
   connection: PresenceConnection | null;
   /** Closes the operation's WebSocket (slow consumers); absent over HTTP. */
-  closeSocket?: (code: number, reason: string) => void;
+  readonly closeSocket?: ((code: number, reason: string) => void) | undefined;
   /** Batches `User.online` look-ups of one request into one Redis call. */
   online: DataLoader<string, boolean>;
   /** Why `principal` is null when a token was sent but refused. */
@@ -55,6 +55,32 @@ export interface GatewayServices {
   logger: Logger;
 }
 
+/**
+ * One operation's context. `online` is made on first use: a subscription that lives for hours
+ * on an idle socket never needs its DataLoader (and its caches and closures).
+ */
+class OperationContext implements GatewayContext {
+  private loader: DataLoader<string, boolean> | undefined;
+
+  constructor(
+    readonly services: GatewayServices,
+    readonly principal: Principal | null,
+    readonly authError: AppError | null,
+    readonly connection: PresenceConnection | null,
+    readonly address: string,
+    readonly closeSocket: ((code: number, reason: string) => void) | undefined,
+  ) {}
+
+  get online(): DataLoader<string, boolean> {
+    const presence = this.services.presence;
+    this.loader ??= new DataLoader(async (ids: readonly string[]) => {
+      const on = await presence.isOnline([...ids]);
+      return ids.map((id) => on.has(id));
+    });
+    return this.loader;
+  }
+}
+
 /** A fresh context for one operation (HTTP request or WebSocket subscribe). */
 export function makeContext(
   services: GatewayServices,
@@ -62,18 +88,9 @@ export function makeContext(
   authError: AppError | null,
   connection: PresenceConnection | null,
   address = 'unknown',
+  closeSocket?: (code: number, reason: string) => void,
 ): GatewayContext {
-  return {
-    principal,
-    authError,
-    connection,
-    address,
-    services,
-    online: new DataLoader(async (ids: readonly string[]) => {
-      const on = await services.presence.isOnline([...ids]);
-      return ids.map((id) => on.has(id));
-    }),
-  };
+  return new OperationContext(services, principal, authError, connection, address, closeSocket);
 }
 
 export function requireUser(ctx: GatewayContext): Principal {

@@ -2,7 +2,7 @@ import { GraphQLError } from 'graphql';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { AppError, ErrorCode } from '@conversa/contracts';
-import { formatError, hideSuggestions } from './errors.js';
+import { asGraphQLError, createErrorFormatter, formatError, hideSuggestions } from './errors.js';
 import { rateLimited } from './rate-limits.js';
 
 const logger = pino({ level: 'silent' });
@@ -28,5 +28,26 @@ describe('hideSuggestions', () => {
     expect(hideSuggestions({ message: 'Cannot query field "usernam" on type "User". Did you mean "username"?' }).message).toBe('Cannot query field "usernam" on type "User".');
     const plain = { message: 'Syntax Error: Unexpected Name "x".' };
     expect(hideSuggestions(plain)).toBe(plain);
+  });
+});
+
+describe('createErrorFormatter', () => {
+  it('formats a result with errors and leaves one without as it is', () => {
+    const f = createErrorFormatter({ production: false, logger });
+    const ok = { data: { me: null } };
+    expect(f.formatResult(ok)).toBe(ok);
+    const failed = f.formatResult({ data: null, errors: [new GraphQLError('x', { originalError: new AppError(ErrorCode.NOT_FOUND, 'room: no room "r"') })] });
+    expect(failed).toEqual({ data: null, errors: [{ message: 'room: no room "r"', extensions: { code: 'NOT_FOUND' } }] });
+  });
+  it('hides suggestions in production only', () => {
+    const e = new GraphQLError('Cannot query field "mee" on type "Query". Did you mean "me"?', { extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } });
+    expect(createErrorFormatter({ production: true, logger }).formatErrors([e])[0]?.message).toBe('Cannot query field "mee" on type "Query".');
+    expect(createErrorFormatter({ production: false, logger }).formatErrors([e])[0]?.message).toContain('Did you mean');
+  });
+  it('wraps anything thrown as a GraphQLError that keeps the original', () => {
+    const app = new AppError(ErrorCode.FORBIDDEN, 'no');
+    expect(asGraphQLError(app).originalError).toBe(app);
+    const g = new GraphQLError('g');
+    expect(asGraphQLError(g)).toBe(g);
   });
 });

@@ -1,4 +1,4 @@
-import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { GraphQLError, type ExecutionResult, type FormattedExecutionResult, type GraphQLFormattedError } from 'graphql';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { ErrorCode, isAppError } from '@conversa/contracts';
 import type { Logger } from '@conversa/observability';
@@ -57,4 +57,32 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown, lo
 export function hideSuggestions(formatted: GraphQLFormattedError): GraphQLFormattedError {
   const message = formatted.message.replace(/ ?Did you mean(.+?)\?$/, '');
   return message === formatted.message ? formatted : { ...formatted, message };
+}
+
+/** An error of any kind as a GraphQLError (formatError unwraps it again and keeps its code). */
+export const asGraphQLError = (e: unknown): GraphQLError =>
+  e instanceof GraphQLError ? e : new GraphQLError(e instanceof Error ? e.message : String(e), { originalError: e instanceof Error ? e : null });
+
+/** The gateway's error formatting, for Apollo (HTTP) and the WebSocket path alike. */
+export interface ErrorFormatter {
+  /** Apollo's `formatError`: one formatted error. */
+  readonly format: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
+  /** Errors of an `error` frame. */
+  readonly formatErrors: (errors: readonly GraphQLError[]) => GraphQLFormattedError[];
+  /** A `next` payload: a result with its errors formatted (a result without errors as it is). */
+  readonly formatResult: (result: ExecutionResult) => FormattedExecutionResult | ExecutionResult;
+}
+
+/** Production also hides graphql-js' suggestions (no schema discovery by typos). */
+export function createErrorFormatter(opts: { production: boolean; logger: Logger }): ErrorFormatter {
+  const format = (f: GraphQLFormattedError, e: unknown): GraphQLFormattedError => {
+    const out = formatError(f, e, opts.logger);
+    return opts.production ? hideSuggestions(out) : out;
+  };
+  const formatErrors = (errors: readonly GraphQLError[]) => errors.map((e) => format(e.toJSON(), e));
+  return {
+    format,
+    formatErrors,
+    formatResult: (r) => (r.errors?.length ? { ...(r.data !== undefined ? { data: r.data } : {}), errors: formatErrors(r.errors) } : r),
+  };
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import { parse, type GraphQLSchema } from 'graphql';
 import { Repeater } from '@repeaterjs/repeater';
-import { groupedSubscribe, isDirectStream, type FrameSocket } from './fanout.js';
+import { groupedSubscribe, isDirectStream, type FrameSink } from './fanout.js';
 import { PER_VIEWER_DIRECTIVE_SDL } from './subscription-document.js';
 
 interface Ev {
@@ -259,7 +259,7 @@ describe('groupedSubscribe: a @perViewer field is never rendered once for severa
   });
 });
 
-function fakeSocket(): FrameSocket & { frames: string[]; bufferedAmount: number; closed?: [number, string] | undefined } {
+function fakeSocket(): FrameSink & { frames: string[]; bufferedAmount: number; closed?: [number, string] | undefined } {
   const s = {
     readyState: 1,
     bufferedAmount: 0,

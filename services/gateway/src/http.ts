@@ -74,7 +74,7 @@ function sendJsonError(res: ServerResponse, status: number, message: string, cod
 
 /**
  * A small Node http integration for Apollo Server 5 (its documented
- * `executeHTTPGraphQLRequest` surface), so that HTTP and graphql-ws share one server and port
+ * `executeHTTPGraphQLRequest` surface), so that HTTP and the WebSocket server share one server and port
  * without a web framework.
  */
 export async function handleGraphQLHttp(

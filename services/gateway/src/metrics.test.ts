@@ -23,19 +23,14 @@ describe('gateway metrics', () => {
     expect(operationLabel(undefined)).toBe('invalid');
   });
 
-  it('counts subscriptions while they live and forgets a closed socket', async () => {
+  it('counts subscriptions while they live, each end once', async () => {
     const gm = createGatewayMetrics({ sockets: () => 2, rooms: () => 1 });
-    const a = {};
-    const b = {};
     const doc = parse('subscription { messageAdded(room: "r") { id } }');
-    gm.ws.subscribe(a, '1');
-    gm.ws.operation(a, '1', doc, undefined, stream());
-    gm.ws.subscribe(a, '2');
-    gm.ws.operation(a, '2', doc, undefined, stream());
-    gm.ws.subscribe(b, '1');
-    gm.ws.operation(b, '1', doc, undefined, stream());
-    gm.ws.subscribe(b, '2');
-    gm.ws.rejected(b, '2', [new GraphQLError('Cannot query field "nope"')]);
+    const t = process.hrtime.bigint();
+    gm.ws.established(doc, undefined, stream(), t);
+    gm.ws.established(doc, undefined, stream(), t);
+    gm.ws.established(doc, undefined, stream(), t);
+    gm.ws.rejected([new GraphQLError('Cannot query field "nope"')], t);
     let text = (await gm.metrics.render()).body;
     expect(sample(text, 'conversa_graphql_active_subscriptions')).toMatch(/ 3$/);
     expect(sample(text, 'conversa_ws_connections')).toMatch(/ 2$/);
@@ -45,12 +40,12 @@ describe('gateway metrics', () => {
     expect(text).toContain(
       'conversa_graphql_operations_total{transport="ws",type="unknown",operation="invalid",outcome="BAD_USER_INPUT",service="gateway"} 1',
     );
-    gm.ws.complete(a, '1');
-    gm.ws.complete(a, '1'); // twice: counted once
-    gm.ws.closed(b);
+    gm.ws.completed(true);
+    gm.ws.completed(false); // a query's end: not a subscription
     text = (await gm.metrics.render()).body;
-    expect(sample(text, 'conversa_graphql_active_subscriptions')).toMatch(/ 1$/);
-    gm.ws.closed(a);
+    expect(sample(text, 'conversa_graphql_active_subscriptions')).toMatch(/ 2$/);
+    gm.ws.completed(true);
+    gm.ws.completed(true);
     text = (await gm.metrics.render()).body;
     expect(sample(text, 'conversa_graphql_active_subscriptions')).toMatch(/ 0$/);
   });

@@ -26,25 +26,22 @@ export interface GatewayMetrics {
   /** Counts operations over HTTP with their latency. */
   readonly apolloPlugin: ApolloServerPlugin;
   readonly dependencyError: DependencyErrorHook;
-  /** graphql-ws hooks: one socket's operations (keyed by the socket's `extra` object). */
+  /** WebSocket operations (ws-server.ts' hooks report them). */
   readonly ws: WsOperationHooks;
 }
 
+/**
+ * WebSocket operations as ws-server.ts reports them. Nothing is kept per socket: the start
+ * time travels with the operation, and the active count is a number that `completed` lowers
+ * (the server reports every established operation's end, the socket's close included).
+ */
 export interface WsOperationHooks {
-  subscribe(socket: object, id: string): void;
   /** After execution: `result` is an async iterable for an established subscription. */
-  operation(
-    socket: object,
-    id: string,
-    document: DocumentNode,
-    operationName: string | null | undefined,
-    result: unknown,
-  ): void;
-  /** A subscribe that failed before execution (validation, unknown operation). */
-  rejected(socket: object, id: string, errors: readonly GraphQLError[]): void;
-  complete(socket: object, id: string): void;
-  /** The socket closed: whatever it still held ends. */
-  closed(socket: object): void;
+  established(document: DocumentNode, operationName: string | null | undefined, result: unknown, startedAt: bigint): void;
+  /** A subscribe that failed before execution (validation, unknown operation, refused). */
+  rejected(errors: readonly GraphQLError[], startedAt: bigint): void;
+  /** An established operation ended; `stream`: it was a subscription's stream. */
+  completed(stream: boolean): void;
 }
 
 /**
@@ -55,6 +52,9 @@ export function operationLabel(op: OperationDefinitionNode | null | undefined, d
   if (!op) return 'invalid';
   return rootFieldName(op, document ? fragmentsOf(document) : () => undefined) ?? 'invalid';
 }
+
+/** True for a subscription's stream (an async iterable), false for a result. */
+export const isStream = (x: unknown): boolean => typeof x === 'object' && x !== null && Symbol.asyncIterator in x;
 
 const silent = createLogger('gateway-metrics', 'silent');
 /** The public code a caller sees for this error (the gateway's one mapping, without logging). */
@@ -83,8 +83,6 @@ export function createGatewayMetrics(sources: {
     latency.observe(labels, seconds);
   };
 
-  const started = new WeakMap<object, Map<string, bigint>>();
-  const active = new WeakMap<object, Set<string>>();
   let activeCount = 0;
   metrics.gauge('ws_connections', 'Open WebSocket connections.', [], sources.sockets);
   metrics.gauge(
@@ -105,16 +103,6 @@ export function createGatewayMetrics(sources: {
   ]);
 
   const since = (t: bigint) => Number(process.hrtime.bigint() - t) / 1e9;
-  const takeStart = (socket: object, id: string): bigint | undefined => {
-    const m = started.get(socket);
-    const t = m?.get(id);
-    m?.delete(id);
-    return t;
-  };
-  const end = (socket: object, id: string) => {
-    const s = active.get(socket);
-    if (s?.delete(id)) activeCount--;
-  };
 
   const apolloPlugin: ApolloServerPlugin = {
     requestDidStart() {
@@ -145,16 +133,9 @@ export function createGatewayMetrics(sources: {
   };
 
   const ws: WsOperationHooks = {
-    subscribe(socket, id) {
-      let m = started.get(socket);
-      if (!m) started.set(socket, (m = new Map<string, bigint>()));
-      m.set(id, process.hrtime.bigint());
-    },
-    operation(socket, id, document, operationName, result) {
+    established(document, operationName, result, startedAt) {
       const op = getOperationAST(document, operationName);
-      const t = takeStart(socket, id);
-      const iterable =
-        typeof result === 'object' && result !== null && Symbol.asyncIterator in result;
+      const iterable = isStream(result);
       const errors = iterable ? undefined : (result as ExecutionResult).errors;
       const first = errors?.[0];
       record(
@@ -164,19 +145,11 @@ export function createGatewayMetrics(sources: {
           operation: operationLabel(op, document),
           outcome: first ? publicCode(first) : 'ok',
         },
-        t === undefined ? 0 : since(t),
+        since(startedAt),
       );
-      if (iterable) {
-        let s = active.get(socket);
-        if (!s) active.set(socket, (s = new Set<string>()));
-        if (!s.has(id)) activeCount++;
-        s.add(id);
-      }
+      if (iterable) activeCount++;
     },
-    rejected(socket, id, errors) {
-      const t = takeStart(socket, id);
-      // Only failures before execution end up here; established ones are already counted.
-      if (t === undefined) return;
+    rejected(errors, startedAt) {
       const first = errors[0];
       record(
         {
@@ -185,17 +158,11 @@ export function createGatewayMetrics(sources: {
           operation: 'invalid',
           outcome: first ? publicCode(first) : 'BAD_USER_INPUT',
         },
-        since(t),
+        since(startedAt),
       );
     },
-    complete(socket, id) {
-      end(socket, id);
-    },
-    closed(socket) {
-      const s = active.get(socket);
-      if (s) activeCount -= s.size;
-      active.delete(socket);
-      started.delete(socket);
+    completed(stream) {
+      if (stream) activeCount--;
     },
   };
 

@@ -31,8 +31,38 @@ export interface PresenceConnection {
  * Tracks this gateway's connections in the shared presence store and tells rooms when someone
  * comes or goes. A person with two tabs has two connections: online until the last one closes.
  */
+/**
+ * One connection: the PresenceConnection handed out and the entry kept, as one object (its
+ * room counts only once it enters a room): tens of thousands of idle sockets each hold one.
+ */
+class Connection implements PresenceConnection {
+  rooms: Map<string, number> | undefined = undefined;
+
+  constructor(
+    readonly id: string,
+    readonly user: UserView,
+    private readonly presence: Presence,
+  ) {}
+
+  enterRoom(room: string): Promise<void> {
+    return this.presence.enterRoom(this.id, room);
+  }
+
+  leaveRoom(room: string): Promise<void> {
+    return this.presence.leaveRoom(this.id, room);
+  }
+
+  close(): Promise<void> {
+    return this.presence.closeConnection(this.id);
+  }
+
+  roomIds(): IterableIterator<string> | readonly string[] {
+    return this.rooms?.keys() ?? [];
+  }
+}
+
 export class Presence {
-  private readonly live = new Map<string, { user: UserView; rooms: Map<string, number> }>();
+  private readonly live = new Map<string, Connection>();
   private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly opts: PresenceOptions) {}
@@ -51,48 +81,48 @@ export class Presence {
   }
 
   async connect(user: UserView): Promise<PresenceConnection> {
-    const id = randomUUID();
-    this.live.set(id, { user, rooms: new Map() });
-    await this.opts.store.enter(GLOBAL_SCOPE, user.id, id, this.expiry());
-    return {
-      id,
-      user,
-      enterRoom: (room) => this.enterRoom(id, room),
-      leaveRoom: (room) => this.leaveRoom(id, room),
-      close: () => this.closeConnection(id),
-    };
+    const c = new Connection(randomUUID(), user, this);
+    this.live.set(c.id, c);
+    await this.opts.store.enter(GLOBAL_SCOPE, user.id, c.id, this.expiry());
+    return c;
   }
 
-  private async enterRoom(conn: string, room: string): Promise<void> {
+  /** @internal (Connection's) */
+  async enterRoom(conn: string, room: string): Promise<void> {
     const c = this.live.get(conn);
     if (!c) return;
-    const n = c.rooms.get(room) ?? 0;
-    c.rooms.set(room, n + 1);
+    const rooms = (c.rooms ??= new Map<string, number>());
+    const n = rooms.get(room) ?? 0;
+    rooms.set(room, n + 1);
     if (n > 0) return;
     if (await this.opts.store.enter(room, c.user.id, conn, this.expiry())) {
       await this.announce(room, c.user, true);
     }
   }
 
-  private async leaveRoom(conn: string, room: string): Promise<void> {
+  /** @internal (Connection's) */
+  async leaveRoom(conn: string, room: string): Promise<void> {
     const c = this.live.get(conn);
-    if (!c?.rooms.has(room)) return;
-    const n = (c.rooms.get(room) ?? 0) - 1;
+    const rooms = c?.rooms;
+    if (!c || !rooms?.has(room)) return;
+    const n = (rooms.get(room) ?? 0) - 1;
     if (n > 0) {
-      c.rooms.set(room, n);
+      rooms.set(room, n);
       return;
     }
-    c.rooms.delete(room);
+    rooms.delete(room);
+    if (rooms.size === 0) c.rooms = undefined;
     if (await this.opts.store.leave(room, c.user.id, conn, Date.now())) await this.announce(room, c.user, false);
   }
 
-  private async closeConnection(conn: string): Promise<void> {
+  /** @internal (Connection's) */
+  async closeConnection(conn: string): Promise<void> {
     const c = this.live.get(conn);
     if (!c) return;
     this.live.delete(conn);
     const now = Date.now();
     await Promise.all(
-      [...c.rooms.keys()].map(async (room) => {
+      [...c.roomIds()].map(async (room) => {
         if (await this.opts.store.leave(room, c.user.id, conn, now)) await this.announce(room, c.user, false);
       }),
     );
@@ -113,7 +143,7 @@ export class Presence {
       const entries: { scope: string; user: string; conn: string }[] = [];
       for (const [conn, c] of this.live) {
         entries.push({ scope: GLOBAL_SCOPE, user: c.user.id, conn });
-        for (const room of c.rooms.keys()) entries.push({ scope: room, user: c.user.id, conn });
+        for (const room of c.roomIds()) entries.push({ scope: room, user: c.user.id, conn });
       }
       await this.opts.store.heartbeat(entries, this.expiry());
       const gone = (await this.opts.store.reap(Date.now())).filter((g) => g.scope !== GLOBAL_SCOPE);
@@ -137,7 +167,7 @@ export class Presence {
     try {
       for (const [conn, c] of this.live) {
         await this.opts.store.enter(GLOBAL_SCOPE, c.user.id, conn, exp);
-        for (const room of c.rooms.keys()) await this.opts.store.enter(room, c.user.id, conn, exp);
+        for (const room of c.roomIds()) await this.opts.store.enter(room, c.user.id, conn, exp);
       }
     } catch (e) {
       this.opts.logger.warn({ err: e }, 'presence restore failed; the next reconnect tries again');

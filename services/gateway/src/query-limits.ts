@@ -19,7 +19,7 @@ import {
 
 /**
  * Per-operation limits, as graphql-js validation rules: the same rules run on HTTP (Apollo's
- * `validationRules`) and on WebSocket (graphql-ws `onSubscribe`), so neither path is softer.
+ * `validationRules`) and on WebSocket (ws-lifecycle.ts' `prepare`), so neither path is softer.
  * Pure: no I/O, unit-tested beside this file.
  */
 export interface QueryLimits {

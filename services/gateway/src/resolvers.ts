@@ -9,6 +9,7 @@ import {
   type RoomView,
   type UserView,
 } from '@conversa/contracts';
+import { CloseCode } from './ws-protocol.js';
 import { GHOST_USER, toRoomView, toUserView, type AuditDoc, type ModerationActionDoc } from '@conversa/store';
 import {
   readableRoom,
@@ -81,9 +82,6 @@ function actionView(a: ModerationAction | ModerationActionDoc): ModerationAction
   }
   return a;
 }
-
-/** Close code for a socket that does not read its messages fast enough (see SlowConsumerPolicy). */
-export const SLOW_CONSUMER_CLOSE = 4413;
 
 /** Keeps a WebSocket "in the room" for presence while its subscription lives. */
 const presenceOf = (ctx: GatewayContext, room: string): RoomPresence | undefined =>
@@ -326,7 +324,7 @@ export const resolvers = {
         await readableRoom(ctx, a.room);
         return ctx.services.hubs.messages(a.room, a.after, presenceOf(ctx, a.room), {
           maxPending: ctx.services.maxPendingPerSubscription,
-          onSlow: () => ctx.closeSocket?.(SLOW_CONSUMER_CLOSE, 'slow consumer: too many messages pending; reconnect and resume with after'),
+          onSlow: () => ctx.closeSocket?.(CloseCode.SlowConsumer, 'slow consumer: too many messages pending; reconnect and resume with after'),
         });
       },
       resolve: (m: MessageView) => m,

@@ -1,6 +1,6 @@
-import { Repeater } from '@repeaterjs/repeater';
 import type { MessageView, RoomSignal } from '@conversa/contracts';
 import type { Logger } from '@conversa/observability';
+import { LiveStream } from './live-stream.js';
 
 /** A room's live signals (Redis pub/sub in production). */
 export interface RoomSignalSource {
@@ -38,7 +38,7 @@ type SignalListener = (s: RoomSignal) => void;
  * A stream whose consumer may take live events straight from the hub: once `handoff` is set
  * and nothing waits in the stream's queue (replay done, every pulled event handled), events
  * go to it synchronously instead of through the queue's promises. The fan-out sets it (it
- * writes frames itself, see fanout.ts); graphql-ws' own loop never does.
+ * writes frames itself, see fanout.ts); a plain consumer's loop never does.
  */
 export interface Handoff<T> {
   handoff: ((value: T) => void) | undefined;
@@ -207,58 +207,56 @@ export class RoomHubs {
    * with seq > after, then live ones, each exactly once and in order. Live events that arrive
    * during the replay are buffered and deduplicated at the seam.
    */
-  messages(room: string, after: number | null | undefined, presence?: RoomPresence, slow?: SlowConsumerPolicy): AsyncIterable<MessageView> & Handoff<MessageView> {
-    const repeater = new Repeater<MessageView>(async (push, stop) => {
+  messages(room: string, after: number | null | undefined, presence?: RoomPresence, slow?: SlowConsumerPolicy): LiveStream<MessageView> {
+    return new LiveStream<MessageView>(async (stream) => {
       const hub = await this.acquire(room);
       let delivered = 0;
-      let live = false;
-      let pending = 0;
-      const buffered: MessageView[] = [];
+      // Live events that arrive during the replay; dropped once it is done.
+      let buffered: MessageView[] | undefined = [];
       const deliver = (m: MessageView) => {
         if (m.seq <= delivered) return;
         delivered = m.seq;
-        if (stream.handoff && pending === 0) {
+        if (stream.handoff && stream.pending === 0) {
           stream.handoff(m);
           return;
         }
-        if (slow && pending >= slow.maxPending) {
+        if (slow && stream.pending >= slow.maxPending) {
           slow.onSlow();
-          stop();
+          stream.finish();
           return;
         }
-        pending++;
-        push(m).then(
-          () => pending--,
-          (e: unknown) => stop(e),
-        );
+        stream.push(m);
       };
-      const listener: MessageListener = (m) => (live ? deliver(m) : buffered.push(m));
+      const listener: MessageListener = (m) => (buffered ? buffered.push(m) : deliver(m));
+      const cleanup = async () => {
+        hub.detachMessages(listener);
+        this.release(hub);
+        await presence?.leave();
+      };
       try {
         await presence?.enter();
         const snapshot = hub.attachMessages(listener);
         delivered = after ?? snapshot;
-        while (delivered < snapshot) {
+        while (delivered < snapshot && !stream.closed) {
           const page = await this.history.between(room, delivered, snapshot, REPLAY_PAGE);
           if (page.length === 0) break;
           for (const m of page) {
             if (m.seq <= delivered) continue;
             delivered = m.seq;
-            await push(m);
+            stream.push(m);
           }
+          // One page in memory at a time: the next is read once the consumer took this one.
+          await stream.drained();
         }
-        live = true;
-        for (const m of buffered.splice(0)) deliver(m);
-        await stop;
-      } finally {
-        hub.detachMessages(listener);
-        this.release(hub);
-        await presence?.leave();
+        const seam = buffered;
+        buffered = undefined;
+        for (const m of seam) deliver(m);
+        return cleanup;
+      } catch (e) {
+        await cleanup();
+        throw e;
       }
     });
-    // The slot lives on the returned object (the consumer sets it there); the executor runs
-    // only once the stream is pulled, after this.
-    const stream = Object.assign(repeater, { handoff: undefined as ((m: MessageView) => void) | undefined });
-    return stream;
   }
 
   /** Non-message signals of one kind (updates, presence, typing), unordered. */
@@ -267,34 +265,28 @@ export class RoomHubs {
     kind: K,
     presence?: RoomPresence,
     accept: (s: Extract<RoomSignal, { kind: K }>) => boolean = () => true,
-  ): AsyncIterable<Extract<RoomSignal, { kind: K }>> & Handoff<Extract<RoomSignal, { kind: K }>> {
+  ): LiveStream<Extract<RoomSignal, { kind: K }>> {
     type S = Extract<RoomSignal, { kind: K }>;
-    const repeater = new Repeater<S>(async (push, stop) => {
+    return new LiveStream<S>(async (stream) => {
       const hub = await this.acquire(room);
-      let pending = 0;
       const listener: SignalListener = (s) => {
         if (s.kind !== kind || !accept(s as S)) return;
-        if (stream.handoff && pending === 0) {
-          stream.handoff(s as S);
-          return;
-        }
-        pending++;
-        push(s as S).then(
-          () => pending--,
-          (e: unknown) => stop(e),
-        );
+        if (stream.handoff && stream.pending === 0) stream.handoff(s as S);
+        else stream.push(s as S);
       };
       hub.attachSignals(listener);
-      try {
-        await presence?.enter();
-        await stop;
-      } finally {
+      const cleanup = async () => {
         hub.detachSignals(listener);
         this.release(hub);
         await presence?.leave();
+      };
+      try {
+        await presence?.enter();
+      } catch (e) {
+        await cleanup();
+        throw e;
       }
+      return cleanup;
     });
-    const stream = Object.assign(repeater, { handoff: undefined as ((s: S) => void) | undefined });
-    return stream;
   }
 }

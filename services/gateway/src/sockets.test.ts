@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { AppError } from '@conversa/contracts';
-import { SocketCloseCode, SocketQuota, SocketRegistry, type SocketCountStore, type SocketHandle } from './sockets.js';
+import { CloseCode } from './ws-protocol.js';
+import { SocketQuota, SocketRegistry, type SocketCountStore, type SocketHandle } from './sockets.js';
 
 function fakeSocket() {
   const closed: { code: number; reason: string }[] = [];
@@ -74,7 +75,7 @@ describe('SocketRegistry', () => {
     e1.tryStart('b', 'kitchen');
     expect(await reg.revoke({ kind: 'access.revoked', user: 'ann', room: null, reason: 'removed' })).toBe(2);
     expect(await reg.revoke({ kind: 'access.revoked', user: 'ann', room: null, reason: 'banned' })).toBe(2);
-    expect(s1.closed).toEqual([{ code: SocketCloseCode.Forbidden, reason: 'Forbidden: banned' }]);
+    expect(s1.closed).toEqual([{ code: CloseCode.Forbidden, reason: 'Forbidden: banned' }]);
     expect(s2.closed).toHaveLength(1);
     expect(await reg.revoke({ kind: 'access.revoked', user: 'nobody', room: null, reason: 'banned' })).toBe(0);
   });

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { AppError, ErrorCode, type AccessSignal } from '@conversa/contracts';
+import { CloseCode } from './ws-protocol.js';
 
 /**
  * The authenticated WebSockets of one gateway process, by user: caps their number per user
@@ -8,21 +9,11 @@ import { AppError, ErrorCode, type AccessSignal } from '@conversa/contracts';
  * socket itself is behind {@link SocketHandle}.
  */
 
-/** graphql-transport-ws close codes the gateway uses beyond graphql-ws' own. */
-export const SocketCloseCode = {
-  /** The user already holds the maximum of sockets (counted across gateways, see SocketQuota). */
-  TooManyConnections: 4429,
-  /** graphql-ws' Forbidden: the token expired, or the user was banned. */
-  Forbidden: 4403,
-  /** graphql-ws' BadRequest: e.g. connectionParams too large. */
-  BadRequest: 4400,
-} as const;
-
 export interface SocketHandle {
   close(code: number, reason: string): void;
   /** Ends one live operation with an error message to the client (no `complete` follows). */
   end(id: string, error: AppError): Promise<void>;
-  /** True while graphql-ws still runs the operation `id` on this socket. */
+  /** True while the operation `id` still runs on this socket. */
   isLive(id: string): boolean;
 }
 
@@ -33,7 +24,13 @@ export interface SocketLimits {
 
 /** One authenticated socket: its live operations and the room each one reads (null: none). */
 export class SocketEntry {
-  readonly operations = new Map<string, string | null>();
+  /** Created at its first operation: an idle socket holds no Map. */
+  private ops: Map<string, string | null> | undefined = undefined;
+
+  /** Its live operations, by id: the room each reads (null: none). */
+  get operations(): ReadonlyMap<string, string | null> {
+    return this.ops ?? EMPTY;
+  }
 
   constructor(
     readonly user: string,
@@ -43,24 +40,26 @@ export class SocketEntry {
 
   /**
    * Reserves a slot for operation `id`; false when the socket is at its cap. Finished
-   * operations are pruned first (graphql-ws does not report every way one can end).
+   * operations are pruned first (not every way one can end is reported here).
    */
   tryStart(id: string, room: string | null = null): boolean {
-    if (this.operations.size >= this.maxOperations) {
-      for (const op of this.operations.keys()) if (!this.handle.isLive(op)) this.operations.delete(op);
+    const ops = (this.ops ??= new Map<string, string | null>());
+    if (ops.size >= this.maxOperations) {
+      for (const op of ops.keys()) if (!this.handle.isLive(op)) ops.delete(op);
     }
-    if (this.operations.size >= this.maxOperations) return false;
-    this.operations.set(id, room);
+    if (ops.size >= this.maxOperations) return false;
+    ops.set(id, room);
     return true;
   }
 
   /** Records the room a started operation reads (known once its document is parsed). */
   setRoom(id: string, room: string | null): void {
-    if (this.operations.has(id)) this.operations.set(id, room);
+    if (this.ops?.has(id)) this.ops.set(id, room);
   }
 
   finish(id: string): void {
-    this.operations.delete(id);
+    this.ops?.delete(id);
+    if (this.ops?.size === 0) this.ops = undefined;
   }
 }
 
@@ -77,6 +76,8 @@ export const REVOKED: Record<AccessSignal['reason'], string> = {
   banned: 'your account is banned',
   removed: 'you are no longer a member of this room',
 };
+
+const EMPTY: ReadonlyMap<string, string | null> = new Map();
 
 export class SocketRegistry {
   private readonly byUser = new Map<string, Set<SocketEntry>>();
@@ -113,14 +114,14 @@ export class SocketRegistry {
     const set = this.byUser.get(signal.user);
     if (!set) return 0;
     if (signal.reason === 'banned') {
-      for (const entry of set) entry.handle.close(SocketCloseCode.Forbidden, 'Forbidden: banned');
+      for (const entry of set) entry.handle.close(CloseCode.Forbidden, 'Forbidden: banned');
       return set.size;
     }
     const ended: Promise<void>[] = [];
     for (const entry of set) {
-      for (const [id, room] of entry.operations) {
+      for (const [id, room] of [...entry.operations]) {
         if (room === null || (signal.room !== null && room !== signal.room)) continue;
-        entry.operations.delete(id);
+        entry.finish(id);
         ended.push(entry.handle.end(id, new AppError(ErrorCode.FORBIDDEN, `${room}: ${REVOKED[signal.reason]}`)));
       }
     }

@@ -14,9 +14,9 @@ import type { LRUCache } from 'lru-cache';
 import { readSubscription, type SubscriptionRoot } from './subscription-document.js';
 
 /**
- * What Apollo does to an HTTP request before it runs, done the same way for a graphql-ws
+ * What Apollo does to an HTTP request before it runs, done the same way for a graphql-transport-ws
  * `subscribe` message: parse with a token cap, validate with the same rules (query limits,
- * introspection off in production), pick the operation. Pure; used by gateway.ts' onSubscribe.
+ * introspection off in production), pick the operation. Pure; used by ws-lifecycle.ts' prepare.
  */
 
 export interface PreparedOperation {

@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
+import { names } from '@conversa/contracts';
 import { GLOBAL_SCOPE, redisPresenceStore } from './presence.js';
 
 const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
 afterAll(() => redis.quit());
 
 /** Each test gets its own key namespace. */
-const fresh = () => redisPresenceStore(redis, `it-${randomUUID().slice(0, 8)}`);
+const fresh = () => redisPresenceStore(redis, names(`it-${randomUUID().slice(0, 8)}`));
 
 describe('presence in Redis', () => {
   it('keeps a user online while any of their connections lives', async () => {

@@ -1,4 +1,6 @@
 import type { Redis } from 'ioredis';
+import type { Names } from '@conversa/contracts';
+import { inChunks } from './chunks.js';
 
 /**
  * Presence in Redis, shared by every gateway. For each scope (a room id, or GLOBAL for "has any
@@ -71,14 +73,17 @@ type Scripted = Redis & {
   presenceReap(k1: string, now: number, prefix: string): Promise<string[]>;
 };
 
-export function redisPresenceStore(redis: Redis, namespace: string): PresenceStore {
+/** The presence keys of one namespace (`names(ns)`). */
+export type PresenceKeys = Pick<Names, 'presenceScope' | 'presenceUser' | 'presenceScopes'>;
+
+export function redisPresenceStore(redis: Redis, keys: PresenceKeys): PresenceStore {
   const r = redis as Scripted;
   r.defineCommand('presenceEnter', { numberOfKeys: 3, lua: ENTER });
   r.defineCommand('presenceLeave', { numberOfKeys: 2, lua: LEAVE });
   r.defineCommand('presenceReap', { numberOfKeys: 1, lua: REAP });
-  const scopeKey = (scope: string) => `${namespace}:presence:${scope}`;
-  const userKey = (scope: string, user: string) => `${namespace}:presence:${scope}:${user}`;
-  const scopesKey = `${namespace}:presence-scopes`;
+  const scopeKey = keys.presenceScope;
+  const userKey = keys.presenceUser;
+  const scopesKey = keys.presenceScopes;
 
   return {
     async enter(scope, user, conn, expiresAt) {
@@ -88,19 +93,20 @@ export function redisPresenceStore(redis: Redis, namespace: string): PresenceSto
       return (await r.presenceLeave(scopeKey(scope), userKey(scope, user), user, conn, now)) === 1;
     },
     async heartbeat(entries, expiresAt) {
-      if (entries.length === 0) return;
-      const p = r.pipeline();
-      for (const e of entries) {
-        p.zadd(userKey(e.scope, e.user), 'XX', expiresAt, e.conn);
-        p.zadd(scopeKey(e.scope), 'XX', 'GT', expiresAt, e.user);
-      }
-      await p.exec();
+      await inChunks(entries, async (slice) => {
+        const p = r.pipeline();
+        for (const e of slice) {
+          p.zadd(userKey(e.scope, e.user), 'XX', expiresAt, e.conn);
+          p.zadd(scopeKey(e.scope), 'XX', 'GT', expiresAt, e.user);
+        }
+        await p.exec();
+      });
     },
     async reap(now) {
       const scopes = await r.smembers(scopesKey);
       const out: { scope: string; user: string }[] = [];
       for (const scope of scopes) {
-        const gone = await r.presenceReap(scopeKey(scope), now, `${scopeKey(scope)}:`);
+        const gone = await r.presenceReap(scopeKey(scope), now, userKey(scope, ""));
         for (const user of gone) out.push({ scope, user });
         if ((await r.zcard(scopeKey(scope))) === 0) await r.srem(scopesKey, scope);
       }

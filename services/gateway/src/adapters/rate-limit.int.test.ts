@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
-import { isAppError } from '@conversa/contracts';
+import { isAppError, names } from '@conversa/contracts';
 import { redisRateLimits } from './rate-limit.js';
 
 const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
@@ -14,7 +14,7 @@ afterAll(() => redis.quit());
 const limits = (overrides: Partial<Parameters<typeof redisRateLimits>[0]['login']> = {}) =>
   redisRateLimits({
     redis,
-    prefix: `it-${randomUUID().slice(0, 8)}`,
+    keys: names(`it-${randomUUID().slice(0, 8)}`),
     limits: {
       send: { limit: 3, windowMs: 60_000 },
       typing: { limit: 1, windowMs: 60_000 },
@@ -54,7 +54,7 @@ describe('redisRateLimits', () => {
     const make = () =>
       redisRateLimits({
         redis,
-        prefix,
+        keys: names(prefix),
         limits: { send: { limit: 2, windowMs: 60_000 }, typing: { limit: 1, windowMs: 1 }, subscribe: { limit: 1, windowMs: 1 }, join: { limit: 1, windowMs: 1 }, auth: { limit: 1, windowMs: 1 } },
         roomSend: { burst: 1, refillPerMs: 1 / 1_000 },
         login: { freeFailures: 1, addressFreeFailures: 1, lockoutBaseMs: 1, lockoutMaxMs: 1, failureWindowMs: 1 },
@@ -97,7 +97,7 @@ describe('redisRateLimits', () => {
     const warnings: string[] = [];
     const { limiter, logins, roomSends } = redisRateLimits({
       redis: dead,
-      prefix: 'it-dead',
+      keys: names('it-dead'),
       limits: { send: { limit: 1, windowMs: 1_000 }, typing: { limit: 1, windowMs: 1 }, subscribe: { limit: 1, windowMs: 1 }, join: { limit: 1, windowMs: 1 }, auth: { limit: 1, windowMs: 1 } },
       roomSend: { burst: 1, refillPerMs: 1 / 1_000 },
       login: { freeFailures: 1, addressFreeFailures: 1, lockoutBaseMs: 1, lockoutMaxMs: 1, failureWindowMs: 1 },
@@ -119,7 +119,7 @@ describe('redisRateLimits: sends of one person into one room', () => {
     prefix,
     roomSends: redisRateLimits({
       redis,
-      prefix,
+      keys: names(prefix),
       limits: { send: { limit: 1_000, windowMs: 60_000 }, typing: { limit: 1, windowMs: 1 }, subscribe: { limit: 1, windowMs: 1 }, join: { limit: 1, windowMs: 1 }, auth: { limit: 1, windowMs: 1 } },
       roomSend: { burst, refillPerMs },
       login: { freeFailures: 1, addressFreeFailures: 1, lockoutBaseMs: 1, lockoutMaxMs: 1, failureWindowMs: 1 },

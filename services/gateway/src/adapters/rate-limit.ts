@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { RateLimitSetting } from '@conversa/config';
 import type { Logger } from '@conversa/observability';
+import type { Names } from '@conversa/contracts';
 import {
   ACTION_WORDS,
   rateLimited,
@@ -92,8 +93,8 @@ type Scripted = Redis & {
 
 export interface RedisLimitsOptions {
   redis: Redis;
-  /** Key prefix (the namespace). */
-  prefix: string;
+  /** The namespace's key names (`names(ns)`). */
+  keys: Pick<Names, 'rateLimit' | 'roomSendBucket' | 'loginFailuresByUser' | 'loginFailuresByAddress'>;
   limits: Record<LimitedAction, RateLimitSetting>;
   /** Each person's sends into each room (token bucket). */
   roomSend: RoomSendRule;
@@ -110,8 +111,8 @@ export function redisRateLimits(opts: RedisLimitsOptions): { limiter: RateLimite
   r.defineCommand('loginFail', { numberOfKeys: 2, lua: FAIL });
   r.defineCommand('roomSend', { numberOfKeys: 1, lua: ROOM_SEND });
   const timeoutMs = opts.timeoutMs ?? 1_000;
-  const userKey = (u: string) => `${opts.prefix}:login:user:${u.toLowerCase()}`;
-  const addrKey = (a: string) => `${opts.prefix}:login:addr:${a}`;
+  const userKey = (u: string) => opts.keys.loginFailuresByUser(u.toLowerCase());
+  const addrKey = (a: string) => opts.keys.loginFailuresByAddress(a);
 
   /** Runs a Redis call; on error or timeout logs and returns undefined (fail open). */
   async function guarded<T>(what: string, call: () => Promise<T>): Promise<T | undefined> {
@@ -134,7 +135,7 @@ export function redisRateLimits(opts: RedisLimitsOptions): { limiter: RateLimite
   const limiter: RateLimiter = {
     async hit(action, subject) {
       const { limit, windowMs } = opts.limits[action];
-      const res = await guarded(action, () => r.rateHit(`${opts.prefix}:rl:${action}:${subject}`, windowMs));
+      const res = await guarded(action, () => r.rateHit(opts.keys.rateLimit(action, subject), windowMs));
       if (res && res[0] > limit) throw rateLimited(ACTION_WORDS[action], res[1]);
     },
   };
@@ -158,7 +159,7 @@ export function redisRateLimits(opts: RedisLimitsOptions): { limiter: RateLimite
     async take(user, room, clientMsgId, slowModeMs) {
       const rule = opts.roomSend;
       const res = await guarded('room send', () =>
-        r.roomSend(`${opts.prefix}:rl:room-send:${room}:${user}`, rule.burst, rule.refillPerMs, slowModeMs, clientMsgId, roomSendTtlMs(rule, slowModeMs)),
+        r.roomSend(opts.keys.roomSendBucket(room, user), rule.burst, rule.refillPerMs, slowModeMs, clientMsgId, roomSendTtlMs(rule, slowModeMs)),
       );
       const [waitMs = 0, why] = res ?? [];
       return waitMs > 0 ? { ok: false, reason: why === 2 ? 'slow-mode' : 'burst', waitMs } : null;

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { SocketCountStore } from '../sockets.js';
+import { inChunks } from './chunks.js';
 
 /**
  * Sockets per user across gateways, in Redis: one sorted set per user (`names.userSockets`),
@@ -31,14 +32,16 @@ export function redisSocketCount(redis: Redis, keyOf: (user: string) => string):
       await r.zrem(keyOf(user), socket);
     },
     async refresh(entries, expiresAt) {
-      const p = r.pipeline();
       const ttl = Math.max(1, expiresAt - Date.now());
-      for (const e of entries) {
-        // XX: a socket released meanwhile is not brought back.
-        p.zadd(keyOf(e.user), 'XX', 'GT', expiresAt, e.socket);
-        p.pexpire(keyOf(e.user), ttl, 'GT');
-      }
-      await p.exec();
+      await inChunks(entries, async (slice) => {
+        const p = r.pipeline();
+        for (const e of slice) {
+          // XX: a socket released meanwhile is not brought back.
+          p.zadd(keyOf(e.user), 'XX', 'GT', expiresAt, e.socket);
+          p.pexpire(keyOf(e.user), ttl, 'GT');
+        }
+        await p.exec();
+      });
     },
     count(user, now) {
       return r.zcount(keyOf(user), `(${now}`, '+inf');
