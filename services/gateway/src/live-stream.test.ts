@@ -102,4 +102,23 @@ describe('LiveStream', () => {
     expect(drained).toBe(true);
     await p.s.return();
   });
+
+  it('is waiting only while a pull waits: a value just pulled may still be in its consumer’s hands', async () => {
+    const p = producer();
+    const first = p.s.next();
+    await Promise.resolve();
+    expect(p.s.waiting).toBe(true);
+    p.s.push(1);
+    // Pulled, not yet handled: a direct hand-over now could overtake it.
+    expect(p.s.pending).toBe(0);
+    expect(p.s.waiting).toBe(false);
+    expect(await first).toEqual({ done: false, value: 1 });
+    expect(p.s.waiting).toBe(false);
+    const second = p.s.next();
+    expect(p.s.waiting).toBe(true);
+    p.s.push(2);
+    expect(await second).toEqual({ done: false, value: 2 });
+    await p.s.return();
+    expect(p.s.waiting).toBe(false);
+  });
 });

@@ -27,6 +27,16 @@ export class LiveStream<T> implements AsyncIterableIterator<T> {
     return this.queue?.length ?? 0;
   }
 
+  /**
+   * True while the consumer waits in `next()` with nothing queued: it has handled every value it
+   * pulled (it asked for the next one), so a value handed to it directly now cannot overtake
+   * one it is still handling. `pending === 0` is not that: a value just pulled may still be
+   * rendering (the hub's Handoff relies on this; see room-hub.ts).
+   */
+  get waiting(): boolean {
+    return this.pull !== undefined;
+  }
+
   /** True once the stream ended (nothing pushed now is delivered). */
   get closed(): boolean {
     return this.state === 'ended';

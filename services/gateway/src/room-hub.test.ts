@@ -200,6 +200,39 @@ describe('slow consumers', () => {
     await loop;
     expect(hubs.size).toBe(0);
   });
+
+  it('does not hand a live message over while the consumer still handles one it pulled', async () => {
+    const f = fakeRoom();
+    const hubs = new RoomHubs(f.source, f.history, logger);
+    f.store('r', 1);
+    const stream = hubs.messages('r', 0);
+    const got: string[] = [];
+    stream.handoff = (m) => got.push(`handoff ${m.seq}`);
+    const it = stream[Symbol.asyncIterator]();
+    // The consumer pulls 1 and takes a while with it (an asynchronous rendering): 2 arrives then.
+    let release!: () => void;
+    const handling = new Promise<void>((r) => (release = r));
+    const loop = (async () => {
+      for (let r = await it.next(); !r.done; r = await it.next()) {
+        if (r.value.seq === 1) await handling;
+        got.push(`pull ${r.value.seq}`);
+      }
+    })();
+    await settle(() => !stream.waiting && f.listenerCount('r') === 1);
+    f.store('r', 2);
+    f.emit('r', 2);
+    release();
+    await settle(() => got.length === 2);
+    expect(got).toEqual(['pull 1', 'pull 2']);
+    // Once it waits again, live messages go straight to it.
+    f.store('r', 3);
+    await settle(() => stream.waiting);
+    f.emit('r', 3);
+    await settle(() => got.length === 3);
+    expect(got).toEqual(['pull 1', 'pull 2', 'handoff 3']);
+    await it.return?.();
+    await loop;
+  });
 });
 
 async function settle(check: () => boolean, timeoutMs = 2_000): Promise<void> {

@@ -216,7 +216,7 @@ export class RoomHubs {
       const deliver = (m: MessageView) => {
         if (m.seq <= delivered) return;
         delivered = m.seq;
-        if (stream.handoff && stream.pending === 0) {
+        if (stream.handoff && stream.waiting) {
           stream.handoff(m);
           return;
         }
@@ -271,7 +271,7 @@ export class RoomHubs {
       const hub = await this.acquire(room);
       const listener: SignalListener = (s) => {
         if (s.kind !== kind || !accept(s as S)) return;
-        if (stream.handoff && stream.pending === 0) stream.handoff(s as S);
+        if (stream.handoff && stream.waiting) stream.handoff(s as S);
         else stream.push(s as S);
       };
       hub.attachSignals(listener);
