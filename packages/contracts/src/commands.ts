@@ -107,6 +107,14 @@ export const SetSlowMode = z.object({
   seconds: z.number().int().min(0).max(LIMITS.slowModeMaxSeconds),
 });
 
+/** Moves the actor's read position in a room up to `seq` (a lower one changes nothing). */
+export const MarkRead = z.object({
+  type: z.literal('room.markRead'),
+  actor,
+  room: Id,
+  seq: z.number().int().min(0),
+});
+
 export const Command = z.discriminatedUnion('type', [
   RegisterUser,
   RenameUser,
@@ -121,6 +129,7 @@ export const Command = z.discriminatedUnion('type', [
   MuteUser,
   UnmuteUser,
   SetSlowMode,
+  MarkRead,
 ]);
 export type Command = z.infer<typeof Command>;
 export type CommandType = Command['type'];
@@ -150,6 +159,7 @@ export const COMMAND_POLICY: Readonly<Record<CommandType, { class: 'interactive'
   'user.mute': { class: 'bulk', stale: 'execute' },
   'user.unmute': { class: 'bulk', stale: 'execute' },
   'room.setSlowMode': { class: 'bulk', stale: 'execute' },
+  'room.markRead': { class: 'interactive', stale: 'execute' },
 };
 
 /** What each command answers when it succeeds. */
@@ -167,6 +177,7 @@ export const CommandValue = {
   'user.mute': z.object({ action: ModerationAction }),
   'user.unmute': z.object({ action: ModerationAction }),
   'room.setSlowMode': z.object({ room: RoomView }),
+  'room.markRead': z.object({ room: RoomView, moved: z.boolean() }),
 } as const satisfies Record<CommandType, z.ZodType>;
 export type CommandValue<T extends CommandType> = z.infer<(typeof CommandValue)[T]>;
 

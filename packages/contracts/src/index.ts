@@ -9,6 +9,7 @@ export {
   unauthenticated,
 } from './errors.js';
 export { names, NAMESPACE_PATTERN, type Names } from './names.js';
+export { mentionsIn, MENTIONS_MAX, type MentionsIn } from './mentions.js';
 export {
   LIMITS,
   USERNAME_PATTERN,

@@ -22,7 +22,10 @@ import { newEvent, type DomainEvent } from '@conversa/contracts';
 import type {
   AuditDoc,
   MembershipDoc,
+  MentionDoc,
   MessageDoc,
+  ReadStateDoc,
+  RoomActivityDoc,
   ModerationActionDoc,
   MuteDoc,
   RoomDoc,
@@ -243,6 +246,25 @@ async function seed(): Promise<void> {
     })),
     into(m.ModerationAction),
   );
+  await batches(
+    n.map((i): RoomActivityDoc => ({
+      _id: i < 20 ? `pub${i}` : `dm${i}`,
+      lastSeq: i < 1 ? ROWS : 3,
+      lastAt: at(i),
+      last: null,
+      gone: [],
+      roomMentions: [],
+    })),
+    into(m.RoomActivity),
+  );
+  await batches(
+    n.map((i): ReadStateDoc => ({ _id: `pub${i % 20}/u${i}`, room: `pub${i % 20}`, user: `u${i}`, lastReadSeq: 1, at: at(i) })),
+    into(m.ReadState),
+  );
+  await batches(
+    n.map((i): MentionDoc => ({ _id: `pub0/${i + 1}/u${i % 100}`, room: 'pub0', seq: i + 1, user: `u${i % 100}` })),
+    into(m.Mention),
+  );
 }
 
 /** The hot queries, each run through the store: what a send, a join, a page, the relay and the audit consumer do. */
@@ -321,6 +343,30 @@ const HOT: [string, () => Promise<unknown>][] = [
       }),
   ],
   ['removeMute', () => store.moderation.removeMute('u7/pub7', 'a7b')],
+  ['roomIdsOf (inbox)', () => store.rooms.roomIdsOf('u33')],
+  ['roomActivity (markRead)', () => store.readState.activity('pub3')],
+  ['roomActivities (inbox)', () => store.readState.activities(['pub1', 'pub2', 'dm40'])],
+  ['readPositionsOf (inbox)', () => store.readState.positionsOf('u34')],
+  ['readPosition (a room\'s counts)', () => store.readState.position('pub1', 'u21')],
+  ['advanceReadPosition (send, markRead)', () => store.readState.advance('pub2', 'u22', 2)],
+  ['mentionsOf (counts)', () => store.readState.mentionsOf('u7')],
+  ['readMentions (markRead)', () => store.readState.readMentions('pub0', 'u7', 500)],
+  ['mentionedRoom (send)', () => store.readState.mentionedRoom('pub4', 2)],
+  [
+    'activity changed (hide, delete)',
+    () =>
+      store.readState.changed({
+        _id: messageId('pub0', 9),
+        room: 'pub0',
+        seq: 9,
+        authorId: 'u9',
+        body: '',
+        status: 'HIDDEN',
+        clientMsgId: 'c9',
+        createdAt: new Date(),
+        editedAt: null,
+      }),
+  ],
   ['findModerationAction', () => store.moderation.findAction('a9')],
   [
     'moderationActionsPage of a target',

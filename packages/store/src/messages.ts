@@ -2,6 +2,7 @@ import type { DomainEvent } from '@conversa/contracts';
 import type { MessageDoc } from './models.js';
 import { asDuplicate, isAllDuplicates, PartialInsertError } from './errors.js';
 import type { Insertable, StoreConnection } from './connection.js';
+import type { ReadStateRepository } from './read-state.js';
 
 /** A message's _id: its room and seq. Unique by construction, and found without an index. */
 export const messageId = (room: string, seq: number): string => `${room}:${seq}`;
@@ -21,7 +22,14 @@ export type NewMessage = Omit<Insertable<MessageDoc>, '_id'> & { _id?: string };
  * pending by its outbox mark (`outbox_marks`), written here with the message.
  */
 export class MessageRepository {
-  constructor(private readonly db: StoreConnection) {}
+  /**
+   * `readState`: the room activity every insert and change keeps (read-state.ts), so that no
+   * write of a message can forget it.
+   */
+  constructor(
+    private readonly db: StoreConnection,
+    private readonly readState: ReadStateRepository,
+  ) {}
 
   /**
    * Newest seq of the room, 0 when empty. Sequences are dense and messages are never removed,
@@ -109,7 +117,9 @@ export class MessageRepository {
           events: [doc.posted],
           marked: true,
         });
-      return created.toObject();
+      const stored = created.toObject();
+      await this.readState.posted(stored);
+      return stored;
     } catch (e) {
       const dup = asDuplicate(e);
       // Refused, so nothing of ours was written. The mark may serve another writer's message with
@@ -165,6 +175,8 @@ export class MessageRepository {
           events: [r.posted],
           marked: true,
         });
+      // The newest of the batch is the room's newest: one activity update for the batch.
+      await this.readState.posted(rows.reduce((a, b) => (b.seq > a.seq ? b : a)));
       return rows;
     } catch (e) {
       const inserted =
@@ -172,6 +184,7 @@ export class MessageRepository {
         (e as { result?: { insertedCount?: number } }).result?.insertedCount ??
         0;
       if (foreignMarks && inserted > 0) await this.ensureMarks(ids.slice(0, inserted));
+      if (inserted > 0) await this.readState.posted(rows[inserted - 1]!);
       for (const r of rows.slice(0, inserted))
         this.db.eventsStored({
           collection: 'messages',
@@ -205,7 +218,10 @@ export class MessageRepository {
         .lean<MessageDoc>()
         .exec(),
     );
-    if (after) this.db.eventsStored({ collection: 'messages', docId: id, events: [event] });
+    if (after) {
+      this.db.eventsStored({ collection: 'messages', docId: id, events: [event] });
+      await this.readState.changed(after);
+    }
     return after;
   }
 

@@ -279,6 +279,104 @@ const muteSchema = new Schema<MuteDoc>(
   { ...opts, collection: 'mutes' },
 );
 
+/**
+ * The last message of a room as room lists show it (`Room.lastMessage`): the message's own
+ * fields without its outbox; the author is resolved at read time.
+ */
+export type LastMessage = Pick<MessageDoc, '_id' | 'room' | 'seq' | 'authorId' | 'body' | 'status' | 'clientMsgId' | 'createdAt' | 'editedAt'>;
+
+/**
+ * What room lists and unread counts need of a room, one document per room, kept by the write
+ * path as messages are posted and change (read-state.ts). Unread counts are derived from it and
+ * a member's read position at read time: a message costs one update here, not one per member.
+ */
+export interface RoomActivityDoc {
+  /** The room id. */
+  _id: string;
+  /** The newest message's seq. */
+  lastSeq: number;
+  /** When the newest message was posted: room lists sort by it. */
+  lastAt: Date;
+  /** The newest VISIBLE message; null when there is none. */
+  last: LastMessage | null;
+  /** Seqs of the room's messages that are not VISIBLE (hidden or deleted): never counted. */
+  gone: number[];
+  /** Seqs of the messages that mention `@room`. */
+  roomMentions: number[];
+}
+
+/** One member's read position in one room: one row per member per room, never per message. */
+export interface ReadStateDoc {
+  /** `${room}/${user}` */
+  _id: string;
+  room: string;
+  user: string;
+  /** The newest seq read; it never moves back. */
+  lastReadSeq: number;
+  at: Date;
+}
+
+/**
+ * "Message seq of room mentions user by @username": written with the send, deleted once the
+ * user's read position passes it, so a person's rows are their unread mentions.
+ */
+export interface MentionDoc {
+  /** `${room}/${seq}/${user}` */
+  _id: string;
+  user: string;
+  room: string;
+  seq: number;
+}
+
+const lastMessageSchema = new Schema<LastMessage>(
+  {
+    _id: { type: String, required: true },
+    room: { type: String, required: true },
+    seq: { type: Number, required: true },
+    authorId: { type: String, required: true },
+    body: { type: String, default: '' },
+    status: { type: String, required: true },
+    clientMsgId: { type: String, required: true },
+    createdAt: { type: Date, required: true },
+    editedAt: { type: Date, default: null },
+  },
+  { versionKey: false, _id: false, minimize: false },
+);
+
+const roomActivitySchema = new Schema<RoomActivityDoc>(
+  {
+    _id: { type: String, required: true },
+    lastSeq: { type: Number, required: true },
+    lastAt: { type: Date, required: true },
+    last: { type: lastMessageSchema, default: null },
+    gone: { type: [Number], default: [] },
+    roomMentions: { type: [Number], default: [] },
+  },
+  { ...opts, collection: 'room_activity' },
+);
+
+const readStateSchema = new Schema<ReadStateDoc>(
+  {
+    _id: { type: String, required: true },
+    room: { type: String, required: true },
+    user: { type: String, required: true, index: true },
+    lastReadSeq: { type: Number, required: true },
+    at: { type: Date, required: true },
+  },
+  { ...opts, collection: 'read_states' },
+);
+readStateSchema.index({ room: 1 });
+
+const mentionSchema = new Schema<MentionDoc>(
+  {
+    _id: { type: String, required: true },
+    user: { type: String, required: true, index: true },
+    room: { type: String, required: true },
+    seq: { type: Number, required: true },
+  },
+  { ...opts, collection: 'mentions' },
+);
+
 export interface Models {
   User: Model<UserDoc>;
   Room: Model<RoomDoc>;
@@ -289,6 +387,9 @@ export interface Models {
   ModerationAction: Model<ModerationActionDoc>;
   Mute: Model<MuteDoc>;
   OutboxMark: Model<OutboxMarkDoc>;
+  RoomActivity: Model<RoomActivityDoc>;
+  ReadState: Model<ReadStateDoc>;
+  Mention: Model<MentionDoc>;
 }
 
 export function defineModels(conn: Connection): Models {
@@ -302,5 +403,8 @@ export function defineModels(conn: Connection): Models {
     ModerationAction: conn.model<ModerationActionDoc>('ModerationAction', moderationActionSchema),
     Mute: conn.model<MuteDoc>('Mute', muteSchema),
     OutboxMark: conn.model<OutboxMarkDoc>('OutboxMark', outboxMarkSchema),
+    RoomActivity: conn.model<RoomActivityDoc>('RoomActivity', roomActivitySchema),
+    ReadState: conn.model<ReadStateDoc>('ReadState', readStateSchema),
+    Mention: conn.model<MentionDoc>('Mention', mentionSchema),
   };
 }

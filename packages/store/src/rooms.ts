@@ -148,6 +148,20 @@ export class RoomRepository {
     return m?.active === true;
   }
 
+  /** Rooms by id: one `$in` on MongoDB, bounded point look-ups on FerretDB. */
+  findByIds(ids: readonly string[]): Promise<RoomDoc[]> {
+    return this.db.byIds(ids, (filter) => this.db.models.Room.find(filter).lean<RoomDoc[]>().exec());
+  }
+
+  /** Ids of the rooms a person is an active member of (public and group rooms; direct rooms have no memberships). */
+  async roomIdsOf(user: string): Promise<string[]> {
+    const rows = await this.db.models.Membership.find({ user, active: true })
+      .select({ room: 1 })
+      .lean<Pick<MembershipDoc, 'room'>[]>()
+      .exec();
+    return rows.map((r) => r.room);
+  }
+
   async memberIds(room: string): Promise<string[]> {
     const rows = await this.db.models.Membership.find({ room, active: true })
       .select({ user: 1 })

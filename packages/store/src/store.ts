@@ -9,6 +9,7 @@ import { OutboxRepository } from './outbox.js';
 import { AuditRepository } from './audit-log.js';
 import { ModerationRepository } from './moderation.js';
 import { ReconcileRepository } from './reconcile.js';
+import { ReadStateRepository } from './read-state.js';
 
 /**
  * The store: one repository per aggregate over one connection. Consumers take the
@@ -20,6 +21,8 @@ export interface Store {
   /** Rooms and memberships. */
   readonly rooms: RoomRepository;
   readonly messages: MessageRepository;
+  /** Room activity, read positions and unread mentions: what unread counts derive from. */
+  readonly readState: ReadStateRepository;
   readonly outbox: OutboxRepository;
   readonly audit: AuditRepository;
   /** Moderation actions and mutes. */
@@ -49,10 +52,12 @@ export interface Store {
 /** Connects (see StoreConnection.open) and builds every repository over the one connection. */
 export async function openStore(opts: StoreOptions): Promise<Store> {
   const db = await StoreConnection.open(opts);
+  const readState = new ReadStateRepository(db);
   return {
     users: new UserRepository(db),
     rooms: new RoomRepository(db),
-    messages: new MessageRepository(db),
+    messages: new MessageRepository(db, readState),
+    readState,
     outbox: new OutboxRepository(db),
     audit: new AuditRepository(db),
     moderation: new ModerationRepository(db),

@@ -17,7 +17,7 @@ export interface SignalPublisher {
 }
 
 /** The repositories commands write: users, rooms (and memberships), messages, moderation. */
-export type CommandStore = Pick<Store, 'users' | 'rooms' | 'messages' | 'moderation'>;
+export type CommandStore = Pick<Store, 'users' | 'rooms' | 'messages' | 'moderation' | 'readState'>;
 
 export interface CommandDeps {
   store: CommandStore;
@@ -73,6 +73,7 @@ export class CommandExecutor {
       users: deps.store.users,
       rooms: deps.store.rooms,
       messages: deps.store.messages,
+      readState: deps.store.readState,
       reads: deps.reads ?? storeReads(deps.store),
       roomLocks,
       sequencer: new MessageSequencer({ messages: deps.store.messages, roomLocks, seqLocks: deps.seqLocks ?? localSeqLocks, makeEvent, now }),

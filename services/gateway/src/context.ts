@@ -8,6 +8,7 @@ import type { Presence, PresenceConnection } from './presence.js';
 import type { LoginGuard, RateLimiter, RoomSendLimiter } from './rate-limits.js';
 import type { SlowModeCache } from './slow-mode.js';
 import DataLoader from 'dataloader';
+import { roomStates, type RoomState } from './read-state.js';
 
 /** What every resolver gets: the caller (or why there is none) and the gateway's services. */
 export interface GatewayContext {
@@ -18,6 +19,11 @@ export interface GatewayContext {
   readonly closeSocket?: ((code: number, reason: string) => void) | undefined;
   /** Batches `User.online` look-ups of one request into one Redis call. */
   online: DataLoader<string, boolean>;
+  /**
+   * The caller's read state in rooms of one operation (counts, last message), by room id,
+   * batched. Per person by construction: the loader belongs to one caller's context.
+   */
+  roomStates: DataLoader<string, RoomState>;
   /** Why `principal` is null when a token was sent but refused. */
   authError: AppError | null;
   /** The caller's address (per-address sign-in limits); 'unknown' when there is none. */
@@ -26,7 +32,7 @@ export interface GatewayContext {
 }
 
 /** The repositories the gateway reads; it writes nothing itself. */
-export type GatewayReads = Pick<Store, 'users' | 'rooms' | 'messages' | 'audit' | 'moderation'>;
+export type GatewayReads = Pick<Store, 'users' | 'rooms' | 'messages' | 'audit' | 'moderation' | 'readState'>;
 
 export interface GatewayServices {
   /** The reads of queries (commands go through `bus`). */
@@ -61,6 +67,7 @@ export interface GatewayServices {
  */
 class OperationContext implements GatewayContext {
   private loader: DataLoader<string, boolean> | undefined;
+  private states: DataLoader<string, RoomState> | undefined;
 
   constructor(
     readonly services: GatewayServices,
@@ -78,6 +85,14 @@ class OperationContext implements GatewayContext {
       return ids.map((id) => on.has(id));
     });
     return this.loader;
+  }
+
+  get roomStates(): DataLoader<string, RoomState> {
+    this.states ??= new DataLoader(async (ids: readonly string[]) => {
+      const user = requireUser(this).id;
+      return roomStates(this.services.store, user, ids.map((_id) => ({ _id, createdAt: new Date(0) })));
+    });
+    return this.states;
   }
 }
 

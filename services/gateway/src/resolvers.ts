@@ -24,6 +24,8 @@ import {
   EditMessageArgs,
   HideMessageArgs,
   IdArgs,
+  InboxArgs,
+  MarkReadArgs,
   ModerationActionsArgs,
   MuteUserArgs,
   UserIdArgs,
@@ -40,6 +42,7 @@ import {
 } from './validation.js';
 import type { RoomPresence } from './room-hub.js';
 import { roomSendRefusal } from './rate-limits.js';
+import { inboxPage, type RoomState, type RoomWithState } from './read-state.js';
 
 type Args = Record<string, unknown>;
 
@@ -86,6 +89,9 @@ function actionView(a: ModerationAction | ModerationActionDoc): ModerationAction
 /** Keeps a WebSocket "in the room" for presence while its subscription lives. */
 const presenceOf = (ctx: GatewayContext, room: string): RoomPresence | undefined =>
   ctx.connection ? { enter: () => ctx.connection!.enterRoom(room), leave: () => ctx.connection!.leaveRoom(room) } : undefined;
+
+/** The caller's state in a room: known already on an inbox page, else loaded (batched per operation). */
+const stateOf = (room: RoomWithState, ctx: GatewayContext): RoomState | Promise<RoomState> => room.state ?? ctx.roomStates.load(room.id);
 
 export const resolvers = {
   DateTime: DateTimeResolver,
@@ -161,6 +167,11 @@ export const resolvers = {
         })),
         nextCursor: docs.length === a.limit && last ? encodeCursor(last) : null,
       };
+    },
+    inbox: async (_: unknown, args: Args, ctx: GatewayContext) => {
+      const p = requireUser(ctx);
+      const a = parseArgs(InboxArgs, args);
+      return inboxPage(ctx.services.store, p.id, { after: a.after ?? undefined, limit: a.limit });
     },
     moderationActions: async (_: unknown, args: Args, ctx: GatewayContext) => {
       requireAdmin(ctx);
@@ -309,6 +320,12 @@ export const resolvers = {
       ctx.services.slowModes.forget(a.room);
       return room;
     },
+    markRead: async (_: unknown, args: Args, ctx: GatewayContext) => {
+      const p = requireUser(ctx);
+      const a = parseArgs(MarkReadArgs, args);
+      const { room } = await ctx.services.bus.execute({ type: 'room.markRead', actor: p.id, room: a.room, seq: a.seq });
+      return room;
+    },
     unmuteUser: async (_: unknown, args: Args, ctx: GatewayContext) => {
       const p = requireAdmin(ctx);
       const a = parseArgs(UserIdArgs, args);
@@ -397,5 +414,12 @@ export const resolvers = {
       return (await ctx.services.store.users.findByIds(ids)).map(toUserView);
     },
     lastSeq: (room: RoomView, _: Args, ctx: GatewayContext) => ctx.services.store.messages.lastSeq(room.id),
+    lastReadSeq: async (room: RoomWithState, _: Args, ctx: GatewayContext) => (await stateOf(room, ctx)).lastReadSeq,
+    unread: async (room: RoomWithState, _: Args, ctx: GatewayContext) => (await stateOf(room, ctx)).unread,
+    mentions: async (room: RoomWithState, _: Args, ctx: GatewayContext) => (await stateOf(room, ctx)).mentions,
+    lastMessage: async (room: RoomWithState, _: Args, ctx: GatewayContext) => {
+      const { last } = await stateOf(room, ctx);
+      return last ? (await withAuthors(ctx.services.store, [last]))[0] : null;
+    },
   },
 };

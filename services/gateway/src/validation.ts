@@ -136,3 +136,12 @@ export function parseArgs<S extends z.ZodType>(schema: S, args: unknown): z.infe
   if (!r.success) throw badInput(formatZodError(r.error));
   return r.data;
 }
+
+export const InboxArgs = z.object({
+  after: z.string().min(1).max(512).nullish(),
+  limit: z.number().int().min(1, 'limit must be 1..200').max(200, 'limit must be 1..200').default(50),
+});
+export const MarkReadArgs = z.object({
+  room: id,
+  seq: z.number().int().min(0, 'seq must be 0 or more'),
+});

@@ -5,6 +5,7 @@ import { join, leave, openDirect, setSlowMode } from './rooms.js';
 import { send } from './send.js';
 import { edit, remove } from './messages.js';
 import { hideOrUnhide, mute, unmute } from './moderation.js';
+import { markRead } from './read-state.js';
 
 /** Every command type's handler: typed over CommandType, so a new command cannot lack one. */
 export type CommandHandlers = { readonly [T in CommandType]: CommandHandler<T> };
@@ -23,4 +24,5 @@ export const commandHandlers: CommandHandlers = {
   'message.unhide': hideOrUnhide,
   'user.mute': mute,
   'user.unmute': unmute,
+  'room.markRead': markRead,
 };

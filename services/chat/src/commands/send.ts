@@ -1,8 +1,8 @@
-import { AppError, ErrorCode, notFound } from '@conversa/contracts';
+import { AppError, ErrorCode, mentionsIn, notFound, type MessageView } from '@conversa/contracts';
 import { toMessageView, toUserView } from '@conversa/store';
 import { normalizeBody } from '../domain.js';
 import { assertCanSend, assertNotMuted } from '../rules.js';
-import type { CommandHandler } from './context.js';
+import type { CommandContext, CommandHandler } from './context.js';
 import { duplicateOf } from './sequencer.js';
 
 export const send: CommandHandler<'message.send'> = async (c, ctx) => {
@@ -30,8 +30,36 @@ export const send: CommandHandler<'message.send'> = async (c, ctx) => {
     throw e;
   }
   const stored = await ctx.sequencer.insert(room._id, { author, body, clientMsgId: c.clientMsgId });
-  if ('duplicate' in stored) return stored;
+  if ('duplicate' in stored) {
+    // A retry of a send that may have stopped between its insert and its read state: the
+    // read-state writes are idempotent, so they are made sure of again.
+    await afterPosted(ctx, room, stored.message, true);
+    return stored;
+  }
   const view = toMessageView(stored, author);
+  await afterPosted(ctx, room, view, false);
   await ctx.publish(room._id, { kind: 'message.added', message: view });
   return { message: view, duplicate: false };
 };
+
+/**
+ * What a posted message changes in read state besides the room's activity (which the store
+ * keeps with every insert): the author has read up to it, and the people it mentions have an
+ * unread mention. Mentions count only for members of the room, never the author.
+ */
+async function afterPosted(ctx: CommandContext, room: { _id: string; kind: string; pair: readonly string[] }, m: MessageView, retried: boolean): Promise<void> {
+  const found = mentionsIn(m.body);
+  const mentioned = async (): Promise<string[]> => {
+    const users = await Promise.all(found.usernames.map((u) => ctx.users.findByUsername(u)));
+    const ids = users.flatMap((u) => (u && u._id !== m.author.id ? [u._id] : []));
+    const member = await Promise.all(ids.map((id) => (room.kind === 'DIRECT' ? room.pair.includes(id) : ctx.rooms.isMember(room._id, id))));
+    return ids.filter((_, i) => member[i]);
+  };
+  await Promise.all([
+    ctx.readState.advance(room._id, m.author.id, m.seq, ctx.now()),
+    found.usernames.length > 0 ? mentioned().then((ids) => ctx.readState.mentioned(room._id, m.seq, ids)) : undefined,
+    found.room ? ctx.readState.mentionedRoom(room._id, m.seq) : undefined,
+    // A retry after a crash between the insert and the activity update: post it again (a no-op otherwise).
+    retried && ctx.readState.posted({ ...m, _id: m.id, authorId: m.author.id, createdAt: new Date(m.createdAt), editedAt: m.editedAt ? new Date(m.editedAt) : null }),
+  ]);
+}

@@ -1,0 +1,162 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cli, gql, gqlOk, register, startSystem, type Session, type System } from './harness.js';
+
+/**
+ * Read state through the real gateways and chat workers: unread counts and mentions stay exact
+ * for each member after a sequence of sends, hides, deletes and reads, read on two devices
+ * (two gateways, one person), and the inbox lists rooms by activity with totals.
+ */
+interface RoomState {
+  id: string;
+  lastSeq: number;
+  lastReadSeq: number;
+  unread: number;
+  mentions: number;
+  lastMessage: { seq: number; body: string; author: { id: string } } | null;
+}
+const STATE = 'id lastSeq lastReadSeq unread mentions lastMessage { seq body author { id } }';
+const ROOM = `query($r: ID!) { room(id: $r) { ${STATE} } }`;
+const INBOX = `query($after: String, $limit: Int) { inbox(after: $after, limit: $limit) { rooms { ${STATE} } nextCursor unreadTotal mentionsTotal } }`;
+const SEND = 'mutation($r: ID!, $b: String!, $c: String!) { sendMessage(room: $r, body: $b, clientMsgId: $c) { id seq } }';
+const MARK = `mutation($r: ID!, $s: Int!) { markRead(room: $r, seq: $s) { ${STATE} } }`;
+
+interface Inbox {
+  rooms: RoomState[];
+  nextCursor: string | null;
+  unreadTotal: number;
+  mentionsTotal: number;
+}
+
+describe('read state across two gateways and two chat workers', () => {
+  let sys: System;
+  let g1: string;
+  let g2: string;
+  let ann: Session;
+  let ben: Session;
+  let cat: Session;
+  let admin: string;
+  const tag = randomUUID().slice(0, 6);
+  const room = `reading-${tag}`;
+  const other = `other-${tag}`;
+  let n = 0;
+  const send = async (url: string, who: Session, r: string, body: string) =>
+    (await gqlOk<{ sendMessage: { id: string; seq: number } }>(url, SEND, { r, b: body, c: `c-${tag}-${n++}` }, who.token)).sendMessage;
+  const state = async (url: string, who: Session, r: string) => (await gqlOk<{ room: RoomState }>(url, ROOM, { r }, who.token)).room;
+
+  beforeAll(async () => {
+    sys = await startSystem({ gateways: 2, chats: 2 });
+    g1 = sys.gateways[0]!.http;
+    g2 = sys.gateways[1]!.http;
+    [ann, ben, cat] = await Promise.all([register(g1, `ann_${tag}`, 'Ann'), register(g2, `ben_${tag}`, 'Ben'), register(g1, `cat_${tag}`, 'Cat')]);
+    for (const who of [ann, ben, cat]) await gqlOk(g1, 'mutation($n: String!) { joinRoom(name: $n) { id } }', { n: room }, who.token);
+    const name = `admin_${tag}`;
+    const created = await cli(sys.env, ['admin', 'create', name, '--password', 'admin-password-1']);
+    expect(created.code).toBe(0);
+    admin = (await gqlOk<{ login: { token: string } }>(g1, 'mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }', { u: name, p: 'admin-password-1' })).login.token;
+  });
+
+  afterAll(async () => {
+    await sys?.stop();
+  });
+
+  it('keeps unread and mentions exact through sends, hides, deletes and reads on two devices', async () => {
+    // Nothing yet.
+    expect(await state(g1, ann, room)).toMatchObject({ lastSeq: 0, lastReadSeq: 0, unread: 0, mentions: 0, lastMessage: null });
+
+    const m1 = await send(g1, ben, room, 'hello all');
+    const m2 = await send(g2, ben, room, `@ann_${tag} are you there?`);
+    const m3 = await send(g1, cat, room, '@room meeting at noon');
+    const m4 = await send(g2, cat, room, `thanks @ben_${tag}.`);
+    expect([m1.seq, m2.seq, m3.seq, m4.seq]).toEqual([1, 2, 3, 4]);
+
+    // Ann: 4 unread, mentioned by name (m2) and as the room (m3).
+    expect(await state(g1, ann, room)).toMatchObject({ lastSeq: 4, lastReadSeq: 0, unread: 4, mentions: 2, lastMessage: { seq: 4, author: { id: cat.user.id } } });
+    // Ben sent m1 and m2: his position moved to m2; unread m3, m4; both mention him (@room, @ben).
+    expect(await state(g2, ben, room)).toMatchObject({ lastReadSeq: 2, unread: 2, mentions: 2 });
+    // Cat sent the last one: everything read.
+    expect(await state(g1, cat, room)).toMatchObject({ lastReadSeq: 4, unread: 0, mentions: 0 });
+
+    // An admin hides the @room message: it stops counting, for unread and for mentions.
+    await gqlOk(g1, 'mutation($id: ID!) { hideMessage(id: $id, reason: "test") { id } }', { id: m3.id }, admin);
+    expect(await state(g2, ann, room)).toMatchObject({ unread: 3, mentions: 1 });
+    expect(await state(g1, ben, room)).toMatchObject({ unread: 1, mentions: 1 });
+
+    // Cat deletes the newest message: the last message hands over to the newest VISIBLE one.
+    await gqlOk(g2, 'mutation($id: ID!) { deleteMessage(id: $id) { id } }', { id: m4.id }, cat.token);
+    expect(await state(g1, ann, room)).toMatchObject({ lastSeq: 4, unread: 2, mentions: 1, lastMessage: { seq: 2 } });
+    expect(await state(g1, ben, room)).toMatchObject({ unread: 0, mentions: 0 });
+
+    // Ann reads up to m1 on one device (gateway 1); the other device (gateway 2) sees it.
+    const marked = (await gqlOk<{ markRead: RoomState }>(g1, MARK, { r: room, s: m1.seq }, ann.token)).markRead;
+    expect(marked).toMatchObject({ lastReadSeq: 1, unread: 1, mentions: 1 });
+    expect(await state(g2, ann, room)).toMatchObject({ lastReadSeq: 1, unread: 1, mentions: 1 });
+    // A lower seq changes nothing; the position never moves back.
+    expect((await gqlOk<{ markRead: RoomState }>(g2, MARK, { r: room, s: 0 }, ann.token)).markRead).toMatchObject({ lastReadSeq: 1 });
+    // Reading the mention clears it.
+    expect((await gqlOk<{ markRead: RoomState }>(g2, MARK, { r: room, s: m2.seq }, ann.token)).markRead).toMatchObject({ lastReadSeq: 2, unread: 0, mentions: 0 });
+
+    // The admin unhides m3: it counts again for whoever has not read past it.
+    await gqlOk(g1, 'mutation($id: ID!) { unhideMessage(id: $id) { id } }', { id: m3.id }, admin);
+    expect(await state(g1, ann, room)).toMatchObject({ unread: 1, mentions: 1 });
+
+    // Ann's own send moves her position to it: her own messages are never unread.
+    const m5 = await send(g2, ann, room, 'back');
+    expect(await state(g1, ann, room)).toMatchObject({ lastReadSeq: m5.seq, unread: 0, mentions: 0, lastMessage: { seq: m5.seq, body: 'back' } });
+  });
+
+  it('refuses a read position beyond the newest message, an unknown room and a room that is not yours', async () => {
+    const r = `bounds-${tag}`;
+    await gqlOk(g1, 'mutation($n: String!) { joinRoom(name: $n) { id } }', { n: r }, ann.token);
+    await send(g1, ann, r, 'one');
+    const beyond = await gql(g1, MARK, { r, s: 2 }, ann.token);
+    expect(beyond.errors?.[0]).toMatchObject({ extensions: { code: 'BAD_USER_INPUT' } });
+    expect(beyond.errors?.[0]?.message).toContain('seq');
+    const negative = await gql(g1, MARK, { r, s: -1 }, ann.token);
+    expect(negative.errors?.[0]).toMatchObject({ extensions: { code: 'BAD_USER_INPUT' } });
+    const unknown = await gql(g1, MARK, { r: `nowhere-${tag}`, s: 0 }, ann.token);
+    expect(unknown.errors?.[0]).toMatchObject({ extensions: { code: 'NOT_FOUND' } });
+    const direct = (await gqlOk<{ openDirectRoom: { id: string } }>(g1, 'mutation($u: ID!) { openDirectRoom(userId: $u) { id } }', { u: ben.user.id }, ann.token)).openDirectRoom;
+    const outsider = await gql(g2, MARK, { r: direct.id, s: 0 }, cat.token);
+    expect(outsider.errors?.[0]).toMatchObject({ extensions: { code: 'FORBIDDEN' } });
+    // Nothing moved: Ann's position is still at her own message.
+    expect(await state(g1, ann, r)).toMatchObject({ lastReadSeq: 1, unread: 0 });
+  });
+
+  it('lists a person\'s rooms by latest activity with their counts and totals, paged', async () => {
+    const dan = await register(g1, `dan_${tag}`, 'Dan');
+    const eve = await register(g2, `eve_${tag}`, 'Eve');
+    const rooms = [`inbox-a-${tag}`, `inbox-b-${tag}`, `inbox-c-${tag}`];
+    for (const r of rooms) {
+      await gqlOk(g1, 'mutation($n: String!) { joinRoom(name: $n) { id } }', { n: r }, dan.token);
+      await gqlOk(g2, 'mutation($n: String!) { joinRoom(name: $n) { id } }', { n: r }, eve.token);
+    }
+    const direct = (await gqlOk<{ openDirectRoom: { id: string } }>(g1, 'mutation($u: ID!) { openDirectRoom(userId: $u) { id } }', { u: eve.user.id }, dan.token)).openDirectRoom;
+    // Activity order, oldest first: c, a, direct, b (b newest).
+    await send(g2, eve, rooms[2]!, 'c1');
+    await send(g2, eve, rooms[0]!, `a1 @dan_${tag}`);
+    await send(g2, eve, rooms[0]!, 'a2');
+    await send(g2, eve, direct.id, 'psst');
+    await send(g2, eve, rooms[1]!, 'b1');
+
+    const all = (await gqlOk<{ inbox: Inbox }>(g1, INBOX, { limit: 50 }, dan.token)).inbox;
+    expect(all.rooms.map((r) => r.id)).toEqual([rooms[1], direct.id, rooms[0], rooms[2]]);
+    expect(all.rooms.map((r) => r.unread)).toEqual([1, 1, 2, 1]);
+    expect(all).toMatchObject({ unreadTotal: 5, mentionsTotal: 1, nextCursor: null });
+
+    // Paged two at a time: the same rooms in the same order, totals on every page.
+    const first = (await gqlOk<{ inbox: Inbox }>(g2, INBOX, { limit: 2 }, dan.token)).inbox;
+    expect(first.rooms.map((r) => r.id)).toEqual([rooms[1], direct.id]);
+    expect(first.nextCursor).not.toBeNull();
+    const second = (await gqlOk<{ inbox: Inbox }>(g2, INBOX, { limit: 2, after: first.nextCursor }, dan.token)).inbox;
+    expect(second.rooms.map((r) => r.id)).toEqual([rooms[0], rooms[2]]);
+    expect(second).toMatchObject({ nextCursor: null, unreadTotal: 5, mentionsTotal: 1 });
+
+    // Eve's own sends are read for her: her inbox has nothing unread.
+    const hers = (await gqlOk<{ inbox: Inbox }>(g2, INBOX, {}, eve.token)).inbox;
+    expect(hers).toMatchObject({ unreadTotal: 0, mentionsTotal: 0 });
+
+    const bad = await gql(g1, INBOX, { after: 'not-a-cursor' }, dan.token);
+    expect(bad.errors?.[0]).toMatchObject({ extensions: { code: 'BAD_USER_INPUT' } });
+  });
+});

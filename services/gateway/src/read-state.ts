@@ -1,0 +1,111 @@
+import { badInput, type RoomView } from '@conversa/contracts';
+import { roomCounts, toRoomView, type LastMessage, type RoomCounts, type RoomDoc, type Store } from '@conversa/store';
+
+export type ReadStateReads = Pick<Store, 'rooms' | 'readState'>;
+
+/** One room as one person's room list shows it: their counts and the room's last message. */
+export interface RoomState extends RoomCounts {
+  last: LastMessage | null;
+  /** When the room last had a message (its creation when it never had one): room lists sort by it. */
+  activeAt: Date;
+}
+
+/** A room view with the caller's state already known (inbox pages): field resolvers use it as is. */
+export type RoomWithState = RoomView & { readonly state?: RoomState };
+
+/**
+ * Above this many rooms a person's read positions are read at once (one query on `user`)
+ * instead of by point look-ups.
+ */
+const POSITIONS_AT_ONCE = 8;
+
+/**
+ * The caller's state in each of `rooms`, in a bounded number of trips whatever their number:
+ * the rooms' activity (one `$in` on MongoDB), the caller's read positions and unread mentions
+ * (one query each on `user`). Nothing here is shared between people.
+ */
+export async function roomStates(store: ReadStateReads, user: string, rooms: readonly Pick<RoomDoc, '_id' | 'createdAt'>[]): Promise<RoomState[]> {
+  const ids = rooms.map((r) => r._id);
+  const [activities, positions, mentions] = await Promise.all([
+    store.readState.activities(ids),
+    ids.length > POSITIONS_AT_ONCE
+      ? store.readState.positionsOf(user)
+      : Promise.all(ids.map((id) => store.readState.position(id, user))).then((p) => p.flatMap((x) => (x ? [x] : []))),
+    store.readState.mentionsOf(user),
+  ]);
+  const activityOf = new Map(activities.map((a) => [a._id, a]));
+  const readOf = new Map(positions.map((p) => [p.room, p.lastReadSeq]));
+  const mentionsByRoom = new Map<string, number[]>();
+  for (const m of mentions) {
+    const list = mentionsByRoom.get(m.room);
+    if (list) list.push(m.seq);
+    else mentionsByRoom.set(m.room, [m.seq]);
+  }
+  return rooms.map((r) => {
+    const a = activityOf.get(r._id) ?? null;
+    return {
+      ...roomCounts(a, readOf.get(r._id) ?? 0, mentionsByRoom.get(r._id) ?? []),
+      last: a?.last ?? null,
+      activeAt: a?.lastAt ?? r.createdAt,
+    };
+  });
+}
+
+export interface InboxPage {
+  rooms: RoomWithState[];
+  nextCursor: string | null;
+  unreadTotal: number;
+  mentionsTotal: number;
+}
+
+function encodeCursor(at: Date, id: string): string {
+  return Buffer.from(JSON.stringify([at.toISOString(), id])).toString('base64url');
+}
+
+function decodeCursor(cursor: string): { at: number; id: string } {
+  try {
+    const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [unknown, unknown];
+    const t = new Date(String(at)).getTime();
+    if (typeof id !== 'string' || Number.isNaN(t)) throw new Error('shape');
+    return { at: t, id };
+  } catch {
+    throw badInput('after: not a cursor this API returned');
+  }
+}
+
+/**
+ * A person's rooms (public rooms joined, direct and group rooms), most recent activity first,
+ * with their counts; the totals cover every room, not only the page. Trips: the person's
+ * memberships and direct rooms, the rooms, then `roomStates` — the same few whatever the number
+ * of rooms (on FerretDB the by-id reads are point look-ups, a bounded number at once).
+ */
+export async function inboxPage(store: ReadStateReads, user: string, opts: { after?: string | undefined; limit: number }): Promise<InboxPage> {
+  const after = opts.after ? decodeCursor(opts.after) : undefined;
+  const [memberOf, direct] = await Promise.all([store.rooms.roomIdsOf(user), store.rooms.listDirect(user)]);
+  const joined = await store.rooms.findByIds(memberOf.filter((id) => !direct.some((d) => d._id === id)));
+  const rooms = [...joined, ...direct];
+  const states = await roomStates(store, user, rooms);
+  const rows = rooms.map((room, i) => ({ room, state: states[i]! }));
+  rows.sort((a, b) => b.state.activeAt.getTime() - a.state.activeAt.getTime() || (a.room._id < b.room._id ? -1 : a.room._id > b.room._id ? 1 : 0));
+  let unreadTotal = 0;
+  let mentionsTotal = 0;
+  for (const r of rows) {
+    unreadTotal += r.state.unread;
+    mentionsTotal += r.state.mentions;
+  }
+  const start = after
+    ? rows.findIndex((r) => {
+        const t = r.state.activeAt.getTime();
+        return t < after.at || (t === after.at && r.room._id > after.id);
+      })
+    : 0;
+  const page = start < 0 ? [] : rows.slice(start, start + opts.limit);
+  const last = page.at(-1);
+  const more = start >= 0 && start + opts.limit < rows.length;
+  return {
+    rooms: page.map((r) => ({ ...toRoomView(r.room), state: r.state })),
+    nextCursor: more && last ? encodeCursor(last.state.activeAt, last.room._id) : null,
+    unreadTotal,
+    mentionsTotal,
+  };
+}
