@@ -71,6 +71,8 @@ let written: DomainEvent[];
 let fastPath: boolean[];
 /** The relay the executor hands events to (the fast path); none while "the process is down". */
 let current: OutboxRelay | undefined;
+/** Called right after each hand-over, before the relay's fast path can run. */
+let onHandover: (() => void) | undefined;
 
 async function openTestStore(): Promise<Store> {
   const s = await openStore({ url: MONGO_URL, dbName });
@@ -90,6 +92,7 @@ function executor(store: Store): CommandExecutor {
     const before = current?.queued ?? 0;
     current?.stored(stored);
     fastPath.push((current?.queued ?? 0) > before);
+    onHandover?.();
   });
   return new CommandExecutor({ store, publisher: { publish: () => Promise.resolve() }, logger });
 }
@@ -189,6 +192,7 @@ beforeEach(async () => {
   records = [];
   written = [];
   fastPath = [];
+  onHandover = undefined;
   current = undefined;
   await kafka.ensureTopics([{ topic, partitions: 3 }]);
   const first = await openTestStore();
@@ -318,9 +322,16 @@ describe('OutboxRelay', () => {
     const users = await chat(ex, 'stopping', 1);
 
     // Right after catching up the relay may still leave a hand-over to its sweep; send until
-    // one is queued on the fast path, then stop at once: only stop() can flush it now.
-    let queued = false;
-    for (let k = 0; k < 20 && !queued; k++) {
+    // one is queued on the fast path, and stop in that very moment (before the fast path's
+    // turn comes): only stop() can flush it now.
+    let stopping: Promise<void> | undefined;
+    let queuedAtStop = 0;
+    onHandover = () => {
+      if (stopping || !(fastPath.at(-1) === true && r.queued > 0)) return;
+      queuedAtStop = r.queued;
+      stopping = r.stop();
+    };
+    for (let k = 0; k < 20 && !stopping; k++) {
       await eventually('nothing pending', pendingIsZero(store));
       const sent = await ex.execute({
         type: 'message.send',
@@ -330,10 +341,10 @@ describe('OutboxRelay', () => {
         clientMsgId: `c-last-${k}`,
       });
       ok(sent as CommandResult<'message.send'>);
-      queued = fastPath.at(-1) === true && r.queued > 0;
     }
-    expect(queued).toBe(true);
-    await r.stop();
+    onHandover = undefined;
+    expect(queuedAtStop).toBeGreaterThan(0);
+    await stopping;
     expect(r.queued).toBe(0);
     expect(await store.outbox.countPending()).toBe(0);
     await eventually('every event on the topic', allOnTopic);
