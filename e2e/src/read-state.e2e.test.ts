@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli, gql, gqlOk, register, startSystem, type Session, type System } from './harness.js';
+import type { Client } from 'graphql-ws';
+import { cli, collect, eventually, gql, gqlOk, register, startSystem, wsClient, type Session, type System } from './harness.js';
 
 /**
  * Read state through the real gateways and chat workers: unread counts and mentions stay exact
@@ -38,7 +39,6 @@ describe('read state across two gateways and two chat workers', () => {
   let admin: string;
   const tag = randomUUID().slice(0, 6);
   const room = `reading-${tag}`;
-  const other = `other-${tag}`;
   let n = 0;
   const send = async (url: string, who: Session, r: string, body: string) =>
     (await gqlOk<{ sendMessage: { id: string; seq: number } }>(url, SEND, { r, b: body, c: `c-${tag}-${n++}` }, who.token)).sendMessage;
@@ -56,7 +56,10 @@ describe('read state across two gateways and two chat workers', () => {
     admin = (await gqlOk<{ login: { token: string } }>(g1, 'mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }', { u: name, p: 'admin-password-1' })).login.token;
   });
 
+  const clients: Client[] = [];
+
   afterAll(async () => {
+    await Promise.all(clients.map(async (c) => { await c.dispose(); }));
     await sys?.stop();
   });
 
@@ -158,5 +161,43 @@ describe('read state across two gateways and two chat workers', () => {
 
     const bad = await gql(g1, INBOX, { after: 'not-a-cursor' }, dan.token);
     expect(bad.errors?.[0]).toMatchObject({ extensions: { code: 'BAD_USER_INPUT' } });
+  });
+
+  it('shows the others\' read positions, live and in readBy, except a private member\'s', async () => {
+    const r = `receipts-${tag}`;
+    const [fay, gus, hal] = await Promise.all([register(g1, `fay_${tag}`, 'Fay'), register(g2, `gus_${tag}`, 'Gus'), register(g1, `hal_${tag}`, 'Hal')]);
+    for (const who of [fay, gus, hal]) await gqlOk(g1, 'mutation($n: String!) { joinRoom(name: $n) { id } }', { n: r }, who.token);
+    await send(g1, fay, r, 'one');
+    await send(g1, fay, r, 'two');
+    // Hal's receipts are private.
+    const priv = await gqlOk<{ setReceiptsPrivate: { id: string } }>(g2, 'mutation { setReceiptsPrivate(private: true) { id } }', {}, hal.token);
+    expect(priv.setReceiptsPrivate.id).toBe(hal.user.id);
+
+    const ws = wsClient(sys.gateways[1]!.ws, fay.token);
+    clients.push(ws);
+    const live = collect<{ readReceipts: { user: { id: string }; lastReadSeq: number } }>(ws, 'subscription($r: ID!) { readReceipts(room: $r) { user { id } lastReadSeq at } }', { r });
+    // The subscription is live once Fay is in the room's presence.
+    await eventually('fay subscribed', async () => {
+      const d = await gqlOk<{ room: { online: { id: string }[] } }>(g1, 'query($r: ID!) { room(id: $r) { online { id } } }', { r }, gus.token);
+      return d.room.online.some((u) => u.id === fay.user.id) ? true : undefined;
+    });
+    await gqlOk(g1, MARK, { r, s: 1 }, gus.token);
+    await eventually('gus at 1', () => (live.items.some((i) => i.readReceipts.lastReadSeq === 1) ? true : undefined));
+    await gqlOk(g2, MARK, { r, s: 2 }, hal.token); // private: not shown
+    await gqlOk(g1, MARK, { r, s: 2 }, gus.token);
+    await eventually('gus at 2', () => (live.items.some((i) => i.readReceipts.lastReadSeq === 2) ? true : undefined));
+    expect(live.items.every((i) => i.readReceipts.user.id === gus.user.id)).toBe(true);
+
+    const readBy = async (who: Session) =>
+      (await gqlOk<{ room: { readBy: { user: { id: string }; lastReadSeq: number }[] } }>(g1, 'query($r: ID!) { room(id: $r) { readBy { user { id } lastReadSeq at } } }', { r }, who.token)).room.readBy;
+    // Fay sees Gus at 2 (Hal hidden; her own position is not a receipt).
+    expect(await readBy(fay)).toEqual([{ user: { id: gus.user.id }, lastReadSeq: 2, at: expect.any(String) }]);
+    // Hal, private, still sees the others and his own counts.
+    // Both at 2: the one who got there last first (Gus read after Fay sent).
+    expect((await readBy(hal)).map((x) => x.user.id)).toEqual([gus.user.id, fay.user.id]);
+    expect(await state(g1, hal, r)).toMatchObject({ lastReadSeq: 2, unread: 0 });
+    // Back to public: he shows again.
+    await gqlOk(g2, 'mutation { setReceiptsPrivate(private: false) { id } }', {}, hal.token);
+    expect((await readBy(fay)).map((x) => x.user.id).sort()).toEqual([gus.user.id, hal.user.id].sort());
   });
 });

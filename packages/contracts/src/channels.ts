@@ -7,6 +7,8 @@ export const RoomSignal = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('message.updated'), message: MessageView }),
   z.object({ kind: z.literal('presence'), user: UserView, online: z.boolean() }),
   z.object({ kind: z.literal('typing'), user: UserView }),
+  /** A member's read position moved (markRead). `private`: their receipts are hidden from others. */
+  z.object({ kind: z.literal('read'), user: UserView, lastReadSeq: z.number().int().min(0), at: z.iso.datetime(), private: z.boolean() }),
 ]);
 export type RoomSignal = z.infer<typeof RoomSignal>;
 

@@ -115,6 +115,13 @@ export const MarkRead = z.object({
   seq: z.number().int().min(0),
 });
 
+/** Hides (or shows again) the actor's read positions from other members. */
+export const SetReceiptsPrivate = z.object({
+  type: z.literal('user.setReceiptsPrivate'),
+  actor,
+  private: z.boolean(),
+});
+
 export const Command = z.discriminatedUnion('type', [
   RegisterUser,
   RenameUser,
@@ -130,6 +137,7 @@ export const Command = z.discriminatedUnion('type', [
   UnmuteUser,
   SetSlowMode,
   MarkRead,
+  SetReceiptsPrivate,
 ]);
 export type Command = z.infer<typeof Command>;
 export type CommandType = Command['type'];
@@ -160,6 +168,7 @@ export const COMMAND_POLICY: Readonly<Record<CommandType, { class: 'interactive'
   'user.unmute': { class: 'bulk', stale: 'execute' },
   'room.setSlowMode': { class: 'bulk', stale: 'execute' },
   'room.markRead': { class: 'interactive', stale: 'execute' },
+  'user.setReceiptsPrivate': { class: 'interactive', stale: 'execute' },
 };
 
 /** What each command answers when it succeeds. */
@@ -178,6 +187,7 @@ export const CommandValue = {
   'user.unmute': z.object({ action: ModerationAction }),
   'room.setSlowMode': z.object({ room: RoomView }),
   'room.markRead': z.object({ room: RoomView, moved: z.boolean() }),
+  'user.setReceiptsPrivate': z.object({ user: UserView }),
 } as const satisfies Record<CommandType, z.ZodType>;
 export type CommandValue<T extends CommandType> = z.infer<(typeof CommandValue)[T]>;
 

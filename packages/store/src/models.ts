@@ -20,6 +20,8 @@ export interface UserDoc extends Outboxed {
   role: Role;
   passwordHash: string;
   createdAt: Date;
+  /** Read receipts hidden from others (setReceiptsPrivate); absent = shown. */
+  receiptsPrivate?: boolean;
 }
 
 export interface RoomDoc extends Outboxed {
@@ -147,6 +149,7 @@ const userSchema = new Schema<UserDoc>(
     role: { type: String, required: true, enum: ['USER', 'ADMIN'] },
     passwordHash: { type: String, required: true },
     createdAt: { type: Date, required: true },
+    receiptsPrivate: { type: Boolean },
     ...outboxFields,
   },
   { ...opts, collection: 'users' },

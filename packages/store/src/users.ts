@@ -22,6 +22,17 @@ export class UserRepository {
     }
   }
 
+  /** Hides or shows the user's read receipts; null when the user does not exist. */
+  async setReceiptsPrivate(id: string, hidden: boolean): Promise<UserDoc | null> {
+    const after = await this.db.locked('users', id, () =>
+      this.db.models.User.findOneAndUpdate({ _id: id }, { $set: { receiptsPrivate: hidden } }, { returnDocument: 'after' })
+        .lean<UserDoc>()
+        .exec(),
+    );
+    this.db.changed({ kind: 'user', key: id });
+    return after;
+  }
+
   /** Sets the display name, storing `event` in the same write; null when the user does not exist. */
   async rename(id: string, displayName: string, event: DomainEvent): Promise<UserDoc | null> {
     const after = await this.db.locked('users', id, () =>

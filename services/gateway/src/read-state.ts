@@ -1,7 +1,7 @@
-import { badInput, type RoomView } from '@conversa/contracts';
-import { roomCounts, toRoomView, type LastMessage, type RoomCounts, type RoomDoc, type Store } from '@conversa/store';
+import { badInput, type RoomView, type UserView } from '@conversa/contracts';
+import { roomCounts, toRoomView, toUserView, type LastMessage, type RoomCounts, type RoomDoc, type Store } from '@conversa/store';
 
-export type ReadStateReads = Pick<Store, 'rooms' | 'readState'>;
+export type ReadStateReads = Pick<Store, 'rooms' | 'readState' | 'users'>;
 
 /** One room as one person's room list shows it: their counts and the room's last message. */
 export interface RoomState extends RoomCounts {
@@ -108,4 +108,27 @@ export async function inboxPage(store: ReadStateReads, user: string, opts: { aft
     unreadTotal,
     mentionsTotal,
   };
+}
+
+/** How many receipts `Room.readBy` lists (the newest positions): enough for "seen by" in a room list. */
+export const READ_BY_MAX = 100;
+
+/**
+ * The other members' read positions in a room, newest first, without private ones and without
+ * people who are no longer members: one query on `room`, the members, the users.
+ */
+export async function readReceipts(store: ReadStateReads, room: string, viewer: string): Promise<{ user: UserView; lastReadSeq: number; at: Date }[]> {
+  const [positions, doc] = await Promise.all([store.readState.positionsIn(room), store.rooms.findById(room)]);
+  const others = positions.filter((p) => p.user !== viewer && p.lastReadSeq > 0);
+  if (others.length === 0 || !doc) return [];
+  const members = new Set(doc.kind === 'DIRECT' ? doc.pair : await store.rooms.memberIds(room));
+  const candidates = others.filter((p) => members.has(p.user));
+  const users = new Map((await store.users.findByIds(candidates.map((p) => p.user))).map((u) => [u._id, u]));
+  return candidates
+    .flatMap((p) => {
+      const u = users.get(p.user);
+      return u && u.receiptsPrivate !== true ? [{ user: toUserView(u), lastReadSeq: p.lastReadSeq, at: p.at }] : [];
+    })
+    .sort((a, b) => b.lastReadSeq - a.lastReadSeq || b.at.getTime() - a.at.getTime())
+    .slice(0, READ_BY_MAX);
 }

@@ -26,6 +26,7 @@ import {
   IdArgs,
   InboxArgs,
   MarkReadArgs,
+  ReceiptsPrivateArgs,
   ModerationActionsArgs,
   MuteUserArgs,
   UserIdArgs,
@@ -42,7 +43,7 @@ import {
 } from './validation.js';
 import type { RoomPresence } from './room-hub.js';
 import { roomSendRefusal } from './rate-limits.js';
-import { inboxPage, type RoomState, type RoomWithState } from './read-state.js';
+import { inboxPage, readReceipts, type RoomState, type RoomWithState } from './read-state.js';
 
 type Args = Record<string, unknown>;
 
@@ -320,6 +321,12 @@ export const resolvers = {
       ctx.services.slowModes.forget(a.room);
       return room;
     },
+    setReceiptsPrivate: async (_: unknown, args: Args, ctx: GatewayContext) => {
+      const p = requireUser(ctx);
+      const a = parseArgs(ReceiptsPrivateArgs, args);
+      const { user } = await ctx.services.bus.execute({ type: 'user.setReceiptsPrivate', actor: p.id, private: a.private });
+      return user;
+    },
     markRead: async (_: unknown, args: Args, ctx: GatewayContext) => {
       const p = requireUser(ctx);
       const a = parseArgs(MarkReadArgs, args);
@@ -361,6 +368,16 @@ export const resolvers = {
         return ctx.services.hubs.signals(a.room, 'presence', presenceOf(ctx, a.room));
       },
       resolve: (s: { user: UserView; online: boolean }) => ({ user: s.user, online: s.online }),
+    },
+    readReceipts: {
+      subscribe: async (_: unknown, args: Args, ctx: GatewayContext) => {
+        const p = requireUser(ctx);
+        const a = parseArgs(RoomArgs, args);
+        await readableRoom(ctx, a.room);
+        // The others' positions only, and never a private member's.
+        return ctx.services.hubs.signals(a.room, 'read', presenceOf(ctx, a.room), (s) => s.user.id !== p.id && !s.private);
+      },
+      resolve: (s: { user: UserView; lastReadSeq: number; at: string }) => ({ user: s.user, lastReadSeq: s.lastReadSeq, at: s.at }),
     },
     typing: {
       subscribe: async (_: unknown, args: Args, ctx: GatewayContext) => {
@@ -417,6 +434,10 @@ export const resolvers = {
     lastReadSeq: async (room: RoomWithState, _: Args, ctx: GatewayContext) => (await stateOf(room, ctx)).lastReadSeq,
     unread: async (room: RoomWithState, _: Args, ctx: GatewayContext) => (await stateOf(room, ctx)).unread,
     mentions: async (room: RoomWithState, _: Args, ctx: GatewayContext) => (await stateOf(room, ctx)).mentions,
+    readBy: async (room: RoomView, _: Args, ctx: GatewayContext) => {
+      const p = requireUser(ctx);
+      return readReceipts(ctx.services.store, room.id, p.id);
+    },
     lastMessage: async (room: RoomWithState, _: Args, ctx: GatewayContext) => {
       const { last } = await stateOf(room, ctx);
       return last ? (await withAuthors(ctx.services.store, [last]))[0] : null;

@@ -145,3 +145,4 @@ export const MarkReadArgs = z.object({
   room: id,
   seq: z.number().int().min(0, 'seq must be 0 or more'),
 });
+export const ReceiptsPrivateArgs = z.object({ private: z.boolean() });

@@ -5,7 +5,7 @@ import { join, leave, openDirect, setSlowMode } from './rooms.js';
 import { send } from './send.js';
 import { edit, remove } from './messages.js';
 import { hideOrUnhide, mute, unmute } from './moderation.js';
-import { markRead } from './read-state.js';
+import { markRead, setReceiptsPrivate } from './read-state.js';
 
 /** Every command type's handler: typed over CommandType, so a new command cannot lack one. */
 export type CommandHandlers = { readonly [T in CommandType]: CommandHandler<T> };
@@ -25,4 +25,5 @@ export const commandHandlers: CommandHandlers = {
   'user.mute': mute,
   'user.unmute': unmute,
   'room.markRead': markRead,
+  'user.setReceiptsPrivate': setReceiptsPrivate,
 };

@@ -52,14 +52,13 @@ async function afterPosted(ctx: CommandContext, room: { _id: string; kind: strin
   const mentioned = async (): Promise<string[]> => {
     const users = await Promise.all(found.usernames.map((u) => ctx.users.findByUsername(u)));
     const ids = users.flatMap((u) => (u && u._id !== m.author.id ? [u._id] : []));
-    const member = await Promise.all(ids.map((id) => (room.kind === 'DIRECT' ? room.pair.includes(id) : ctx.rooms.isMember(room._id, id))));
+    const member = room.kind === 'DIRECT' ? ids.map((id) => room.pair.includes(id)) : await Promise.all(ids.map((id) => ctx.rooms.isMember(room._id, id)));
     return ids.filter((_, i) => member[i]);
   };
-  await Promise.all([
-    ctx.readState.advance(room._id, m.author.id, m.seq, ctx.now()),
-    found.usernames.length > 0 ? mentioned().then((ids) => ctx.readState.mentioned(room._id, m.seq, ids)) : undefined,
-    found.room ? ctx.readState.mentionedRoom(room._id, m.seq) : undefined,
-    // A retry after a crash between the insert and the activity update: post it again (a no-op otherwise).
-    retried && ctx.readState.posted({ ...m, _id: m.id, authorId: m.author.id, createdAt: new Date(m.createdAt), editedAt: m.editedAt ? new Date(m.editedAt) : null }),
-  ]);
+  const writes: Promise<unknown>[] = [ctx.readState.advance(room._id, m.author.id, m.seq, ctx.now())];
+  if (found.usernames.length > 0) writes.push(mentioned().then((ids) => ctx.readState.mentioned(room._id, m.seq, ids)));
+  if (found.room) writes.push(ctx.readState.mentionedRoom(room._id, m.seq));
+  // A retry after a crash between the insert and the activity update: post it again (a no-op otherwise).
+  if (retried) writes.push(ctx.readState.posted({ ...m, _id: m.id, authorId: m.author.id, createdAt: new Date(m.createdAt), editedAt: m.editedAt ? new Date(m.editedAt) : null }));
+  await Promise.all(writes);
 }
