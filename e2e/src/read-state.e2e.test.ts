@@ -200,4 +200,68 @@ describe('read state across two gateways and two chat workers', () => {
     await gqlOk(g2, 'mutation { setReceiptsPrivate(private: false) { id } }', {}, hal.token);
     expect((await readBy(fay)).map((x) => x.user.id).sort()).toEqual([gus.user.id, hal.user.id].sort());
   });
+
+  it('streams one person\'s room list to each of their devices: messages with counts, reads, rooms added and removed, hides', async () => {
+    type Ev = { inbox: { kind: string; room: { id: string; unread: number; mentions: number; lastReadSeq: number; lastMessage: { seq: number } | null }; message: { seq: number } | null } };
+    const INBOX_SUB = 'subscription { inbox { kind room { id unread mentions lastReadSeq lastMessage { seq } } message { seq } } }';
+    const [ivy, joe] = await Promise.all([register(g1, `ivy_${tag}`, 'Ivy'), register(g2, `joe_${tag}`, 'Joe')]);
+    const probe = `probe-${tag}`;
+    for (const who of [ivy, joe]) await gqlOk(g1, 'mutation($n: String!) { joinRoom(name: $n) { id } }', { n: probe }, who.token);
+    // Two devices of Ivy, one on each gateway.
+    const [d1, d2] = [wsClient(sys.gateways[0]!.ws, ivy.token), wsClient(sys.gateways[1]!.ws, ivy.token)];
+    clients.push(d1, d2);
+    const on1 = collect<Ev>(d1, INBOX_SUB, {});
+    const on2 = collect<Ev>(d2, INBOX_SUB, {});
+    const last = (c: typeof on1, room: string, kind?: string) => [...c.items].reverse().find((e) => e.inbox.room.id === room && (!kind || e.inbox.kind === kind))?.inbox;
+    // Live once a message of Joe's in the probe room reaches both devices.
+    await eventually('both devices streaming', async () => {
+      await send(g2, joe, probe, 'ping');
+      return last(on1, probe, 'MESSAGE') && last(on2, probe, 'MESSAGE') ? true : undefined;
+    });
+
+    // Ivy joins a room on device 1: both devices get ADDED.
+    const r = `stream-${tag}`;
+    await gqlOk(g1, 'mutation($n: String!) { joinRoom(name: $n) { id } }', { n: r }, ivy.token);
+    await gqlOk(g2, 'mutation($n: String!) { joinRoom(name: $n) { id } }', { n: r }, joe.token);
+    await eventually('ADDED on both', () => (last(on1, r, 'ADDED') && last(on2, r, 'ADDED') ? true : undefined));
+
+    // Joe writes three messages, one mentioning Ivy: each device sees the counts grow.
+    const a = await send(g2, joe, r, 'one');
+    const b = await send(g2, joe, r, `two @ivy_${tag}`);
+    const c = await send(g1, joe, r, 'three');
+    for (const on of [on1, on2]) {
+      await eventually('three MESSAGE events', () => (last(on, r, 'MESSAGE')?.message?.seq === c.seq ? true : undefined));
+      expect(last(on, r, 'MESSAGE')).toMatchObject({ room: { unread: 3, mentions: 1, lastReadSeq: 0, lastMessage: { seq: c.seq } } });
+    }
+
+    // An admin hides the mention: UPDATED with lower counts.
+    await gqlOk(g1, 'mutation($id: ID!) { hideMessage(id: $id, reason: "test") { id } }', { id: b.id }, admin);
+    for (const on of [on1, on2]) await eventually('UPDATED after the hide', () => (last(on, r, 'UPDATED')?.room.unread === 2 ? true : undefined));
+    expect(last(on2, r, 'UPDATED')).toMatchObject({ room: { unread: 2, mentions: 0 } });
+
+    // Ivy reads on device 2: device 1 gets READ with the counts cleared.
+    await gqlOk(g2, MARK, { r, s: a.seq }, ivy.token);
+    await eventually('READ on device 1', () => (last(on1, r, 'READ')?.room.lastReadSeq === a.seq ? true : undefined));
+    expect(last(on1, r, 'READ')).toMatchObject({ room: { unread: 1, mentions: 0 } });
+
+    // Ivy's own message from device 1: her position moves with it, everywhere.
+    const mine = await send(g1, ivy, r, 'mine');
+    for (const on of [on1, on2]) await eventually('her own MESSAGE', () => (last(on, r, 'MESSAGE')?.message?.seq === mine.seq ? true : undefined));
+    expect(last(on2, r, 'MESSAGE')).toMatchObject({ room: { unread: 0, lastReadSeq: mine.seq } });
+
+    // The stream and the query agree.
+    const listed = (await gqlOk<{ inbox: Inbox }>(g1, INBOX, {}, ivy.token)).inbox.rooms.find((x) => x.id === r);
+    expect(listed).toMatchObject({ unread: 0, lastReadSeq: mine.seq, lastMessage: { seq: mine.seq } });
+
+    // She leaves: REMOVED, and nothing of the room reaches her after it.
+    await gqlOk(g2, 'mutation($r: ID!) { leaveRoom(room: $r) }', { r }, ivy.token);
+    for (const on of [on1, on2]) await eventually('REMOVED', () => (last(on, r, 'REMOVED') ? true : undefined));
+    const seen = on1.items.length;
+    await send(g2, joe, r, 'after she left');
+    // A message in a room she is still in arrives; the one after she left never does.
+    const p2 = await send(g2, joe, probe, 'still here');
+    await eventually('the probe message', () => (last(on1, probe, 'MESSAGE')?.message?.seq === p2.seq ? true : undefined));
+    expect(on1.items.slice(seen).filter((e) => e.inbox.room.id === r)).toEqual([]);
+    expect(on1.errors).toEqual([]);
+  });
 });

@@ -17,6 +17,25 @@ export function parseRoomSignal(raw: unknown): RoomSignal {
 }
 
 /**
+ * Payloads on one person's channel (`Names.userChannel`), published by chat: what changes that
+ * person's room list without being a room event (their read position, rooms they enter or
+ * leave). The gateways' `inbox` streams listen to it.
+ */
+export const UserSignal = z.discriminatedUnion('kind', [
+  /** The person's read position in `room` moved (on any device). */
+  z.object({ kind: z.literal('read'), room: Id, lastReadSeq: z.number().int().min(0) }),
+  /** The person joined, opened or was added to `room`. */
+  z.object({ kind: z.literal('added'), room: Id }),
+  /** The person left or was removed from `room`. */
+  z.object({ kind: z.literal('removed'), room: Id }),
+]);
+export type UserSignal = z.infer<typeof UserSignal>;
+
+export function parseUserSignal(raw: unknown): UserSignal {
+  return UserSignal.parse(raw);
+}
+
+/**
  * Payloads on `Names.accessChannel`: a user's authority shrank, and every gateway ends at once
  * what it no longer covers. Published by whoever changes it (chat, when it applies a mute or a
  * ban; a future "remove member" of a private room); gateways also check mutes at subscribe.

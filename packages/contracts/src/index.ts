@@ -59,7 +59,7 @@ export {
   type EventOf,
   type EventData,
 } from './events.js';
-export { RoomSignal, parseRoomSignal, AccessSignal, parseAccessSignal } from './channels.js';
+export { RoomSignal, parseRoomSignal, UserSignal, parseUserSignal, AccessSignal, parseAccessSignal } from './channels.js';
 export {
   ModerationAction,
   ModerationKind,

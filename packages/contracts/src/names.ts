@@ -23,6 +23,10 @@ export interface Names {
   readonly moderationTimerQueue: 'moderation-timers';
   /** Redis pub/sub channel of one room's live events. */
   readonly roomChannel: (roomId: string) => string;
+  /** Redis key of one room's activity as room lists read it (a cache of `room_activity`, FerretDB only). */
+  readonly roomActivity: (roomId: string) => string;
+  /** Redis pub/sub channel of one person's room-list changes (`UserSignal`). */
+  readonly userChannel: (userId: string) => string;
   /** Redis pub/sub channel of access revocations (`AccessSignal`), one per namespace. */
   readonly accessChannel: string;
   /** Redis pub/sub channel on which chat processes tell each other what to drop from their read caches. */
@@ -73,6 +77,8 @@ export function names(namespace: string): Names {
     chatModerationGroup: `${namespace}-chat-moderation`,
     moderationTimerQueue: 'moderation-timers' as const,
     roomChannel: (roomId: string) => `${namespace}:room:${roomId}`,
+    userChannel: (userId: string) => `${namespace}:user:${userId}`,
+    roomActivity: (roomId: string) => `${namespace}:activity:${roomId}`,
     accessChannel: `${namespace}:access`,
     chatCacheChannel: `${namespace}:chat-cache`,
     commandsDoneKey: (epochSecond: number) => `${namespace}:commands-done:${epochSecond}`,

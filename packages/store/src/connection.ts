@@ -9,6 +9,7 @@ import {
   type DocumentLocksMode,
   type StoreBackend,
 } from './backend.js';
+import type { ActivityCache } from './read-state.js';
 
 export interface StoreOptions {
   url: string;
@@ -32,6 +33,8 @@ export interface StoreOptions {
    * mutes): the chat service drops it from its read caches, here and in its other processes.
    */
   onWrite?: (change: StoreChange) => void;
+  /** Room activity for room lists (read-state.ts); used on FerretDB only. */
+  activityCache?: ActivityCache;
   /** Server selection timeout, ms (5 s). */
   timeoutMs?: number;
   /**

@@ -14,7 +14,7 @@ export {
   type MessagePageQuery,
   type NewMessage,
 } from './messages.js';
-export { ReadStateRepository, readStateId, roomCounts, type RoomCounts } from './read-state.js';
+export { ReadStateRepository, readStateId, roomCounts, redisActivityCache, type RoomCounts, type ActivityCache, type ActivityRedis } from './read-state.js';
 export { OutboxRepository, ORPHAN_MARK_MS } from './outbox.js';
 export { AuditRepository, type AuditQuery, type StoredChainFields } from './audit-log.js';
 export { ModerationRepository, type ModerationActionQuery } from './moderation.js';

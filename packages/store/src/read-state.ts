@@ -49,6 +49,64 @@ const lastOf = (m: LastMessage): LastMessage => ({
   editedAt: m.editedAt,
 });
 
+/**
+ * Where room lists read room activity first when the database cannot read many documents by id
+ * in one trip (FerretDB 1.x pushes no `$in` down: 1,000 rooms would be 1,000 point look-ups).
+ * Written by the activity's writer under the room's activity lock, so entries follow the
+ * database in order; a reader that finds none reads the database and fills the entry only if
+ * it is still absent. Entries expire (a failed write of the cache is stale for at most that long).
+ */
+export interface ActivityCache {
+  get(rooms: readonly string[]): Promise<Map<string, RoomActivityDoc>>;
+  put(doc: RoomActivityDoc): Promise<void>;
+  /** Stores it unless an entry exists: a reader's fill never overwrites a writer's newer entry. */
+  fill(doc: RoomActivityDoc): Promise<void>;
+}
+
+/** The part of an ioredis client the activity cache uses. */
+export interface ActivityRedis {
+  mget(...keys: string[]): Promise<(string | null)[]>;
+  set(key: string, value: string, px: 'PX', ms: number): Promise<unknown>;
+  set(key: string, value: string, px: 'PX', ms: number, nx: 'NX'): Promise<unknown>;
+}
+
+/** How long a cached activity lives without a write. */
+const ACTIVITY_CACHE_TTL_MS = 6 * 3_600_000;
+/** Keys one MGET asks for. */
+const ACTIVITY_MGET_CHUNK = 500;
+
+const reviveActivity = (raw: string): RoomActivityDoc => {
+  const a = JSON.parse(raw) as RoomActivityDoc & { lastAt: string; last: (LastMessage & { createdAt: string; editedAt: string | null }) | null };
+  return {
+    ...a,
+    lastAt: new Date(a.lastAt),
+    last: a.last ? { ...a.last, createdAt: new Date(a.last.createdAt), editedAt: a.last.editedAt ? new Date(a.last.editedAt) : null } : null,
+  };
+};
+
+/** The activity cache in Redis: one JSON string per room under `keyOf(room)`. */
+export function redisActivityCache(redis: ActivityRedis, keyOf: (room: string) => string, ttlMs = ACTIVITY_CACHE_TTL_MS): ActivityCache {
+  return {
+    async get(rooms) {
+      const out = new Map<string, RoomActivityDoc>();
+      for (let i = 0; i < rooms.length; i += ACTIVITY_MGET_CHUNK) {
+        const chunk = rooms.slice(i, i + ACTIVITY_MGET_CHUNK);
+        const values = await redis.mget(...chunk.map(keyOf));
+        values.forEach((v, j) => {
+          if (v !== null) out.set(chunk[j]!, reviveActivity(v));
+        });
+      }
+      return out;
+    },
+    async put(doc) {
+      await redis.set(keyOf(doc._id), JSON.stringify(doc), 'PX', ttlMs);
+    },
+    async fill(doc) {
+      await redis.set(keyOf(doc._id), JSON.stringify(doc), 'PX', ttlMs, 'NX');
+    },
+  };
+}
+
 /** How far back a room's last VISIBLE message is looked for when the newest one goes away. */
 const LAST_VISIBLE_LOOKBACK = 200;
 
@@ -59,7 +117,21 @@ const LAST_VISIBLE_LOOKBACK = 200;
  * body change, the send after its mentions); readers derive counts with `roomCounts`.
  */
 export class ReadStateRepository {
-  constructor(private readonly db: StoreConnection) {}
+  /** Used only where updates run under document locks (FerretDB): there the writes are ordered. */
+  private readonly cache: ActivityCache | undefined;
+
+  constructor(
+    private readonly db: StoreConnection,
+    cache?: ActivityCache,
+  ) {
+    this.cache = db.documentLocks ? cache : undefined;
+  }
+
+  /** A cache write that fails leaves the entry to expire; the database write stands. */
+  private async cachePut(doc: RoomActivityDoc | null): Promise<void> {
+    if (!doc || !this.cache) return;
+    await this.cache.put(doc).catch(() => undefined);
+  }
 
   // ---- room activity ------------------------------------------------------------------
 
@@ -70,13 +142,18 @@ export class ReadStateRepository {
   async posted(m: LastMessage): Promise<void> {
     const Activity = this.db.models.RoomActivity;
     await this.db.locked('room_activity', m.room, async () => {
-      const res = await Activity.updateOne(
+      const after = await Activity.findOneAndUpdate(
         { _id: m.room, lastSeq: { $lt: m.seq } },
         { $set: { lastSeq: m.seq, lastAt: m.createdAt, ...(m.status === 'VISIBLE' ? { last: lastOf(m) } : {}) } },
-      ).exec();
-      if (res.matchedCount === 1) return;
+        { returnDocument: 'after' },
+      )
+        .lean<RoomActivityDoc>()
+        .exec();
+      if (after) return this.cachePut(after);
+      const doc: RoomActivityDoc = { _id: m.room, lastSeq: m.seq, lastAt: m.createdAt, last: m.status === 'VISIBLE' ? lastOf(m) : null, gone: [], roomMentions: [] };
       try {
-        await Activity.create({ _id: m.room, lastSeq: m.seq, lastAt: m.createdAt, last: m.status === 'VISIBLE' ? lastOf(m) : null, gone: [], roomMentions: [] });
+        await Activity.create(doc);
+        await this.cachePut(doc);
       } catch (e) {
         if (!asDuplicate(e)) throw e; // there, and as new or newer: nothing to move
       }
@@ -85,8 +162,12 @@ export class ReadStateRepository {
 
   /** Message `seq` of `room` mentions @room (after `posted`). Idempotent. */
   async mentionedRoom(room: string, seq: number): Promise<void> {
-    await this.db.locked('room_activity', room, () =>
-      this.db.models.RoomActivity.updateOne({ _id: room }, { $addToSet: { roomMentions: seq } }).exec(),
+    await this.db.locked('room_activity', room, async () =>
+      this.cachePut(
+        await this.db.models.RoomActivity.findOneAndUpdate({ _id: room }, { $addToSet: { roomMentions: seq } }, { returnDocument: 'after' })
+          .lean<RoomActivityDoc>()
+          .exec(),
+      ),
     );
   }
 
@@ -107,7 +188,9 @@ export class ReadStateRepository {
       let last = a.last;
       if (visible && (!last || last.seq <= m.seq)) last = lastOf(m);
       else if (!visible && last?._id === m._id) last = await this.newestVisible(m.room, m.seq - 1, gone);
-      await Activity.updateOne({ _id: m.room }, { $set: { gone: [...gone].sort((x, y) => x - y), last } }).exec();
+      const goneSorted = [...gone].sort((x, y) => x - y);
+      await Activity.updateOne({ _id: m.room }, { $set: { gone: goneSorted, last } }).exec();
+      await this.cachePut({ ...a, gone: goneSorted, last });
     });
   }
 
@@ -127,9 +210,18 @@ export class ReadStateRepository {
     return this.db.models.RoomActivity.findById(room).lean<RoomActivityDoc>().exec();
   }
 
-  /** The activity of many rooms: one `$in` on MongoDB, bounded point look-ups on FerretDB. */
-  activities(rooms: readonly string[]): Promise<RoomActivityDoc[]> {
-    return this.db.byIds(rooms, (filter) => this.db.models.RoomActivity.find(filter).lean<RoomActivityDoc[]>().exec());
+  /**
+   * The activity of many rooms: one `$in` on MongoDB; on FerretDB the cache first (one trip for
+   * all of them) and point look-ups only for what it misses, which then fill it.
+   */
+  async activities(rooms: readonly string[]): Promise<RoomActivityDoc[]> {
+    const fromDb = (ids: readonly string[]) => this.db.byIds(ids, (filter) => this.db.models.RoomActivity.find(filter).lean<RoomActivityDoc[]>().exec());
+    if (!this.cache) return fromDb(rooms);
+    const cached = await this.cache.get(rooms).catch(() => new Map<string, RoomActivityDoc>());
+    const missing = rooms.filter((r) => !cached.has(r));
+    const read = missing.length > 0 ? await fromDb(missing) : [];
+    await Promise.all(read.map((a) => this.cache!.fill(a).catch(() => undefined)));
+    return [...cached.values(), ...read];
   }
 
   // ---- read positions -----------------------------------------------------------------

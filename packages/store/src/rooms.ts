@@ -155,11 +155,15 @@ export class RoomRepository {
 
   /** Ids of the rooms a person is an active member of (public and group rooms; direct rooms have no memberships). */
   async roomIdsOf(user: string): Promise<string[]> {
-    const rows = await this.db.models.Membership.find({ user, active: true })
-      .select({ room: 1 })
-      .lean<Pick<MembershipDoc, 'room'>[]>()
+    return (await this.membershipsOf(user)).map((r) => r.room);
+  }
+
+  /** A person's active memberships: the room and when they joined it. */
+  membershipsOf(user: string): Promise<Pick<MembershipDoc, 'room' | 'joinedAt'>[]> {
+    return this.db.models.Membership.find({ user, active: true })
+      .select({ room: 1, joinedAt: 1 })
+      .lean<Pick<MembershipDoc, 'room' | 'joinedAt'>[]>()
       .exec();
-    return rows.map((r) => r.room);
   }
 
   async memberIds(room: string): Promise<string[]> {

@@ -52,7 +52,7 @@ export interface Store {
 /** Connects (see StoreConnection.open) and builds every repository over the one connection. */
 export async function openStore(opts: StoreOptions): Promise<Store> {
   const db = await StoreConnection.open(opts);
-  const readState = new ReadStateRepository(db);
+  const readState = new ReadStateRepository(db, opts.activityCache);
   return {
     users: new UserRepository(db),
     rooms: new RoomRepository(db),

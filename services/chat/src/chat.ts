@@ -13,7 +13,7 @@ import {
   type Logger,
   type Service,
 } from '@conversa/observability';
-import { openStore } from '@conversa/store';
+import { openStore, redisActivityCache } from '@conversa/store';
 import { CommandExecutor } from './commands.js';
 import { createCommandWorker, createQueueDepth, reportServiceRate } from './adapters/queue.js';
 import { createChatMetrics } from './metrics.js';
@@ -62,6 +62,7 @@ export async function createChat(config: Config, logger: Logger): Promise<ChatSe
       url: config.MONGO_URL,
       dbName: config.MONGO_DB,
       locks: redisLocks(redis, n.queuePrefix),
+      activityCache: redisActivityCache(redis, n.roomActivity),
       documentLocks: config.STORE_DOCUMENT_LOCKS,
       onError: (op) => cm.dependencyError('mongo', op),
       onWrite: (change) => {
@@ -105,7 +106,7 @@ export async function createChat(config: Config, logger: Logger): Promise<ChatSe
     logger,
   });
 
-  const roomSignals = redisPublisher(redis, n.roomChannel);
+  const roomSignals = redisPublisher(redis, n.roomChannel, n.userChannel);
   const relay = new OutboxRelay({ outbox: store.outbox, producer, topic: n.eventsTopic, logger, sweepMs: config.OUTBOX_SWEEP_MS });
   // Every event a write stores reaches the relay's fast path from the store itself.
   store.onEventsStored((stored) => relay.stored(stored));
@@ -116,6 +117,7 @@ export async function createChat(config: Config, logger: Logger): Promise<ChatSe
         withSpan('redis publish', { kind: SpanKind.PRODUCER, attributes: { 'messaging.system': 'redis', 'messaging.destination.name': n.roomChannel(room) } }, () =>
           roomSignals.publish(room, signal),
         ),
+      publishToUser: (user, signal) => roomSignals.publishToUser!(user, signal),
     },
     traceparent: currentTraceparent,
     reads: cache,

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Command, ErrorCode, formatZodError, isAppError, type CommandOf, type CommandResult, type CommandType, type RoomSignal } from '@conversa/contracts';
+import { Command, ErrorCode, formatZodError, isAppError, type CommandOf, type CommandResult, type CommandType, type RoomSignal, type UserSignal } from '@conversa/contracts';
 import { KeyedMutex, type Store } from '@conversa/store';
 import type { Logger } from '@conversa/observability';
 import { eventFactory } from './domain.js';
@@ -14,6 +14,8 @@ export type { RoomSeqLocks } from './commands/sequencer.js';
 /** Publishes a room's live signal (Redis pub/sub in production). */
 export interface SignalPublisher {
   publish(room: string, signal: RoomSignal): Promise<void>;
+  /** Publishes on one person's channel (their inbox streams); absent: nobody listens (tests). */
+  publishToUser?(user: string, signal: UserSignal): Promise<void>;
 }
 
 /** The repositories commands write: users, rooms (and memberships), messages, moderation. */
@@ -61,6 +63,14 @@ export class CommandExecutor {
         deps.logger.warn({ err: e, room }, 'room signal not published');
       }
     };
+    const publishToUser = async (user: string, signal: UserSignal): Promise<void> => {
+      try {
+        await deps.publisher.publishToUser?.(user, signal);
+      } catch (e) {
+        // The write is durable; an inbox stream that missed it is right again after a re-read of inbox.
+        deps.logger.warn({ err: e, user }, 'user signal not published');
+      }
+    };
     this.moderation = new ModerationApplier({
       store: deps.store,
       publish: (room, signal) => deps.publisher.publish(room, signal),
@@ -83,6 +93,7 @@ export class CommandExecutor {
       newId: deps.newId ?? randomUUID,
       logger: deps.logger,
       publish,
+      publishToUser,
     };
   }
 

@@ -4,6 +4,7 @@ import type { Logger } from '@conversa/observability';
 import type { CommandBus } from './adapters/commands.js';
 import type { PasswordHasher, Principal, TokenService } from '@conversa/auth';
 import type { RoomHubs } from './room-hub.js';
+import type { InboxStreams } from './inbox-stream.js';
 import type { Presence, PresenceConnection } from './presence.js';
 import type { LoginGuard, RateLimiter, RoomSendLimiter } from './rate-limits.js';
 import type { SlowModeCache } from './slow-mode.js';
@@ -41,6 +42,8 @@ export interface GatewayServices {
   tokens: TokenService;
   hasher: PasswordHasher;
   hubs: RoomHubs;
+  /** Each person's one stream across their rooms (`Subscription.inbox`). */
+  inbox: InboxStreams;
   presence: Presence;
   /** Publishes a signal that is not stored (typing) straight onto a room's channel. */
   publish: (room: string, signal: RoomSignal) => Promise<void>;

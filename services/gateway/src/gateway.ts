@@ -8,7 +8,7 @@ import { LRUCache } from 'lru-cache';
 import { AppError, names, type Names, type RoomSignal } from '@conversa/contracts';
 import type { Config } from '@conversa/config';
 import { closeServer, handleMetrics, listen, reach, safeUrl, type Logger, type Service } from '@conversa/observability';
-import { openStore, toUserView } from '@conversa/store';
+import { openStore, redisActivityCache, toUserView } from '@conversa/store';
 import { createCommandBus } from './adapters/commands.js';
 import { createRedisSignals } from './adapters/pubsub.js';
 import { PasswordHasher, TokenService } from '@conversa/auth';
@@ -21,6 +21,7 @@ import { groupedSubscribe } from './fanout.js';
 import { handleGraphQLHttp } from './http.js';
 import { createHttpRoutes } from './http-routes.js';
 import { RoomHubs } from './room-hub.js';
+import { InboxStreams } from './inbox-stream.js';
 import { createGatewayMetrics } from './metrics.js';
 import { resolvers } from './resolvers.js';
 import { createStaticHandler, resolveWebDist } from './static.js';
@@ -57,10 +58,16 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
   // Read at scrape time only, when wss and hubs below exist.
   const gm = createGatewayMetrics({ sockets: () => ws.clients.size, rooms: () => hubs.size });
   const redisError = () => gm.dependencyError('redis', 'connection');
+  const signals = createRedisSignals(config.REDIS_URL, n.roomChannel, logger, redisError, n.userChannel);
   const store = await reach('MongoDB', safeUrl(config.MONGO_URL), t, () =>
-    openStore({ url: config.MONGO_URL, dbName: config.MONGO_DB, onError: (op) => gm.dependencyError('mongo', op) }),
+    openStore({
+      url: config.MONGO_URL,
+      dbName: config.MONGO_DB,
+      onError: (op) => gm.dependencyError('mongo', op),
+      // Commands wait in ioredis' offline queue until Redis is reached below.
+      activityCache: redisActivityCache(signals.publisher, n.roomActivity),
+    }),
   );
-  const signals = createRedisSignals(config.REDIS_URL, n.roomChannel, logger, redisError);
   await reach('Redis', safeUrl(config.REDIS_URL), t, () => signals.connect());
   const bus = await reach('Redis (command queue)', safeUrl(config.REDIS_URL), t, () =>
     createCommandBus({
@@ -87,6 +94,14 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
     },
     logger,
   );
+  const inbox = new InboxStreams({
+    hubs,
+    users: signals,
+    store,
+    between: async (room, after, upTo) => withAuthors(store, await store.messages.between(room, after, upTo)),
+    logger,
+    maxPending: config.WS_MAX_PENDING_MESSAGES,
+  });
   const userById = coalesced((id: string) => store.users.findById(id), (id) => id);
 
   const publish = async (room: string, signal: RoomSignal) => {
@@ -139,6 +154,7 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
     tokens: new TokenService(config.JWT_SECRET, config.JWT_TTL_SECONDS),
     hasher: new PasswordHasher(),
     hubs,
+    inbox,
     presence,
     publish,
     maxPendingPerSubscription: config.WS_MAX_PENDING_MESSAGES,

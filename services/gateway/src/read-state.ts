@@ -1,11 +1,12 @@
-import { badInput, type RoomView, type UserView } from '@conversa/contracts';
+import { badInput, type MessageView, type RoomView, type UserView } from '@conversa/contracts';
 import { roomCounts, toRoomView, toUserView, type LastMessage, type RoomCounts, type RoomDoc, type Store } from '@conversa/store';
 
 export type ReadStateReads = Pick<Store, 'rooms' | 'readState' | 'users'>;
 
 /** One room as one person's room list shows it: their counts and the room's last message. */
 export interface RoomState extends RoomCounts {
-  last: LastMessage | null;
+  /** Stored (an author id to resolve), or as a live stream carried it (author included). */
+  last: LastMessage | MessageView | null;
   /** When the room last had a message (its creation when it never had one): room lists sort by it. */
   activeAt: Date;
 }
@@ -76,17 +77,21 @@ function decodeCursor(cursor: string): { at: number; id: string } {
 /**
  * A person's rooms (public rooms joined, direct and group rooms), most recent activity first,
  * with their counts; the totals cover every room, not only the page. Trips: the person's
- * memberships and direct rooms, the rooms, then `roomStates` — the same few whatever the number
- * of rooms (on FerretDB the by-id reads are point look-ups, a bounded number at once).
+ * memberships and direct rooms, `roomStates` (the rooms' activity: one `$in` on MongoDB, one
+ * cache read on FerretDB), then the page's rooms — the same few whatever the number of rooms.
  */
 export async function inboxPage(store: ReadStateReads, user: string, opts: { after?: string | undefined; limit: number }): Promise<InboxPage> {
   const after = opts.after ? decodeCursor(opts.after) : undefined;
-  const [memberOf, direct] = await Promise.all([store.rooms.roomIdsOf(user), store.rooms.listDirect(user)]);
-  const joined = await store.rooms.findByIds(memberOf.filter((id) => !direct.some((d) => d._id === id)));
-  const rooms = [...joined, ...direct];
+  const [memberships, direct] = await Promise.all([store.rooms.membershipsOf(user), store.rooms.listDirect(user)]);
+  const directIds = new Set(direct.map((d) => d._id));
+  // A room without messages sorts by when the person joined it (a direct room: its creation).
+  const rooms: Pick<RoomDoc, '_id' | 'createdAt'>[] = [
+    ...memberships.filter((m) => !directIds.has(m.room)).map((m) => ({ _id: m.room, createdAt: m.joinedAt })),
+    ...direct,
+  ];
   const states = await roomStates(store, user, rooms);
-  const rows = rooms.map((room, i) => ({ room, state: states[i]! }));
-  rows.sort((a, b) => b.state.activeAt.getTime() - a.state.activeAt.getTime() || (a.room._id < b.room._id ? -1 : a.room._id > b.room._id ? 1 : 0));
+  const rows = rooms.map((room, i) => ({ id: room._id, state: states[i]! }));
+  rows.sort((a, b) => b.state.activeAt.getTime() - a.state.activeAt.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   let unreadTotal = 0;
   let mentionsTotal = 0;
   for (const r of rows) {
@@ -96,15 +101,21 @@ export async function inboxPage(store: ReadStateReads, user: string, opts: { aft
   const start = after
     ? rows.findIndex((r) => {
         const t = r.state.activeAt.getTime();
-        return t < after.at || (t === after.at && r.room._id > after.id);
+        return t < after.at || (t === after.at && r.id > after.id);
       })
     : 0;
   const page = start < 0 ? [] : rows.slice(start, start + opts.limit);
+  // Only the page's rooms are read in full: the same number of reads whatever the room count.
+  const directOf = new Map(direct.map((d) => [d._id, d]));
+  const docs = new Map((await store.rooms.findByIds(page.filter((r) => !directOf.has(r.id)).map((r) => r.id))).map((d) => [d._id, d]));
   const last = page.at(-1);
   const more = start >= 0 && start + opts.limit < rows.length;
   return {
-    rooms: page.map((r) => ({ ...toRoomView(r.room), state: r.state })),
-    nextCursor: more && last ? encodeCursor(last.state.activeAt, last.room._id) : null,
+    rooms: page.flatMap((r) => {
+      const doc = directOf.get(r.id) ?? docs.get(r.id);
+      return doc ? [{ ...toRoomView(doc), state: r.state }] : [];
+    }),
+    nextCursor: more && last ? encodeCursor(last.state.activeAt, last.id) : null,
     unreadTotal,
     mentionsTotal,
   };

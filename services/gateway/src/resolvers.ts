@@ -44,6 +44,7 @@ import {
 import type { RoomPresence } from './room-hub.js';
 import { roomSendRefusal } from './rate-limits.js';
 import { inboxPage, readReceipts, type RoomState, type RoomWithState } from './read-state.js';
+import type { InboxPayload } from './inbox-stream.js';
 
 type Args = Record<string, unknown>;
 
@@ -369,6 +370,15 @@ export const resolvers = {
       },
       resolve: (s: { user: UserView; online: boolean }) => ({ user: s.user, online: s.online }),
     },
+    inbox: {
+      subscribe: (_: unknown, __: Args, ctx: GatewayContext) => {
+        const p = requireUser(ctx);
+        return ctx.services.inbox.open(p.id, p.username, () =>
+          ctx.closeSocket?.(CloseCode.SlowConsumer, 'slow consumer: too many inbox events pending; reconnect, subscribe and read inbox again'),
+        );
+      },
+      resolve: (e: InboxPayload) => e,
+    },
     readReceipts: {
       subscribe: async (_: unknown, args: Args, ctx: GatewayContext) => {
         const p = requireUser(ctx);
@@ -440,7 +450,8 @@ export const resolvers = {
     },
     lastMessage: async (room: RoomWithState, _: Args, ctx: GatewayContext) => {
       const { last } = await stateOf(room, ctx);
-      return last ? (await withAuthors(ctx.services.store, [last]))[0] : null;
+      if (!last) return null;
+      return 'author' in last ? last : (await withAuthors(ctx.services.store, [last]))[0];
     },
   },
 };

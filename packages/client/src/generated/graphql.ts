@@ -25,6 +25,18 @@ export type AuditOrder =
   | 'NEWEST_FIRST'
   | 'OLDEST_FIRST';
 
+export type InboxEventKind =
+  /** The caller was added to a room, or joined or opened one. */
+  | 'ADDED'
+  /** A new message in one of the caller's rooms (the caller's own too: other devices update). */
+  | 'MESSAGE'
+  /** The caller's read position moved (on any device). */
+  | 'READ'
+  /** The caller left or was removed from a room (after this, nothing of that room reaches the caller). */
+  | 'REMOVED'
+  /** The room's name, members or pins changed, or its counts or last message did (a hide, delete, unhide or edit). */
+  | 'UPDATED';
+
 export type MessageStatus =
   | 'DELETED'
   | 'HIDDEN'

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { LocalLocks, type DocLocks } from '@conversa/store';
-import type { RoomSignal } from '@conversa/contracts';
+import type { RoomSignal, UserSignal } from '@conversa/contracts';
 import type { RoomSeqLocks, SignalPublisher } from '../commands.js';
 
 /** A Redis connection that BullMQ can share (no per-request retry limit). */
@@ -9,11 +9,18 @@ export function createRedis(url: string, name: string): Redis {
   return new Redis(url, { maxRetriesPerRequest: null, lazyConnect: true, connectionName: name });
 }
 
-export function redisPublisher(redis: Redis, channelOf: (room: string) => string): SignalPublisher {
+export function redisPublisher(redis: Redis, channelOf: (room: string) => string, userChannelOf?: (user: string) => string): SignalPublisher {
   return {
     async publish(room, signal: RoomSignal) {
       await redis.publish(channelOf(room), JSON.stringify(signal));
     },
+    ...(userChannelOf
+      ? {
+          async publishToUser(user: string, signal: UserSignal) {
+            await redis.publish(userChannelOf(user), JSON.stringify(signal));
+          },
+        }
+      : {}),
   };
 }
 

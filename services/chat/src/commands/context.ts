@@ -1,4 +1,4 @@
-import { AppError, ErrorCode, notFound, type CommandOf, type CommandType, type CommandValue, type RoomSignal, type UserView } from '@conversa/contracts';
+import { AppError, ErrorCode, notFound, type CommandOf, type CommandType, type CommandValue, type RoomSignal, type UserSignal, type UserView } from '@conversa/contracts';
 import { GHOST_USER, toUserView, type KeyedMutex, type MessageDoc, type MessageRepository, type ReadStateRepository, type RoomRepository, type UserRepository } from '@conversa/store';
 import type { Logger } from '@conversa/observability';
 import type { EventFactory } from '../domain.js';
@@ -32,6 +32,8 @@ export interface CommandContext {
   logger: Logger;
   /** Publishes a room's live signal; a failure is logged, never thrown (the write stands). */
   publish(room: string, signal: RoomSignal): Promise<void>;
+  /** Publishes on one person's channel (their inbox streams); a failure is logged, never thrown. */
+  publishToUser(user: string, signal: UserSignal): Promise<void>;
 }
 
 /** Executes one command type: validates again, writes, publishes; refusals throw AppErrors. */

@@ -21,7 +21,11 @@ export const markRead: CommandHandler<'room.markRead'> = async (c, ctx) => {
   if (moved) {
     await ctx.readState.readMentions(room._id, c.actor, c.seq);
     // Receipts: the room's subscribers see the position move (gateways leave private ones out).
-    await ctx.publish(room._id, { kind: 'read', user: toUserView(user), lastReadSeq: c.seq, at: at.toISOString(), private: user.receiptsPrivate === true });
+    await Promise.all([
+      ctx.publish(room._id, { kind: 'read', user: toUserView(user), lastReadSeq: c.seq, at: at.toISOString(), private: user.receiptsPrivate === true }),
+      // The person's other devices: their inbox streams.
+      ctx.publishToUser(c.actor, { kind: 'read', room: room._id, lastReadSeq: c.seq }),
+    ]);
   }
   return { room: toRoomView(room), moved };
 };

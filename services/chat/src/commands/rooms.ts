@@ -26,7 +26,8 @@ export const join: CommandHandler<'room.join'> = async (c, ctx) => {
       ).room;
     // Not a member as far as the cache knows: most likely a first join, tried as one insert.
     const likelyNew = !(await ctx.reads.isMember(id, user.id));
-    await ctx.rooms.setMembership(id, user.id, true, ctx.makeEvent('room.joined', id, user.id, { room: id, user: user.id }), { likelyNew });
+    const joined = await ctx.rooms.setMembership(id, user.id, true, ctx.makeEvent('room.joined', id, user.id, { room: id, user: user.id }), { likelyNew });
+    if (joined) await ctx.publishToUser(user.id, { kind: 'added', room: id });
     return { room: toRoomView(room) };
   });
 };
@@ -37,6 +38,7 @@ export const leave: CommandHandler<'room.leave'> = async (c, ctx) => {
   if (room.kind === 'DIRECT') throw forbidden('room: a private room cannot be left');
   const event = ctx.makeEvent('room.left', c.room, c.actor, { room: c.room, user: c.actor });
   const left = await ctx.roomLocks.run(c.room, () => ctx.rooms.setMembership(c.room, c.actor, false, event));
+  if (left) await ctx.publishToUser(c.actor, { kind: 'removed', room: c.room });
   return { left };
 };
 
@@ -48,7 +50,11 @@ export const openDirect: CommandHandler<'room.openDirect'> = async (c, ctx) => {
   const pair = [me.id, peer._id].sort();
   const created = [ctx.makeEvent('room.created', id, me.id, { room: id, name: 'direct', kind: 'DIRECT', members: pair })];
   // The id is derived from the pair and unique: both opening at once still yields one room.
-  const room = (await ctx.reads.room(id)) ?? (await ctx.rooms.ensure({ _id: id, name: 'direct', kind: 'DIRECT', pair, createdAt: ctx.now(), outbox: created }, { absent: true })).room;
+  const cached = await ctx.reads.room(id);
+  if (cached) return { room: toRoomView(cached) };
+  const { room, created: isNew } = await ctx.rooms.ensure({ _id: id, name: 'direct', kind: 'DIRECT', pair, createdAt: ctx.now(), outbox: created }, { absent: true });
+  // A new private room enters both people's room lists.
+  if (isNew) await Promise.all(pair.map((u) => ctx.publishToUser(u, { kind: 'added', room: id })));
   return { room: toRoomView(room) };
 };
 

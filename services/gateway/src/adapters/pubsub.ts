@@ -1,10 +1,11 @@
 import { RedisPubSub } from 'graphql-redis-subscriptions';
 import { Redis } from 'ioredis';
-import { parseRoomSignal } from '@conversa/contracts';
+import { parseRoomSignal, parseUserSignal } from '@conversa/contracts';
 import type { Logger } from '@conversa/observability';
 import type { RoomSignalSource } from '../room-hub.js';
+import type { UserSignalSource } from '../inbox-stream.js';
 
-export interface RedisSignals extends RoomSignalSource {
+export interface RedisSignals extends RoomSignalSource, UserSignalSource {
   readonly pubsub: RedisPubSub;
   /** The publishing connection, also used for readiness and non-stored signals. */
   readonly publisher: Redis;
@@ -25,6 +26,8 @@ export function createRedisSignals(
   logger: Logger,
   /** Called on each connection error (for metrics). */
   onError: (err: Error) => void = () => undefined,
+  /** One person's channel (`Names.userChannel`); without it, `subscribeUser` refuses. */
+  userChannelOf?: (user: string) => string,
 ): RedisSignals {
   const options = { lazyConnect: true, maxRetriesPerRequest: null, enableOfflineQueue: true } as const;
   const publisher = new Redis(url, { ...options, connectionName: 'gateway-pub' });
@@ -61,6 +64,20 @@ export function createRedisSignals(
           onSignal(parseRoomSignal(raw));
         } catch (e) {
           logger.warn({ err: e, room }, 'dropped a room signal that does not match the contract');
+        }
+      });
+      return async () => {
+        pubsub.unsubscribe(id);
+        await Promise.resolve();
+      };
+    },
+    async subscribeUser(user, onSignal) {
+      if (!userChannelOf) throw new Error('createRedisSignals: no user channel names given');
+      const id = await pubsub.subscribe(userChannelOf(user), (raw: unknown) => {
+        try {
+          onSignal(parseUserSignal(raw));
+        } catch (e) {
+          logger.warn({ err: e, user }, 'dropped a user signal that does not match the contract');
         }
       });
       return async () => {
