@@ -1,5 +1,5 @@
 import { badInput, type MessageView, type RoomView, type UserView } from '@conversa/contracts';
-import { roomCounts, toRoomView, toUserView, type LastMessage, type RoomCounts, type RoomDoc, type Store } from '@conversa/store';
+import { GHOST_USER, roomCounts, toMessageView, toRoomView, toUserView, type LastMessage, type RoomCounts, type RoomDoc, type Store } from '@conversa/store';
 
 export type ReadStateReads = Pick<Store, 'rooms' | 'readState' | 'users'>;
 
@@ -108,12 +108,17 @@ export async function inboxPage(store: ReadStateReads, user: string, opts: { aft
   // Only the page's rooms are read in full: the same number of reads whatever the room count.
   const directOf = new Map(direct.map((d) => [d._id, d]));
   const docs = new Map((await store.rooms.findByIds(page.filter((r) => !directOf.has(r.id)).map((r) => r.id))).map((d) => [d._id, d]));
+  // The page's last messages with their authors, in one read (not one per room).
+  const stored = page.flatMap((r) => (r.state.last && !('author' in r.state.last) ? [r.state.last] : []));
+  const authors = new Map((await store.users.findByIds([...new Set(stored.map((m) => m.authorId))])).map((u) => [u._id, toUserView(u)]));
+  const withAuthor = (s: RoomState): RoomState =>
+    s.last && !('author' in s.last) ? { ...s, last: toMessageView(s.last, authors.get(s.last.authorId) ?? { ...GHOST_USER, id: s.last.authorId }) } : s;
   const last = page.at(-1);
   const more = start >= 0 && start + opts.limit < rows.length;
   return {
     rooms: page.flatMap((r) => {
       const doc = directOf.get(r.id) ?? docs.get(r.id);
-      return doc ? [{ ...toRoomView(doc), state: r.state }] : [];
+      return doc ? [{ ...toRoomView(doc), state: withAuthor(r.state) }] : [];
     }),
     nextCursor: more && last ? encodeCursor(last.state.activeAt, last.id) : null,
     unreadTotal,
