@@ -82,10 +82,11 @@ function openOne(cmd: Extract<WorkerCommand, { type: 'open' }>, s: Extract<Worke
     let acked = false;
     ws.on('open', () => ws.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${s.token}` } })));
     ws.on('message', (data: Buffer) => {
-      const m = JSON.parse(data.toString()) as { type: string; payload?: { data?: Record<string, { body?: string }> } };
+      const m = JSON.parse(data.toString()) as { type: string; payload?: { data?: Record<string, { body?: string; message?: { body?: string } | null }> } };
       if (m.type === 'next') {
         const payload = m.payload?.data ? Object.values(m.payload.data)[0] : undefined;
-        record(payload?.body);
+        // A message subscription's body, or an inbox event's message body.
+        record(payload?.body ?? payload?.message?.body);
       } else if (m.type === 'connection_ack') {
         acked = true;
         s.subs.forEach((sub, i) => ws.send(JSON.stringify({ id: String(i + 1), type: 'subscribe', payload: sub })));
