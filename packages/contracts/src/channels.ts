@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Id, MessageView, UserView } from './domain.js';
+import { Id, MessageView, RoomView, UserView } from './domain.js';
 
 /** Payloads published on a room's Redis channel (see `Names.roomChannel`). */
 export const RoomSignal = z.discriminatedUnion('kind', [
@@ -7,6 +7,8 @@ export const RoomSignal = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('message.updated'), message: MessageView }),
   z.object({ kind: z.literal('presence'), user: UserView, online: z.boolean() }),
   z.object({ kind: z.literal('typing'), user: UserView }),
+  /** The room itself changed (name, members, roles, slow mode): room lists show it again. */
+  z.object({ kind: z.literal('room.updated'), room: RoomView }),
   /** A member's read position moved (markRead). `private`: their receipts are hidden from others. */
   z.object({ kind: z.literal('read'), user: UserView, lastReadSeq: z.number().int().min(0), at: z.iso.datetime(), private: z.boolean() }),
 ]);

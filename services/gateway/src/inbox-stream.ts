@@ -53,12 +53,14 @@ class TrackedRoom {
   /** Hub events that came while the room was being read. */
   early: ({ m: MessageView } | { s: RoomSignal })[] | undefined = [];
 
+  /** The seq the hub continues after (set on attaching) and the hub listeners. */
+  hubLast = 0;
+  onMessage: (m: MessageView) => void = () => undefined;
+  onSignal: (s: RoomSignal) => void = () => undefined;
+
   constructor(
-    readonly doc: RoomDoc,
+    public doc: RoomDoc,
     readonly hub: RoomHub,
-    readonly hubLast: number,
-    readonly onMessage: (m: MessageView) => void,
-    readonly onSignal: (s: RoomSignal) => void,
   ) {
     this.activeAt = doc.createdAt;
   }
@@ -172,24 +174,32 @@ export class InboxStreams {
         if (before.unread !== after.unread || before.mentions !== after.mentions || !sameLast(before.last, after.last)) emit('UPDATED', t);
       };
 
+      const applySignal = async (t: TrackedRoom, s: RoomSignal): Promise<void> => {
+        if (s.kind === 'message.updated') return applyUpdate(t, s);
+        if (s.kind !== 'room.updated') return;
+        // Name, members, roles: the signal carries the room as it is now (no read per stream).
+        t.doc = { ...t.doc, name: s.room.name, slowModeSeconds: s.room.slowModeSeconds };
+        emit('UPDATED', t);
+      };
+
       const track = async (docs: RoomDoc[]): Promise<TrackedRoom[]> => {
         const tracked: TrackedRoom[] = [];
         for (const doc of docs) {
           if (rooms.has(doc._id)) continue;
           const hub = await deps.hubs.acquire(doc._id);
-          // Assigned once the object exists: the listeners buffer until the room is read.
-          let t!: TrackedRoom;
-          const onMessage = (m: MessageView) => {
+          const t = new TrackedRoom(doc, hub);
+          // The listeners buffer until the room is read.
+          t.onMessage = (m: MessageView) => {
             if (t.early) t.early.push({ m });
             else t.chain = t.chain.then(() => applyMessage(t, m)).catch(onRoomError(doc._id));
           };
-          const onSignal = (s: RoomSignal) => {
-            if (s.kind !== 'message.updated') return;
+          t.onSignal = (s: RoomSignal) => {
+            if (s.kind !== 'message.updated' && s.kind !== 'room.updated') return;
             if (t.early) t.early.push({ s });
-            else t.chain = t.chain.then(() => applyUpdate(t, s)).catch(onRoomError(doc._id));
+            else t.chain = t.chain.then(() => applySignal(t, s)).catch(onRoomError(doc._id));
           };
-          t = new TrackedRoom(doc, hub, hub.attachMessages(onMessage), onMessage, onSignal);
-          hub.attachSignals(onSignal);
+          t.hubLast = hub.attachMessages(t.onMessage);
+          hub.attachSignals(t.onSignal);
           rooms.set(doc._id, t);
           tracked.push(t);
         }
@@ -212,9 +222,9 @@ export class InboxStreams {
           for (const m of missed) count(t, m);
           for (const e of early) {
             if ('m' in e) t.chain = t.chain.then(() => applyMessage(t, e.m)).catch(onRoomError(t.doc._id));
-            else if (e.s.kind === 'message.updated') {
+            else {
               const s = e.s;
-              t.chain = t.chain.then(() => applyUpdate(t, s)).catch(onRoomError(t.doc._id));
+              t.chain = t.chain.then(() => applySignal(t, s)).catch(onRoomError(t.doc._id));
             }
           }
         }

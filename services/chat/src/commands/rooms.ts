@@ -69,5 +69,6 @@ export const setSlowMode: CommandHandler<'room.setSlowMode'> = async (c, ctx) =>
   const event = ctx.makeEvent('room.slowModeSet', room._id, admin.id, { room: room._id, seconds: c.seconds, previousSeconds });
   const stored = await ctx.rooms.setSlowMode(room._id, c.seconds, event);
   if (!stored) throw notFound(`room: no room "${c.room}"`);
+  await ctx.publish(room._id, { kind: 'room.updated', room: toRoomView(stored) });
   return { room: toRoomView(stored) };
 };
