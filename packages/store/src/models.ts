@@ -1,5 +1,6 @@
 import { Schema, type Connection, type Model, type SchemaDefinitionProperty } from 'mongoose';
-import type { DomainEvent, MessageStatus, ModerationKind, Role, RoomKind } from '@conversa/contracts';
+import type { DomainEvent, MemberRole, MessageStatus, ModerationKind, Role, RoomKind } from '@conversa/contracts';
+import { blockSchema, type BlockDoc } from './blocks-model.js';
 
 /**
  * Documents that emit events carry their own outbox: the pending events are written in the
@@ -31,6 +32,8 @@ export interface RoomDoc extends Outboxed {
   createdAt: Date;
   /** Slow mode: seconds between one person's messages, set by an admin; absent (rooms from before it) = 0. */
   slowModeSeconds?: number;
+  /** GROUP rooms: who created it (a retried create must be theirs). */
+  createdBy?: string;
 }
 
 export interface MembershipDoc extends Outboxed {
@@ -40,6 +43,8 @@ export interface MembershipDoc extends Outboxed {
   user: string;
   active: boolean;
   joinedAt: Date;
+  /** GROUP rooms only: the member's role (exactly one active OWNER per group); absent elsewhere and once removed. */
+  role?: MemberRole;
 }
 
 export interface MessageDoc extends Outboxed {
@@ -156,10 +161,11 @@ const roomSchema = new Schema<RoomDoc>(
   {
     _id: { type: String, required: true },
     name: { type: String, required: true },
-    kind: { type: String, required: true, enum: ['PUBLIC', 'DIRECT'] },
+    kind: { type: String, required: true, enum: ['PUBLIC', 'DIRECT', 'GROUP'] },
     pair: { type: [String], default: [], index: true },
     createdAt: { type: Date, required: true },
     slowModeSeconds: { type: Number, min: 0 },
+    createdBy: { type: String },
     ...outboxFields,
   },
   { ...opts, collection: 'rooms' },
@@ -173,6 +179,7 @@ const membershipSchema = new Schema<MembershipDoc>(
     user: { type: String, required: true },
     active: { type: Boolean, required: true },
     joinedAt: { type: Date, required: true },
+    role: { type: String, enum: ['OWNER', 'ADMIN', 'MEMBER'] },
     ...outboxFields,
   },
   { ...opts, collection: 'memberships' },
@@ -289,6 +296,7 @@ export interface Models {
   ModerationAction: Model<ModerationActionDoc>;
   Mute: Model<MuteDoc>;
   OutboxMark: Model<OutboxMarkDoc>;
+  Block: Model<BlockDoc>;
 }
 
 export function defineModels(conn: Connection): Models {
@@ -302,5 +310,6 @@ export function defineModels(conn: Connection): Models {
     ModerationAction: conn.model<ModerationActionDoc>('ModerationAction', moderationActionSchema),
     Mute: conn.model<MuteDoc>('Mute', muteSchema),
     OutboxMark: conn.model<OutboxMarkDoc>('OutboxMark', outboxMarkSchema),
+    Block: conn.model<BlockDoc>('Block', blockSchema),
   };
 }

@@ -17,7 +17,7 @@ export interface SignalPublisher {
 }
 
 /** The repositories commands write: users, rooms (and memberships), messages, moderation. */
-export type CommandStore = Pick<Store, 'users' | 'rooms' | 'messages' | 'moderation'>;
+export type CommandStore = Pick<Store, 'users' | 'rooms' | 'messages' | 'moderation' | 'groups' | 'blocks'>;
 
 export interface CommandDeps {
   store: CommandStore;
@@ -73,6 +73,8 @@ export class CommandExecutor {
       users: deps.store.users,
       rooms: deps.store.rooms,
       messages: deps.store.messages,
+      groups: deps.store.groups,
+      blocks: deps.store.blocks,
       reads: deps.reads ?? storeReads(deps.store),
       roomLocks,
       sequencer: new MessageSequencer({ messages: deps.store.messages, roomLocks, seqLocks: deps.seqLocks ?? localSeqLocks, makeEvent, now }),

@@ -5,6 +5,8 @@ import { join, leave, openDirect, setSlowMode } from './rooms.js';
 import { send } from './send.js';
 import { edit, remove } from './messages.js';
 import { hideOrUnhide, mute, unmute } from './moderation.js';
+import { addMember, createGroup, removeMember, renameRoom, setMemberRole } from './groups.js';
+import { blockUser, unblockUser } from './blocks.js';
 
 /** Every command type's handler: typed over CommandType, so a new command cannot lack one. */
 export type CommandHandlers = { readonly [T in CommandType]: CommandHandler<T> };
@@ -23,4 +25,11 @@ export const commandHandlers: CommandHandlers = {
   'message.unhide': hideOrUnhide,
   'user.mute': mute,
   'user.unmute': unmute,
+  'group.create': createGroup,
+  'group.addMember': addMember,
+  'group.removeMember': removeMember,
+  'group.setRole': setMemberRole,
+  'room.rename': renameRoom,
+  'user.block': blockUser,
+  'user.unblock': unblockUser,
 };
