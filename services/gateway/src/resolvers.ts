@@ -40,6 +40,7 @@ import {
 } from './validation.js';
 import type { RoomPresence } from './room-hub.js';
 import { roomSendRefusal } from './rate-limits.js';
+import { withGroupResolvers } from './resolvers-groups.js';
 
 type Args = Record<string, unknown>;
 
@@ -87,7 +88,7 @@ function actionView(a: ModerationAction | ModerationActionDoc): ModerationAction
 const presenceOf = (ctx: GatewayContext, room: string): RoomPresence | undefined =>
   ctx.connection ? { enter: () => ctx.connection!.enterRoom(room), leave: () => ctx.connection!.leaveRoom(room) } : undefined;
 
-export const resolvers = {
+export const resolvers = withGroupResolvers({
   DateTime: DateTimeResolver,
   JSON: JSONResolver,
 
@@ -109,11 +110,12 @@ export const resolvers = {
     },
     rooms: async (_: unknown, __: Args, ctx: GatewayContext) => {
       const p = requireUser(ctx);
-      const [pub, direct] = await Promise.all([
+      const [pub, direct, groups] = await Promise.all([
         ctx.services.store.rooms.listPublic(),
         ctx.services.store.rooms.listDirect(p.id),
+        ctx.services.store.groups.groupsOf(p.id),
       ]);
-      return [...pub, ...direct].map(toRoomView);
+      return [...pub, ...direct, ...groups].map(toRoomView);
     },
     room: async (_: unknown, args: Args, ctx: GatewayContext) => {
       const { id } = parseArgs(IdArgs, args);
@@ -398,4 +400,4 @@ export const resolvers = {
     },
     lastSeq: (room: RoomView, _: Args, ctx: GatewayContext) => ctx.services.store.messages.lastSeq(room.id),
   },
-};
+});

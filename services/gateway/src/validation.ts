@@ -136,3 +136,20 @@ export function parseArgs<S extends z.ZodType>(schema: S, args: unknown): z.infe
   if (!r.success) throw badInput(formatZodError(r.error));
   return r.data;
 }
+
+// ---- group rooms and blocking (API-product.graphql) ----
+
+const groupName = text('name', 1, LIMITS.groupNameMax * 4)
+  .transform((s) => s.trim())
+  .pipe(z.string().min(1, 'name cannot be blank').max(LIMITS.groupNameMax, `name has at most ${LIMITS.groupNameMax} characters`));
+
+export const CreateGroupArgs = z.object({
+  name: groupName,
+  members: z
+    .array(id)
+    .max(LIMITS.groupMembersMax, `members: a group has at most ${LIMITS.groupMembersMax} people`)
+    .default([]),
+});
+export const MemberArgs = z.object({ room: id, userId: id });
+export const SetMemberRoleArgs = z.object({ room: id, userId: id, role: z.enum(['OWNER', 'ADMIN', 'MEMBER']) });
+export const RenameRoomArgs = z.object({ room: id, name: groupName });

@@ -25,6 +25,11 @@ export type AuditOrder =
   | 'NEWEST_FIRST'
   | 'OLDEST_FIRST';
 
+export type MemberRole =
+  | 'ADMIN'
+  | 'MEMBER'
+  | 'OWNER';
+
 export type MessageStatus =
   | 'DELETED'
   | 'HIDDEN'
@@ -36,6 +41,7 @@ export type Role =
 
 export type RoomKind =
   | 'DIRECT'
+  | 'GROUP'
   | 'PUBLIC';
 
 export type UserFieldsFragment = { id: string, username: string, displayName: string, role: Role };
