@@ -12,6 +12,7 @@ import {
   roleChanges,
   type GroupMemberState,
 } from './group-rules.js';
+import { assertCanSend, canReadRoom } from './rules.js';
 
 const m = (user: string, role: MemberRole): GroupMemberState => ({ user, role });
 const code = (f: () => unknown): string | undefined => {
@@ -28,6 +29,15 @@ describe('group rules', () => {
   const admin = m('a', 'ADMIN');
   const member = m('x', 'MEMBER');
   const group = [owner, admin, member];
+
+  it('lets only active members read and send in a group', () => {
+    const g = { _id: 'g', kind: 'GROUP' as const, pair: [] };
+    expect(canReadRoom(g, 'o', true)).toBe(true);
+    expect(canReadRoom(g, 'o', false)).toBe(false);
+    expect(canReadRoom(g, 'o')).toBe(false);
+    expect(code(() => assertCanSend(g, 'o', true))).toBeUndefined();
+    expect(code(() => assertCanSend(g, 'o', false))).toBe('FORBIDDEN');
+  });
 
   it('applies only to group rooms; a direct room says nothing to a non-member', () => {
     expect(code(() => assertGroupRoom({ _id: 'g', kind: 'GROUP', pair: [] }, 'o'))).toBeUndefined();
