@@ -264,4 +264,65 @@ describe('read state across two gateways and two chat workers', () => {
     expect(on1.items.slice(seen).filter((e) => e.inbox.room.id === r)).toEqual([]);
     expect(on1.errors).toEqual([]);
   });
+
+  it('in a group of three: counts per member, inbox events, receipts, a removed member cut off, an outsider refused', async () => {
+    type Ev = { inbox: { kind: string; room: { id: string; name: string; unread: number; mentions: number; myRole: string | null } } };
+    const SUB = 'subscription { inbox { kind room { id name unread mentions myRole } } }';
+    const [kim, lea, max, out] = await Promise.all([
+      register(g1, `kim_${tag}`, 'Kim'),
+      register(g2, `lea_${tag}`, 'Lea'),
+      register(g1, `max_${tag}`, 'Max'),
+      register(g2, `out_${tag}`, 'Out'),
+    ]);
+    const [kimWs, leaWs, maxWs] = [wsClient(sys.gateways[0]!.ws, kim.token), wsClient(sys.gateways[1]!.ws, lea.token), wsClient(sys.gateways[0]!.ws, max.token)];
+    clients.push(kimWs, leaWs, maxWs);
+    const [onKim, onLea, onMax] = [collect<Ev>(kimWs, SUB, {}), collect<Ev>(leaWs, SUB, {}), collect<Ev>(maxWs, SUB, {})];
+    const lastOf = (c: typeof onKim, room: string, kind: string) => [...c.items].reverse().find((e) => e.inbox.room.id === room && e.inbox.kind === kind)?.inbox;
+    // The streams are live once each has seen a message of a room the three share.
+    const lobby = `lobby-${tag}`;
+    for (const who of [kim, lea, max]) await gqlOk(g1, 'mutation($n: String!) { joinRoom(name: $n) { id } }', { n: lobby }, who.token);
+    await eventually('three streams live', async () => {
+      await send(g1, kim, lobby, 'anyone?');
+      return [onKim, onLea, onMax].every((c) => c.items.some((e) => e.inbox.kind === 'MESSAGE' && e.inbox.room.id === lobby)) ? true : undefined;
+    });
+
+    const group = (await gqlOk<{ createGroup: { id: string } }>(g1, 'mutation($n: String!, $m: [ID!]!) { createGroup(name: $n, members: $m) { id } }', { n: `team ${tag}`, m: [lea.user.id, max.user.id] }, kim.token)).createGroup;
+    for (const [on, role] of [[onKim, 'OWNER'], [onLea, 'MEMBER'], [onMax, 'MEMBER']] as const)
+      await eventually(`ADDED with ${role}`, () => (lastOf(on, group.id, 'ADDED')?.room.myRole === role ? true : undefined));
+
+    await send(g1, kim, group.id, 'welcome');
+    const q = await send(g2, lea, group.id, `question for @max_${tag}`);
+    await send(g1, kim, group.id, '@room standup');
+    expect(await state(g1, kim, group.id)).toMatchObject({ unread: 0, mentions: 0 }); // she wrote the newest
+    expect(await state(g2, lea, group.id)).toMatchObject({ unread: 1, mentions: 1 });
+    expect(await state(g1, max, group.id)).toMatchObject({ unread: 3, mentions: 2 });
+    await eventually('max\'s stream at 3 unread', () => (lastOf(onMax, group.id, 'MESSAGE')?.room.unread === 3 ? true : undefined));
+    expect(lastOf(onMax, group.id, 'MESSAGE')?.room.mentions).toBe(2);
+
+    // An outsider gets nothing of the group.
+    expect((await gql(g2, MARK, { r: group.id, s: 1 }, out.token)).errors?.[0]).toMatchObject({ extensions: { code: 'FORBIDDEN' } });
+    expect((await gql(g2, ROOM, { r: group.id }, out.token)).errors?.[0]).toMatchObject({ extensions: { code: 'FORBIDDEN' } });
+
+    // Max reads up to the question; Lea (private) reads everything; Kim sees Max's receipt only.
+    await gqlOk(g2, 'mutation { setReceiptsPrivate(private: true) { id } }', {}, lea.token);
+    await gqlOk(g1, MARK, { r: group.id, s: q.seq }, max.token);
+    await gqlOk(g2, MARK, { r: group.id, s: 3 }, lea.token);
+    const readBy = (await gqlOk<{ room: { readBy: { user: { id: string }; lastReadSeq: number }[] } }>(g1, 'query($r: ID!) { room(id: $r) { readBy { user { id } lastReadSeq } } }', { r: group.id }, kim.token)).room.readBy;
+    expect(readBy).toEqual([{ user: { id: max.user.id }, lastReadSeq: q.seq }]);
+
+    // Rename: UPDATED with the new name for everyone.
+    await gqlOk(g1, 'mutation($r: ID!, $n: String!) { renameRoom(room: $r, name: $n) { id } }', { r: group.id, n: `crew ${tag}` }, kim.token);
+    for (const on of [onKim, onLea, onMax]) await eventually('UPDATED with the new name', () => (lastOf(on, group.id, 'UPDATED')?.room.name === `crew ${tag}` ? true : undefined));
+
+    // Max is removed: REMOVED, then nothing of the group, and no counts or reads of it.
+    await gqlOk(g1, 'mutation($r: ID!, $u: ID!) { removeMember(room: $r, userId: $u) { id } }', { r: group.id, u: max.user.id }, kim.token);
+    await eventually('REMOVED for max', () => (lastOf(onMax, group.id, 'REMOVED') ? true : undefined));
+    const seen = onMax.items.length;
+    await send(g1, kim, group.id, 'after max left');
+    await eventually('lea sees it', () => (lastOf(onLea, group.id, 'MESSAGE')?.room.unread === 1 ? true : undefined));
+    expect(onMax.items.slice(seen).filter((e) => e.inbox.room.id === group.id)).toEqual([]);
+    expect((await gql(g1, MARK, { r: group.id, s: 1 }, max.token)).errors?.[0]).toMatchObject({ extensions: { code: 'FORBIDDEN' } });
+    const maxInbox = (await gqlOk<{ inbox: Inbox }>(g1, INBOX, {}, max.token)).inbox;
+    expect(maxInbox.rooms.map((r) => r.id)).not.toContain(group.id);
+  });
 });

@@ -87,6 +87,18 @@ export function formatEventLine(e: DomainEvent): string {
     case 'room.slowModeSet':
       what = `slow mode ${e.data.previousSeconds} s → ${e.data.seconds} s`;
       break;
+    case 'room.member_added':
+      what = `${e.data.user} as ${e.data.role}`;
+      break;
+    case 'room.member_removed':
+      what = e.data.user;
+      break;
+    case 'room.renamed':
+      what = `${JSON.stringify(e.data.previousName)} → ${JSON.stringify(e.data.name)}`;
+      break;
+    case 'room.role_changed':
+      what = `${e.data.user} ${e.data.previousRole} → ${e.data.role}`;
+      break;
   }
   return `${e.occurredAt} ${e.type.padEnd(17)} room=${room} actor=${e.actor ?? '-'} id=${e.id} ${what}`.trimEnd();
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ErrorCode } from './errors.js';
-import { Id, LIMITS, MessageView, RoomView, UserView } from './domain.js';
+import { Id, LIMITS, MemberRole, MessageView, RoomView, UserView } from './domain.js';
 import { MODERATION_REASON_MAX, ModerationAction } from './moderation.js';
 
 /**
@@ -121,6 +121,30 @@ export const SetReceiptsPrivate = z.object({
   actor,
   private: z.boolean(),
 });
+// ---- group rooms and blocking (API-product.graphql) ----
+
+/** A group's name: trimmed, 1..64 characters. */
+const groupName = z.string().trim().min(1).max(LIMITS.groupNameMax);
+
+/**
+ * Creates a group room; the actor is its OWNER. `room` is the new room's id, chosen by the
+ * gateway, so that a retried job finishes the same group instead of creating a second one.
+ */
+export const CreateGroup = z.object({
+  type: z.literal('group.create'),
+  actor,
+  room: Id,
+  name: groupName,
+  /** The other initial members (the actor may be listed; duplicates count once). */
+  members: z.array(Id).max(LIMITS.groupMembersMax),
+});
+
+export const AddMember = z.object({ type: z.literal('group.addMember'), actor, room: Id, user: Id });
+export const RemoveMember = z.object({ type: z.literal('group.removeMember'), actor, room: Id, user: Id });
+export const SetMemberRole = z.object({ type: z.literal('group.setRole'), actor, room: Id, user: Id, role: MemberRole });
+export const RenameRoom = z.object({ type: z.literal('room.rename'), actor, room: Id, name: groupName });
+export const BlockUser = z.object({ type: z.literal('user.block'), actor, user: Id });
+export const UnblockUser = z.object({ type: z.literal('user.unblock'), actor, user: Id });
 
 export const Command = z.discriminatedUnion('type', [
   RegisterUser,
@@ -138,6 +162,13 @@ export const Command = z.discriminatedUnion('type', [
   SetSlowMode,
   MarkRead,
   SetReceiptsPrivate,
+  CreateGroup,
+  AddMember,
+  RemoveMember,
+  SetMemberRole,
+  RenameRoom,
+  BlockUser,
+  UnblockUser,
 ]);
 export type Command = z.infer<typeof Command>;
 export type CommandType = Command['type'];
@@ -169,6 +200,15 @@ export const COMMAND_POLICY: Readonly<Record<CommandType, { class: 'interactive'
   'room.setSlowMode': { class: 'bulk', stale: 'execute' },
   'room.markRead': { class: 'interactive', stale: 'execute' },
   'user.setReceiptsPrivate': { class: 'interactive', stale: 'execute' },
+  // Idempotent: a late group.create finishes the group of that id; adding, removing, setting
+  // a role, renaming, blocking twice leaves the same state.
+  'group.create': { class: 'interactive', stale: 'execute' },
+  'group.addMember': { class: 'interactive', stale: 'execute' },
+  'group.removeMember': { class: 'interactive', stale: 'execute' },
+  'group.setRole': { class: 'interactive', stale: 'execute' },
+  'room.rename': { class: 'interactive', stale: 'execute' },
+  'user.block': { class: 'interactive', stale: 'execute' },
+  'user.unblock': { class: 'interactive', stale: 'execute' },
 };
 
 /** What each command answers when it succeeds. */
@@ -188,6 +228,14 @@ export const CommandValue = {
   'room.setSlowMode': z.object({ room: RoomView }),
   'room.markRead': z.object({ room: RoomView, moved: z.boolean() }),
   'user.setReceiptsPrivate': z.object({ user: UserView }),
+  'group.create': z.object({ room: RoomView }),
+  'group.addMember': z.object({ room: RoomView }),
+  'group.removeMember': z.object({ room: RoomView }),
+  'group.setRole': z.object({ room: RoomView }),
+  'room.rename': z.object({ room: RoomView }),
+  /** `changed`: false when it was so already (blocking twice is a no-op). */
+  'user.block': z.object({ changed: z.boolean() }),
+  'user.unblock': z.object({ changed: z.boolean() }),
 } as const satisfies Record<CommandType, z.ZodType>;
 export type CommandValue<T extends CommandType> = z.infer<(typeof CommandValue)[T]>;
 

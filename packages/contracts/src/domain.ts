@@ -16,16 +16,23 @@ export const LIMITS = {
   idMax: 128,
   /** Slow mode of a room: 0..3,600 seconds between one person's messages. */
   slowModeMaxSeconds: 3_600,
+  /** A group room's name: 1..64 characters after trimming. */
+  groupNameMax: 64,
+  /** People in one group room, its owner included. */
+  groupMembersMax: 1_000,
 } as const;
 
 export const USERNAME_PATTERN = /^[a-z0-9_.-]{3,32}$/;
 
 export const Role = z.enum(['USER', 'ADMIN']);
 export type Role = z.infer<typeof Role>;
-export const RoomKind = z.enum(['PUBLIC', 'DIRECT']);
+export const RoomKind = z.enum(['PUBLIC', 'DIRECT', 'GROUP']);
 export type RoomKind = z.infer<typeof RoomKind>;
 export const MessageStatus = z.enum(['VISIBLE', 'HIDDEN', 'DELETED']);
 export type MessageStatus = z.infer<typeof MessageStatus>;
+/** A member's role in a group room (public and direct rooms have none). */
+export const MemberRole = z.enum(['OWNER', 'ADMIN', 'MEMBER']);
+export type MemberRole = z.infer<typeof MemberRole>;
 
 export const Id = z.string().min(1).max(LIMITS.idMax);
 
@@ -75,7 +82,12 @@ export function roomSlug(name: string): string {
     .replace(/[^a-z0-9-]/g, '');
 }
 
-/** A private room is for its two members; a public room is open to everyone signed in. */
-export function canReadRoom(room: { kind: RoomKind; pair: readonly string[] }, userId: string): boolean {
-  return room.kind === 'PUBLIC' || room.pair.includes(userId);
+/**
+ * A public room is open to everyone signed in; a direct room is for its two members (`pair`);
+ * a group room for its active members (`member`: what the membership store says now).
+ */
+export function canReadRoom(room: { kind: RoomKind; pair: readonly string[] }, userId: string, member = false): boolean {
+  if (room.kind === 'PUBLIC') return true;
+  if (room.kind === 'DIRECT') return room.pair.includes(userId);
+  return member;
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Id, MessageView, RoomKind, UserView } from './domain.js';
+import { Id, MemberRole, MessageView, RoomKind, UserView } from './domain.js';
 import { ModerationAction } from './moderation.js';
 
 /**
@@ -26,6 +26,14 @@ const eventData = {
   'moderation.action': z.object({ action: ModerationAction }),
   /** An admin changed the room's slow mode (seconds between one person's messages; 0: off). */
   'room.slowModeSet': z.object({ room: Id, seconds: z.number().int().min(0), previousSeconds: z.number().int().min(0) }),
+  // ---- group rooms (API-product.graphql); the envelope's actor is who did it ----
+  /** Someone was added to a group (its OWNER or an ADMIN did it), with the role they got. */
+  'room.member_added': z.object({ room: Id, user: Id, role: MemberRole }),
+  /** Someone was removed from a group by its OWNER or an ADMIN (leaving is `room.left`). */
+  'room.member_removed': z.object({ room: Id, user: Id }),
+  'room.renamed': z.object({ room: Id, name: z.string(), previousName: z.string() }),
+  /** A member's role changed; handing over ownership is two of these (new OWNER, old one ADMIN). */
+  'room.role_changed': z.object({ room: Id, user: Id, role: MemberRole, previousRole: MemberRole }),
 } as const;
 export type EventType = keyof typeof eventData;
 export const EVENT_TYPES = Object.keys(eventData) as EventType[];
@@ -60,6 +68,10 @@ export const DomainEvent = z.discriminatedUnion('type', [
   envelope('message.unhidden'),
   envelope('moderation.action'),
   envelope('room.slowModeSet'),
+  envelope('room.member_added'),
+  envelope('room.member_removed'),
+  envelope('room.renamed'),
+  envelope('room.role_changed'),
 ]);
 export type DomainEvent = z.infer<typeof DomainEvent>;
 export type EventOf<T extends EventType> = Extract<DomainEvent, { type: T }>;
@@ -75,6 +87,10 @@ export function eventRoom(e: DomainEvent): string | null {
     case 'room.joined':
     case 'room.left':
     case 'room.slowModeSet':
+    case 'room.member_added':
+    case 'room.member_removed':
+    case 'room.renamed':
+    case 'room.role_changed':
       return e.data.room;
     case 'message.posted':
     case 'message.edited':

@@ -23,6 +23,9 @@ export {
   type ReconcileCheckpointDoc,
   type StoredPosted,
 } from './reconcile.js';
+export { GroupRepository, type GroupMember } from './groups.js';
+export { BlockRepository, blockId } from './blocks.js';
+export type { BlockDoc } from './blocks-model.js';
 export { DuplicateKeyError, PartialInsertError } from './errors.js';
 export type {
   UserDoc,

@@ -1,5 +1,6 @@
 import { Schema, type Connection, type Model, type SchemaDefinitionProperty } from 'mongoose';
-import type { DomainEvent, MessageStatus, ModerationKind, Role, RoomKind } from '@conversa/contracts';
+import type { DomainEvent, MemberRole, MessageStatus, ModerationKind, Role, RoomKind } from '@conversa/contracts';
+import { blockSchema, type BlockDoc } from './blocks-model.js';
 
 /**
  * Documents that emit events carry their own outbox: the pending events are written in the
@@ -33,6 +34,8 @@ export interface RoomDoc extends Outboxed {
   createdAt: Date;
   /** Slow mode: seconds between one person's messages, set by an admin; absent (rooms from before it) = 0. */
   slowModeSeconds?: number;
+  /** GROUP rooms: who created it (a retried create must be theirs). */
+  createdBy?: string;
 }
 
 export interface MembershipDoc extends Outboxed {
@@ -42,6 +45,8 @@ export interface MembershipDoc extends Outboxed {
   user: string;
   active: boolean;
   joinedAt: Date;
+  /** GROUP rooms only: the member's role (exactly one active OWNER per group); absent elsewhere and once removed. */
+  role?: MemberRole;
 }
 
 export interface MessageDoc extends Outboxed {
@@ -159,10 +164,11 @@ const roomSchema = new Schema<RoomDoc>(
   {
     _id: { type: String, required: true },
     name: { type: String, required: true },
-    kind: { type: String, required: true, enum: ['PUBLIC', 'DIRECT'] },
+    kind: { type: String, required: true, enum: ['PUBLIC', 'DIRECT', 'GROUP'] },
     pair: { type: [String], default: [], index: true },
     createdAt: { type: Date, required: true },
     slowModeSeconds: { type: Number, min: 0 },
+    createdBy: { type: String },
     ...outboxFields,
   },
   { ...opts, collection: 'rooms' },
@@ -176,6 +182,7 @@ const membershipSchema = new Schema<MembershipDoc>(
     user: { type: String, required: true },
     active: { type: Boolean, required: true },
     joinedAt: { type: Date, required: true },
+    role: { type: String, enum: ['OWNER', 'ADMIN', 'MEMBER'] },
     ...outboxFields,
   },
   { ...opts, collection: 'memberships' },
@@ -393,6 +400,7 @@ export interface Models {
   RoomActivity: Model<RoomActivityDoc>;
   ReadState: Model<ReadStateDoc>;
   Mention: Model<MentionDoc>;
+  Block: Model<BlockDoc>;
 }
 
 export function defineModels(conn: Connection): Models {
@@ -409,5 +417,6 @@ export function defineModels(conn: Connection): Models {
     RoomActivity: conn.model<RoomActivityDoc>('RoomActivity', roomActivitySchema),
     ReadState: conn.model<ReadStateDoc>('ReadState', readStateSchema),
     Mention: conn.model<MentionDoc>('Mention', mentionSchema),
+    Block: conn.model<BlockDoc>('Block', blockSchema),
   };
 }

@@ -10,6 +10,8 @@ import { AuditRepository } from './audit-log.js';
 import { ModerationRepository } from './moderation.js';
 import { ReconcileRepository } from './reconcile.js';
 import { ReadStateRepository } from './read-state.js';
+import { GroupRepository } from './groups.js';
+import { BlockRepository } from './blocks.js';
 
 /**
  * The store: one repository per aggregate over one connection. Consumers take the
@@ -29,6 +31,10 @@ export interface Store {
   readonly moderation: ModerationRepository;
   /** What the audit reconciliation reads and its checkpoints. */
   readonly reconcile: ReconcileRepository;
+  /** Group rooms and their members' roles (API-product.graphql). */
+  readonly groups: GroupRepository;
+  /** Who blocks whom (API-product.graphql). */
+  readonly blocks: BlockRepository;
   /** The server behind the connection, from its `buildInfo`. */
   readonly backend: StoreBackend;
   /** Whether updates run under document locks (StoreOptions.documentLocks). */
@@ -62,6 +68,8 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
     audit: new AuditRepository(db),
     moderation: new ModerationRepository(db),
     reconcile: new ReconcileRepository(db),
+    groups: new GroupRepository(db),
+    blocks: new BlockRepository(db),
     backend: db.backend,
     documentLocks: db.documentLocks,
     onEventsStored: (listener) => db.onEventsStored(listener),

@@ -19,7 +19,7 @@ export interface SignalPublisher {
 }
 
 /** The repositories commands write: users, rooms (and memberships), messages, moderation. */
-export type CommandStore = Pick<Store, 'users' | 'rooms' | 'messages' | 'moderation' | 'readState'>;
+export type CommandStore = Pick<Store, 'users' | 'rooms' | 'messages' | 'moderation' | 'readState' | 'groups' | 'blocks'>;
 
 export interface CommandDeps {
   store: CommandStore;
@@ -84,6 +84,8 @@ export class CommandExecutor {
       rooms: deps.store.rooms,
       messages: deps.store.messages,
       readState: deps.store.readState,
+      groups: deps.store.groups,
+      blocks: deps.store.blocks,
       reads: deps.reads ?? storeReads(deps.store),
       roomLocks,
       sequencer: new MessageSequencer({ messages: deps.store.messages, roomLocks, seqLocks: deps.seqLocks ?? localSeqLocks, makeEvent, now }),

@@ -10,10 +10,14 @@ export interface Actor {
 
 export { canReadRoom } from '@conversa/contracts';
 
-/** Sending needs membership: the pair of a private room, or having joined a public one. */
+/** Sending needs membership: the pair of a private room, being a group's member, or having joined a public one. */
 export function assertCanSend(room: Pick<RoomDoc, '_id' | 'kind' | 'pair'>, userId: string, joined: boolean): void {
   if (room.kind === 'DIRECT') {
     if (!room.pair.includes(userId)) throw forbidden('room: you are not a member of this private room');
+    return;
+  }
+  if (room.kind === 'GROUP') {
+    if (!joined) throw forbidden('room: you are not a member of this group');
     return;
   }
   if (!joined) throw forbidden(`room: join "${room._id}" before sending to it`);

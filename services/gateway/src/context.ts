@@ -33,7 +33,7 @@ export interface GatewayContext {
 }
 
 /** The repositories the gateway reads; it writes nothing itself. */
-export type GatewayReads = Pick<Store, 'users' | 'rooms' | 'messages' | 'audit' | 'moderation' | 'readState'>;
+export type GatewayReads = Pick<Store, 'users' | 'rooms' | 'messages' | 'audit' | 'moderation' | 'readState' | 'groups' | 'blocks'>;
 
 export interface GatewayServices {
   /** The reads of queries (commands go through `bus`). */
@@ -122,13 +122,18 @@ export function requireAdmin(ctx: GatewayContext): Principal {
   return p;
 }
 
-/** The room if the caller may read it: NOT_FOUND when it does not exist, FORBIDDEN for others' private rooms. */
+/**
+ * The room if the caller may read it: NOT_FOUND when it does not exist, FORBIDDEN for others'
+ * private rooms. A group's membership is read from the store every time (a point look-up, never
+ * cached), so a member removed on any gateway is refused at once by every gateway.
+ */
 export async function readableRoom(ctx: GatewayContext, roomId: string): Promise<RoomDoc> {
   const p = requireUser(ctx);
   const room = await (ctx.services.findRoom ?? ((id: string) => ctx.services.store.rooms.findById(id)))(roomId);
   if (!room) throw notFound(`room: no room "${roomId}"`);
-  if (!canReadRoom(room, p.id)) {
-    throw forbidden('room: this private room belongs to two other people');
+  const member = room.kind === 'GROUP' && (await ctx.services.store.rooms.isMember(room._id, p.id));
+  if (!canReadRoom(room, p.id, member)) {
+    throw forbidden(room.kind === 'GROUP' ? 'room: you are not a member of this group' : 'room: this private room belongs to two other people');
   }
   return room;
 }

@@ -45,6 +45,7 @@ import type { RoomPresence } from './room-hub.js';
 import { roomSendRefusal } from './rate-limits.js';
 import { inboxPage, readReceipts, type RoomState, type RoomWithState } from './read-state.js';
 import type { InboxPayload } from './inbox-stream.js';
+import { withGroupResolvers } from './resolvers-groups.js';
 
 type Args = Record<string, unknown>;
 
@@ -95,7 +96,7 @@ const presenceOf = (ctx: GatewayContext, room: string): RoomPresence | undefined
 /** The caller's state in a room: known already on an inbox page, else loaded (batched per operation). */
 const stateOf = (room: RoomWithState, ctx: GatewayContext): RoomState | Promise<RoomState> => room.state ?? ctx.roomStates.load(room.id);
 
-export const resolvers = {
+export const resolvers = withGroupResolvers({
   DateTime: DateTimeResolver,
   JSON: JSONResolver,
 
@@ -117,11 +118,12 @@ export const resolvers = {
     },
     rooms: async (_: unknown, __: Args, ctx: GatewayContext) => {
       const p = requireUser(ctx);
-      const [pub, direct] = await Promise.all([
+      const [pub, direct, groups] = await Promise.all([
         ctx.services.store.rooms.listPublic(),
         ctx.services.store.rooms.listDirect(p.id),
+        ctx.services.store.groups.groupsOf(p.id),
       ]);
-      return [...pub, ...direct].map(toRoomView);
+      return [...pub, ...direct, ...groups].map(toRoomView);
     },
     room: async (_: unknown, args: Args, ctx: GatewayContext) => {
       const { id } = parseArgs(IdArgs, args);
@@ -454,4 +456,4 @@ export const resolvers = {
       return 'author' in last ? last : (await withAuthors(ctx.services.store, [last]))[0];
     },
   },
-};
+});

@@ -146,3 +146,19 @@ export const MarkReadArgs = z.object({
   seq: z.number().int().min(0, 'seq must be 0 or more'),
 });
 export const ReceiptsPrivateArgs = z.object({ private: z.boolean() });
+// ---- group rooms and blocking (API-product.graphql) ----
+
+const groupName = text('name', 1, LIMITS.groupNameMax * 4)
+  .transform((s) => s.trim())
+  .pipe(z.string().min(1, 'name cannot be blank').max(LIMITS.groupNameMax, `name has at most ${LIMITS.groupNameMax} characters`));
+
+export const CreateGroupArgs = z.object({
+  name: groupName,
+  members: z
+    .array(id)
+    .max(LIMITS.groupMembersMax, `members: a group has at most ${LIMITS.groupMembersMax} people`)
+    .default([]),
+});
+export const MemberArgs = z.object({ room: id, userId: id });
+export const SetMemberRoleArgs = z.object({ room: id, userId: id, role: z.enum(['OWNER', 'ADMIN', 'MEMBER']) });
+export const RenameRoomArgs = z.object({ room: id, name: groupName });

@@ -37,6 +37,11 @@ export type InboxEventKind =
   /** The room's name, members or pins changed, or its counts or last message did (a hide, delete, unhide or edit). */
   | 'UPDATED';
 
+export type MemberRole =
+  | 'ADMIN'
+  | 'MEMBER'
+  | 'OWNER';
+
 export type MessageStatus =
   | 'DELETED'
   | 'HIDDEN'
@@ -48,6 +53,7 @@ export type Role =
 
 export type RoomKind =
   | 'DIRECT'
+  | 'GROUP'
   | 'PUBLIC';
 
 export type UserFieldsFragment = { id: string, username: string, displayName: string, role: Role };

@@ -1,5 +1,5 @@
 import { AppError, ErrorCode, notFound, type CommandOf, type CommandType, type CommandValue, type RoomSignal, type UserSignal, type UserView } from '@conversa/contracts';
-import { GHOST_USER, toUserView, type KeyedMutex, type MessageDoc, type MessageRepository, type ReadStateRepository, type RoomRepository, type UserRepository } from '@conversa/store';
+import { GHOST_USER, toUserView, type BlockRepository, type GroupRepository, type KeyedMutex, type MessageDoc, type MessageRepository, type ReadStateRepository, type RoomRepository, type UserRepository } from '@conversa/store';
 import type { Logger } from '@conversa/observability';
 import type { EventFactory } from '../domain.js';
 import type { ModerationApplier } from '../moderation.js';
@@ -19,6 +19,10 @@ export interface CommandContext {
   messages: MessageRepository;
   /** Room activity, read positions, mentions (unread counts derive from them). */
   readState: ReadStateRepository;
+  /** Group rooms' memberships and roles. */
+  groups: GroupRepository;
+  /** Who blocks whom. */
+  blocks: BlockRepository;
   /** What a send reads, cached by the service (read-cache.ts). */
   reads: SendReads;
   /** Serializes a room's membership changes and inserts within this process. */

@@ -2,13 +2,20 @@ import { forbidden } from '@conversa/contracts';
 import { toMessageView } from '@conversa/store';
 import { normalizeBody } from '../domain.js';
 import { assertCanDelete, assertCanEdit } from '../rules.js';
-import { actorOf, authorOf, messageToChange, type CommandHandler } from './context.js';
+import { actorOf, authorOf, messageToChange, type CommandContext, type CommandHandler } from './context.js';
+
+/** A group's messages are changed by its members only: a removed author can no longer edit or delete theirs. */
+async function assertStillMember(ctx: CommandContext, room: string, actor: string): Promise<void> {
+  const r = await ctx.reads.room(room);
+  if (r?.kind === 'GROUP' && !(await ctx.reads.isMember(room, actor))) throw forbidden('id: you are no longer a member of this group');
+}
 
 export const edit: CommandHandler<'message.edit'> = async (c, ctx) => {
   const body = normalizeBody(c.body);
   const actor = await actorOf(ctx, c.actor);
   const m = await messageToChange(ctx, c.id);
   assertCanEdit(m, actor);
+  await assertStillMember(ctx, m.room, actor.id);
   const editedAt = ctx.now();
   const view = toMessageView({ ...m, body, editedAt }, actor);
   const event = ctx.makeEvent('message.edited', m.room, actor.id, { message: view, previousBody: m.body });
@@ -24,6 +31,7 @@ export const remove: CommandHandler<'message.delete'> = async (c, ctx) => {
   const actor = await actorOf(ctx, c.actor);
   const m = await messageToChange(ctx, c.id);
   assertCanDelete(m, actor);
+  if (actor.role !== 'ADMIN') await assertStillMember(ctx, m.room, actor.id);
   const author = m.authorId === actor.id ? actor : await authorOf(ctx, m.authorId);
   if (m.status === 'DELETED') return { message: toMessageView(m, author) };
   const view = toMessageView({ ...m, status: 'DELETED', body: '' }, author);

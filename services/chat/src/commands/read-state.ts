@@ -12,7 +12,8 @@ export const markRead: CommandHandler<'room.markRead'> = async (c, ctx) => {
   const [user, room] = await Promise.all([ctx.reads.user(c.actor), ctx.reads.room(c.room)]);
   if (!user) throw new AppError(ErrorCode.UNAUTHENTICATED, 'your account no longer exists; sign in again');
   if (!room) throw notFound(`room: no room "${c.room}"`);
-  if (!canReadRoom(room, c.actor)) throw forbidden('room: you are not a member of this room');
+  const member = room.kind === 'GROUP' && (await ctx.rooms.isMember(room._id, c.actor));
+  if (!canReadRoom(room, c.actor, member)) throw forbidden('room: you are not a member of this room');
   const activity = await ctx.readState.activity(room._id);
   const lastSeq = activity?.lastSeq ?? (await ctx.messages.lastSeq(room._id));
   if (c.seq > lastSeq) throw badInput(`seq: ${c.seq} is beyond the room's newest message (lastSeq ${lastSeq})`, { field: 'seq' });

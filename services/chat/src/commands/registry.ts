@@ -6,6 +6,8 @@ import { send } from './send.js';
 import { edit, remove } from './messages.js';
 import { hideOrUnhide, mute, unmute } from './moderation.js';
 import { markRead, setReceiptsPrivate } from './read-state.js';
+import { addMember, createGroup, removeMember, renameRoom, setMemberRole } from './groups.js';
+import { blockUser, unblockUser } from './blocks.js';
 
 /** Every command type's handler: typed over CommandType, so a new command cannot lack one. */
 export type CommandHandlers = { readonly [T in CommandType]: CommandHandler<T> };
@@ -26,4 +28,11 @@ export const commandHandlers: CommandHandlers = {
   'user.unmute': unmute,
   'room.markRead': markRead,
   'user.setReceiptsPrivate': setReceiptsPrivate,
+  'group.create': createGroup,
+  'group.addMember': addMember,
+  'group.removeMember': removeMember,
+  'group.setRole': setMemberRole,
+  'room.rename': renameRoom,
+  'user.block': blockUser,
+  'user.unblock': unblockUser,
 };

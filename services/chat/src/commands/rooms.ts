@@ -2,6 +2,7 @@ import { badInput, forbidden, notFound } from '@conversa/contracts';
 import { toRoomView } from '@conversa/store';
 import { directRoomId, publicRoomId } from '../domain.js';
 import { actorOf, adminOf, type CommandHandler } from './context.js';
+import { leaveGroup } from './groups.js';
 
 export const join: CommandHandler<'room.join'> = async (c, ctx) => {
   const user = await actorOf(ctx, c.actor);
@@ -36,6 +37,7 @@ export const leave: CommandHandler<'room.leave'> = async (c, ctx) => {
   const room = await ctx.reads.room(c.room); // its kind never changes
   if (!room) throw notFound(`room: no room "${c.room}"`);
   if (room.kind === 'DIRECT') throw forbidden('room: a private room cannot be left');
+  if (room.kind === 'GROUP') return { left: await leaveGroup(ctx, room, c.actor) };
   const event = ctx.makeEvent('room.left', c.room, c.actor, { room: c.room, user: c.actor });
   const left = await ctx.roomLocks.run(c.room, () => ctx.rooms.setMembership(c.room, c.actor, false, event));
   if (left) await ctx.publishToUser(c.actor, { kind: 'removed', room: c.room });
@@ -46,6 +48,8 @@ export const openDirect: CommandHandler<'room.openDirect'> = async (c, ctx) => {
   if (c.peer === c.actor) throw badInput('userId: a private room needs another person, not yourself', { field: 'userId' });
   const [me, peer] = await Promise.all([actorOf(ctx, c.actor), ctx.reads.user(c.peer)]);
   if (!peer) throw notFound(`userId: no user "${c.peer}"`);
+  // Blocked by the peer: refused without saying why (commands/blocks.ts).
+  if (await ctx.blocks.blocks(peer._id, me.id)) throw forbidden('userId: not allowed');
   const id = directRoomId(me.id, peer._id);
   const pair = [me.id, peer._id].sort();
   const created = [ctx.makeEvent('room.created', id, me.id, { room: id, name: 'direct', kind: 'DIRECT', members: pair })];
@@ -63,7 +67,7 @@ export const setSlowMode: CommandHandler<'room.setSlowMode'> = async (c, ctx) =>
   const admin = await adminOf(ctx, c.actor);
   const room = await ctx.rooms.findById(c.room);
   if (!room) throw notFound(`room: no room "${c.room}"`);
-  if (room.kind === 'DIRECT') throw forbidden('room: slow mode is for public rooms');
+  if (room.kind !== 'PUBLIC') throw forbidden('room: slow mode is for public rooms');
   const previousSeconds = room.slowModeSeconds ?? 0;
   if (previousSeconds === c.seconds) return { room: toRoomView(room) };
   const event = ctx.makeEvent('room.slowModeSet', room._id, admin.id, { room: room._id, seconds: c.seconds, previousSeconds });

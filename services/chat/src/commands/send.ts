@@ -1,4 +1,4 @@
-import { AppError, ErrorCode, mentionsIn, notFound, type MessageView } from '@conversa/contracts';
+import { AppError, ErrorCode, forbidden, mentionsIn, notFound, type MessageView } from '@conversa/contracts';
 import { toMessageView, toUserView } from '@conversa/store';
 import { normalizeBody } from '../domain.js';
 import { assertCanSend, assertNotMuted } from '../rules.js';
@@ -17,13 +17,18 @@ export const send: CommandHandler<'message.send'> = async (c, ctx) => {
   if (!user) throw new AppError(ErrorCode.UNAUTHENTICATED, 'your account no longer exists; sign in again');
   const author = toUserView(user);
   if (!room) throw notFound(`room: no room "${c.room}"`);
-  assertCanSend(room, author.id, room.kind === 'PUBLIC' && member);
+  assertCanSend(room, author.id, room.kind !== 'DIRECT' && member);
   // No clientMsgId look-up up front: on FerretDB it scans the whole collection, and the
   // unique (author, clientMsgId) index already turns a retry into its stored message in the
   // sequencer. Only a refused (muted) send looks, so that a send accepted before the mute
-  // still answers the same on retry.
+  // still answers the same on retry. So for a block (a direct room's peer who blocks the
+  // author: refused without saying why, see commands/blocks.ts).
   try {
     assertNotMuted(mutes, ctx.now());
+    if (room.kind === 'DIRECT') {
+      const peer = room.pair.find((id) => id !== author.id);
+      if (peer !== undefined && (await ctx.blocks.blocks(peer, author.id))) throw forbidden('room: not allowed');
+    }
   } catch (e) {
     const existing = await ctx.messages.findByClientId(author.id, c.clientMsgId);
     if (existing) return duplicateOf(existing, author, c.room);
