@@ -44,6 +44,7 @@ import {
 import type { RoomPresence } from './room-hub.js';
 import { roomSendRefusal } from './rate-limits.js';
 import { inboxPage, readReceipts, type RoomState, type RoomWithState } from './read-state.js';
+import { searchQueries } from './resolvers-search.js';
 
 type Args = Record<string, unknown>;
 
@@ -99,6 +100,7 @@ export const resolvers = {
   JSON: JSONResolver,
 
   Query: {
+    ...searchQueries,
     me: async (_: unknown, __: Args, ctx: GatewayContext) => {
       const p = requireUser(ctx);
       const u = await ctx.services.store.users.findById(p.id);
