@@ -189,6 +189,13 @@ export class PostgresSearchIndex implements SearchIndex {
     return (r.rows[0] as { n: number }).n;
   }
 
+  /** Which of these messages a search can find now (VISIBLE, with words): the bench's lag probe. */
+  async findable(ids: readonly string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const r = await this.pool.query(`SELECT id FROM ${this.table} WHERE id = ANY($1::text[]) AND status = 'VISIBLE' AND doc <> ''::tsvector`, [ids]);
+    return new Set((r.rows as { id: string }[]).map((x) => x.id));
+  }
+
   /** What the index holds of one message (tests, diagnosis). */
   async get(id: string): Promise<MessageState | null> {
     const r = await this.pool.query(`SELECT * FROM ${this.table} WHERE id = $1`, [id]);
