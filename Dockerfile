@@ -5,6 +5,7 @@
 #   docker build --build-arg SERVICE=gateway -t conversa-gateway .   # GraphQL, PORT 4000
 #   docker build --build-arg SERVICE=chat    -t conversa-chat .      # workers, CHAT_PORT 4001
 #   docker build --build-arg SERVICE=audit   -t conversa-audit .     # audit, AUDIT_PORT 4002
+#   docker build --build-arg SERVICE=search  -t conversa-search .    # search indexer, SEARCH_PORT 4003
 #
 # Stages: pruner (turbo prune: only the workspaces the service depends on) → builder (npm ci,
 # build, drop dev dependencies) → runtime (node:20-bookworm-slim, non-root). argon2 ships
@@ -22,8 +23,8 @@ FROM ${NODE_IMAGE} AS pruner
 ARG SERVICE
 WORKDIR /src
 RUN case "${SERVICE}" in \
-      gateway|chat|audit) ;; \
-      *) echo "SERVICE must be gateway, chat or audit (got '${SERVICE}')" >&2; exit 1 ;; \
+      gateway|chat|audit|search) ;; \
+      *) echo "SERVICE must be gateway, chat, audit or search (got '${SERVICE}')" >&2; exit 1 ;; \
     esac
 COPY . .
 # The turbo version comes from the root package.json, so the image and the repo agree.
@@ -90,6 +91,7 @@ FROM ${NODE_IMAGE} AS web-none
 RUN mkdir -p /app/packages/web/dist
 FROM web-none AS web-chat
 FROM web-none AS web-audit
+FROM web-none AS web-search
 FROM web-${SERVICE} AS web
 
 # --------------------------------------------------------------------------------- runtime
@@ -118,5 +120,5 @@ USER node
 # Liveness: GET /healthz on the service's own port (/readyz checks the dependencies).
 # No curl in the slim image, so node does it; the defaults mirror packages/config.
 HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
-  CMD ["node", "-e", "const e=process.env,s=e.SERVICE,p=s==='chat'?(e.CHAT_PORT||4001):s==='audit'?(e.AUDIT_PORT||4002):(e.PORT||4000);require('http').get({host:'127.0.0.1',port:p,path:'/healthz',timeout:4000},r=>process.exit(r.statusCode===200?0:1)).on('timeout',function(){this.destroy()}).on('error',()=>process.exit(1))"]
+  CMD ["node", "-e", "const e=process.env,s=e.SERVICE,p=s==='chat'?(e.CHAT_PORT||4001):s==='audit'?(e.AUDIT_PORT||4002):s==='search'?(e.SEARCH_PORT||4003):(e.PORT||4000);require('http').get({host:'127.0.0.1',port:p,path:'/healthz',timeout:4000},r=>process.exit(r.statusCode===200?0:1)).on('timeout',function(){this.destroy()}).on('error',()=>process.exit(1))"]
 CMD ["node", "dist/main.js"]

@@ -39,6 +39,7 @@ export const INFRA_ENV = {
   MONGO_URL: process.env.MONGO_URL ?? 'mongodb://127.0.0.1:27017',
   REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
   KAFKA_BROKERS: process.env.KAFKA_BROKERS ?? '127.0.0.1:9092',
+  SEARCH_PG_URL: process.env.SEARCH_PG_URL ?? 'postgres://conversa@127.0.0.1:54329/conversa_search',
 };
 
 export function freePort(): Promise<number> {
@@ -84,7 +85,7 @@ export interface ServiceProcess {
  * `SERVICE_NODE_ARGS` in env: options for node itself, space-separated (`--cpu-prof …`, which
  * NODE_OPTIONS does not allow); not passed on to the service.
  */
-export function spawnService(name: 'gateway' | 'chat' | 'audit', env: Record<string, string>): ServiceProcess {
+export function spawnService(name: 'gateway' | 'chat' | 'audit' | 'search', env: Record<string, string>): ServiceProcess {
   const { SERVICE_NODE_ARGS, ...serviceEnv } = env;
   const nodeArgs = SERVICE_NODE_ARGS ? SERVICE_NODE_ARGS.split(' ').filter(Boolean) : [];
   const child = spawn(process.execPath, [...nodeArgs, `${REPO}services/${name}/dist/main.js`], {
@@ -119,8 +120,12 @@ async function waitReady(p: ServiceProcess, port: number): Promise<void> {
   await Promise.race([ready, exited]);
 }
 
-/** Starts `gateways` gateways, `chats` chat workers and `audits` audit consumers (1 each by default) in a fresh namespace. */
-export async function startSystem(opts: { gateways?: number; chats?: number; audits?: number; env?: Record<string, string> } = {}): Promise<System> {
+/**
+ * Starts `gateways` gateways, `chats` chat workers and `audits` audit consumers (1 each by
+ * default) and `searches` search indexers (none by default) in a fresh namespace (the search
+ * index: schema `<namespace>` of SEARCH_PG_URL's database).
+ */
+export async function startSystem(opts: { gateways?: number; chats?: number; audits?: number; searches?: number; env?: Record<string, string> } = {}): Promise<System> {
   const namespace = `e2e-${randomUUID().slice(0, 8)}`;
   const env: Record<string, string> = {
     ...INFRA_ENV,
@@ -145,6 +150,13 @@ export async function startSystem(opts: { gateways?: number; chats?: number; aud
   for (let i = 0; i < (opts.audits ?? 1); i++) {
     const port = await freePort();
     const p = spawnService('audit', { ...env, AUDIT_PORT: String(port) });
+    p.port = port;
+    procs.push(p);
+    started.push(waitReady(p, port));
+  }
+  for (let i = 0; i < (opts.searches ?? 0); i++) {
+    const port = await freePort();
+    const p = spawnService('search', { ...env, SEARCH_PORT: String(port) });
     p.port = port;
     procs.push(p);
     started.push(waitReady(p, port));

@@ -25,11 +25,12 @@ export function rss(pid: number): number {
   return Number(kb ?? 0) * 1024;
 }
 
-export async function startSeeded(opts: { users: number; gateways?: number; chats?: number; audits?: number; env?: Record<string, string> }): Promise<Seeded> {
+export async function startSeeded(opts: { users: number; gateways?: number; chats?: number; audits?: number; searches?: number; env?: Record<string, string> }): Promise<Seeded> {
   const sys = await startSystem({
     gateways: opts.gateways ?? 1,
     chats: opts.chats ?? 1,
     audits: opts.audits ?? 1,
+    searches: opts.searches ?? 0,
     env: {
       LOG_LEVEL: 'warn',
       PRESENCE_HEARTBEAT_MS: '10000',

@@ -11,6 +11,7 @@ import { REPO_ROOT, serviceEntry } from './paths.js';
 const SERVICES = [
   { name: 'chat', color: '\x1b[36m' },
   { name: 'audit', color: '\x1b[35m' },
+  { name: 'search', color: '\x1b[33m' },
   { name: 'gateway', color: '\x1b[32m' },
 ] as const;
 const RESET = '\x1b[0m';
@@ -30,7 +31,7 @@ async function waitReady(url: string, timeoutMs: number, alive: () => boolean): 
 }
 
 /**
- * `conversa start`: infrastructure, then the three services in the foreground with readable,
+ * `conversa start`: infrastructure, then the four services in the foreground with readable,
  * prefixed logs; Ctrl-C stops the services, then the infrastructure this command started.
  */
 export async function start(config: Config): Promise<void> {

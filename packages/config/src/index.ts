@@ -79,6 +79,14 @@ export const ConfigSchema = z
     AUDIT_RECONCILE_INTERVAL_MS: z.coerce.number().int().min(0).max(86_400_000).default(60_000),
     /** Messages younger than this are left to the normal path by the reconciliation, ms (30 s). */
     AUDIT_RECONCILE_SETTLE_MS: ms.default(30_000),
+    /** Search indexer's health/metrics port. */
+    SEARCH_PORT: port.default(4_003),
+    /** PostgreSQL of the search index (its own database; created on first use when the role may). */
+    SEARCH_PG_URL: z.string().url().default('postgres://conversa@127.0.0.1:54329/conversa_search'),
+    /** Schema of this namespace's index in that database; defaults to the namespace. */
+    SEARCH_PG_SCHEMA: z.string().regex(/^[a-z][a-z0-9_-]{0,62}$/).optional(),
+    /** Connections each process keeps to the search database (gateway: queries; search: writes). */
+    SEARCH_PG_POOL: z.coerce.number().int().min(1).max(100).default(10),
     /** HS256 secret for session tokens; production demands ≥ 32 chars and not the default. */
     JWT_SECRET: z.string().min(16).default(DEV_JWT_SECRET),
     /** Session lifetime, seconds (12 h). */
@@ -224,7 +232,7 @@ export const ConfigSchema = z
       });
     }
   })
-  .transform((c) => ({ ...c, MONGO_DB: c.MONGO_DB ?? c.CONVERSA_NAMESPACE }));
+  .transform((c) => ({ ...c, MONGO_DB: c.MONGO_DB ?? c.CONVERSA_NAMESPACE, SEARCH_PG_SCHEMA: c.SEARCH_PG_SCHEMA ?? c.CONVERSA_NAMESPACE }));
 
 export type Config = Readonly<z.infer<typeof ConfigSchema>>;
 

@@ -19,6 +19,8 @@ export interface Names {
   readonly moderationGroup: string;
   /** Kafka consumer group of the chat service applying moderation actions. */
   readonly chatModerationGroup: string;
+  /** Kafka consumer group of the search indexer (services/search), on the events topic. */
+  readonly searchGroup: string;
   /** BullMQ queue (prefix `queuePrefix`) of timed moderation actions: a mute's end. */
   readonly moderationTimerQueue: 'moderation-timers';
   /** Redis pub/sub channel of one room's live events. */
@@ -75,6 +77,7 @@ export function names(namespace: string): Names {
     auditGroup: `${namespace}-audit`,
     moderationGroup: `${namespace}-moderation`,
     chatModerationGroup: `${namespace}-chat-moderation`,
+    searchGroup: `${namespace}-search-indexer`,
     moderationTimerQueue: 'moderation-timers' as const,
     roomChannel: (roomId: string) => `${namespace}:room:${roomId}`,
     userChannel: (userId: string) => `${namespace}:user:${userId}`,

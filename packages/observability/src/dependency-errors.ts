@@ -1,7 +1,7 @@
 import type { Metrics } from './metrics.js';
 
 /** The outside systems whose errors every service counts. */
-export type Dependency = 'redis' | 'kafka' | 'mongo';
+export type Dependency = 'redis' | 'kafka' | 'mongo' | 'postgres';
 
 /**
  * Called by adapters on their error paths (a dropped connection, a failed command, a failed
@@ -21,7 +21,7 @@ export function dependencyErrorCounter(
 ): DependencyErrorHook {
   const errors = metrics.counter(
     'dependency_errors_total',
-    'Errors talking to Redis, Kafka or MongoDB, by dependency and operation.',
+    'Errors talking to Redis, Kafka, MongoDB or PostgreSQL, by dependency and operation.',
     ['dependency', 'op'],
   );
   for (const [dependency, op] of known) errors.inc({ dependency, op }, 0);

@@ -10,6 +10,7 @@ import type { LoginGuard, RateLimiter, RoomSendLimiter } from './rate-limits.js'
 import type { SlowModeCache } from './slow-mode.js';
 import DataLoader from 'dataloader';
 import { roomStates, type RoomState } from './read-state.js';
+import type { SearchIndex } from '@conversa/search-index';
 
 /** What every resolver gets: the caller (or why there is none) and the gateway's services. */
 export interface GatewayContext {
@@ -61,6 +62,8 @@ export interface GatewayServices {
   findRoom?: (id: string) => Promise<RoomDoc | null>;
   /** Growing lockouts after failed sign-ins. */
   logins: LoginGuard;
+  /** The search index Query.search reads (absent: search answers UNAVAILABLE). */
+  search?: Pick<SearchIndex, 'search'>;
   logger: Logger;
 }
 

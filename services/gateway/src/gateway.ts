@@ -9,6 +9,7 @@ import { AppError, names, type Names, type RoomSignal } from '@conversa/contract
 import type { Config } from '@conversa/config';
 import { closeServer, handleMetrics, listen, reach, safeUrl, type Logger, type Service } from '@conversa/observability';
 import { openStore, redisActivityCache, toUserView } from '@conversa/store';
+import { PostgresSearchIndex } from '@conversa/search-index';
 import { createCommandBus } from './adapters/commands.js';
 import { createRedisSignals } from './adapters/pubsub.js';
 import { PasswordHasher, TokenService } from '@conversa/auth';
@@ -144,6 +145,8 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
     logger,
   });
   const findRoom = coalesced((id: string) => store.rooms.findById(id), (id) => id);
+  // Query.search's index (connects on first use; the search service creates it).
+  const search = new PostgresSearchIndex({ url: config.SEARCH_PG_URL, schema: config.SEARCH_PG_SCHEMA, poolSize: config.SEARCH_PG_POOL, onError: (e) => logger.warn({ err: e }, 'search index connection error') });
   const services: GatewayServices = {
     limits: limiter,
     roomSends,
@@ -159,6 +162,7 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
     publish,
     maxPendingPerSubscription: config.WS_MAX_PENDING_MESSAGES,
     findRoom,
+    search,
     typingAllowed: async (room, user) =>
       (await signals.publisher.set(n.typingThrottle(room, user), '1', 'PX', config.TYPING_THROTTLE_MS, 'NX')) === 'OK',
     logger,
@@ -365,6 +369,7 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
       await bus.close();
       await signals.close();
       await store.close();
+      await search.close();
     },
   };
 }

@@ -46,6 +46,7 @@ import { roomSendRefusal } from './rate-limits.js';
 import { inboxPage, readReceipts, type RoomState, type RoomWithState } from './read-state.js';
 import type { InboxPayload } from './inbox-stream.js';
 import { withGroupResolvers } from './resolvers-groups.js';
+import { searchQueries } from './resolvers-search.js';
 
 type Args = Record<string, unknown>;
 
@@ -101,6 +102,7 @@ export const resolvers = withGroupResolvers({
   JSON: JSONResolver,
 
   Query: {
+    ...searchQueries,
     me: async (_: unknown, __: Args, ctx: GatewayContext) => {
       const p = requireUser(ctx);
       const u = await ctx.services.store.users.findById(p.id);

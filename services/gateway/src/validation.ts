@@ -15,7 +15,7 @@ const BIDI_OVERRIDE = /[\u202A-\u202E\u2066-\u2069]/;
 /** Values refused wherever one could become an object key: they would reach the prototype. */
 export const PROTOTYPE_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
 
-const text = (field: string, min: number, max: number) =>
+export const text = (field: string, min: number, max: number) =>
   z
     .string()
     .transform((s) => s.normalize('NFC'))
