@@ -36,6 +36,8 @@ export async function startSeeded(opts: { users: number; gateways?: number; chat
       ...LOAD_ENV,
       // BENCH_PROFILE=1: every service writes a V8 CPU profile on exit (see src/profile-summary.ts).
       ...(process.env.BENCH_PROFILE === '1' ? { SERVICE_NODE_ARGS: `--cpu-prof --cpu-prof-dir=${REPO}artifacts/profiles` } : {}),
+      // BENCH_GATEWAY_NODE_ARGS: node/V8 options for the gateway processes only (S1's experiments).
+      ...(process.env.BENCH_GATEWAY_NODE_ARGS ? { GATEWAY_NODE_ARGS: process.env.BENCH_GATEWAY_NODE_ARGS } : {}),
       ...opts.env,
     },
   });

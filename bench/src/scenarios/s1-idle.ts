@@ -20,10 +20,17 @@ const rows: Row[] = [];
 const split = <T>(xs: T[], parts: number): T[][] => Array.from({ length: parts }, (_, p) => xs.filter((_, i) => i % parts === p));
 
 /** The gateway's own memory figures from its /metrics (prom-client's process metrics), bytes. */
-async function memory(port: number): Promise<{ heapUsed: number; heapTotal: number; external: number }> {
+async function memory(port: number): Promise<{ heapUsed: number; heapTotal: number; external: number; old: number; young: number }> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const value = (name: string) => Number(new RegExp(`^conversa_${name}(?:\\{[^}]*\\})? ([0-9.e+]+)$`, 'm').exec(text)?.[1] ?? NaN);
-  return { heapUsed: value('nodejs_heap_size_used_bytes'), heapTotal: value('nodejs_heap_size_total_bytes'), external: value('nodejs_external_memory_bytes') };
+  const value = (name: string, labels = '(?:\\{[^}]*\\})?') => Number(new RegExp(`^conversa_${name}${labels} ([0-9.e+]+)$`, 'm').exec(text)?.[1] ?? NaN);
+  return {
+    heapUsed: value('nodejs_heap_size_used_bytes'),
+    heapTotal: value('nodejs_heap_size_total_bytes'),
+    external: value('nodejs_external_memory_bytes'),
+    // Committed size of V8's old and young generations (the young one is the semi-spaces).
+    old: value('nodejs_heap_space_size_total_bytes', '\\{space="old"[^}]*\\}'),
+    young: value('nodejs_heap_space_size_total_bytes', '\\{space="new"[^}]*\\}'),
+  };
 }
 const perSocket = (after: number, before: number) => +((after - before) / 1024 / N).toFixed(1);
 
@@ -81,9 +88,14 @@ try {
     'KB per socket, idle': +((settled - before) / 1024 / N).toFixed(1),
   });
   // Where the RSS went: V8's heap (used: live and not yet collected; total: what V8 holds) and
-  // memory outside it (Buffers); the rest is native (sockets, malloc).
-  for (const [when, m] of [['at once', mem1], ['idle', mem2]] as const) {
-    console.log(`gateway per socket ${when}: heap used ${perSocket(m.heapUsed, mem0.heapUsed)} KB, heap total ${perSocket(m.heapTotal, mem0.heapTotal)} KB, external ${perSocket(m.external, mem0.external)} KB`);
+  // memory outside it (Buffers); the rest of RSS is native (sockets, malloc, code).
+  const rssIdle = rss(gw.proc.child.pid!);
+  for (const [when, m, r] of [['at once', mem1, atOnce], ['idle', mem2, +((rssIdle - before) / 1024 / N).toFixed(1)]] as const) {
+    const heapTotal = perSocket(m.heapTotal, mem0.heapTotal);
+    console.log(
+      `gateway per socket ${when}: RSS ${r} KB, heap used ${perSocket(m.heapUsed, mem0.heapUsed)} KB, heap total ${heapTotal} KB ` +
+        `(old ${perSocket(m.old, mem0.old)}, young ${perSocket(m.young, mem0.young)}), external ${perSocket(m.external, mem0.external)} KB, RSS − heap total ${+(r - heapTotal).toFixed(1)} KB`,
+    );
   }
   report('s1-idle', rows, { target: '≥ 50,000 sockets at ≤ 15 KB each' });
 } finally {
