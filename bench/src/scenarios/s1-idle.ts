@@ -8,7 +8,7 @@
 import { gqlOk } from '../../../e2e/src/harness.js';
 import { startCeiling } from '../lib/ceiling.js';
 import { num, report, type Row } from '../lib/report.js';
-import { rss, startSeeded } from '../lib/system.js';
+import { cpuMs, rss, startSeeded } from '../lib/system.js';
 import { Workers, until } from '../lib/workers.js';
 
 const N = num('BENCH_SOCKETS', 10_000, 200);
@@ -38,10 +38,11 @@ const perSocket = (after: number, before: number) => +((after - before) / 1024 /
   const workers = Workers.start(WORKERS);
   const ceiling = await startCeiling();
   const before = rss(ceiling.pid);
+  const cpu0 = cpuMs(ceiling.pid);
   const sockets = Array.from({ length: N }, () => ({ token: '', subs: [] }));
   const o = await workers.open(split(sockets, WORKERS).map((s) => ({ type: 'open' as const, mode: 'bare' as const, url: ceiling.url, sockets: s })));
   const kb = +((rss(ceiling.pid) - before) / 1024 / N).toFixed(1);
-  rows.push({ server: 'bare ws (ceiling)', sockets: o.sockets, errors: o.errors, 'connect/s': Math.round((o.sockets * 1000) / o.ms), 'KB per socket': kb, 'KB per socket, idle': kb });
+  rows.push({ server: 'bare ws (ceiling)', sockets: o.sockets, errors: o.errors, 'connect/s': Math.round((o.sockets * 1000) / o.ms), 'KB per socket': kb, 'KB per socket, idle': kb, 'CPU ms per socket': +((cpuMs(ceiling.pid) - cpu0) / o.sockets).toFixed(2) });
   ceiling.close();
   await workers.close();
 }
@@ -57,6 +58,7 @@ try {
   const query = 'subscription($room: ID!) { messageAdded(room: $room) { seq body } }';
   const sockets = Array.from({ length: N }, (_, i) => ({ token: users[1 + (i % (users.length - 1))]!.token, subs: [{ query, variables: { room: rooms[i % ROOMS] } }] }));
   const t0 = Date.now();
+  const cpu0 = cpuMs(gw.proc.child.pid!);
   const o = await workers.open(split(sockets, WORKERS).map((s) => ({ type: 'open' as const, mode: 'graphql' as const, url: gw.ws, sockets: s, localAddresses: addresses })));
   // Subscribed, not only connected: one message per room must reach every socket.
   await until(async () => {
@@ -64,6 +66,9 @@ try {
     return (await workers.received()) >= N;
   }, 300_000, 2_000);
   const ms = Date.now() - t0;
+  // The gateway's CPU time per socket connected and subscribed: unlike connect/s, it does not
+  // depend on what else the shared machine runs.
+  const cpuPerSocket = +((cpuMs(gw.proc.child.pid!) - cpu0) / o.sockets).toFixed(2);
   const mem1 = await memory(gw.port);
   const atOnce = +((rss(gw.proc.child.pid!) - before) / 1024 / N).toFixed(1);
   // Idle capacity is what idle sockets hold, not the connect storm's garbage, which V8 keeps
@@ -86,6 +91,7 @@ try {
     'connect/s': Math.round((o.sockets * 1000) / ms),
     'KB per socket': atOnce,
     'KB per socket, idle': +((settled - before) / 1024 / N).toFixed(1),
+    'CPU ms per socket': cpuPerSocket,
   });
   // Where the RSS went: V8's heap (used: live and not yet collected; total: what V8 holds) and
   // memory outside it (Buffers); the rest of RSS is native (sockets, malloc, code).
