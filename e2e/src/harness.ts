@@ -83,11 +83,13 @@ export interface ServiceProcess {
 
 /**
  * `SERVICE_NODE_ARGS` in env: options for node itself, space-separated (`--cpu-prof …`, which
- * NODE_OPTIONS does not allow); not passed on to the service.
+ * NODE_OPTIONS does not allow), for every service; `GATEWAY_NODE_ARGS`, `CHAT_NODE_ARGS`,
+ * `AUDIT_NODE_ARGS`: for one kind only (after the common ones). Not passed on to the service.
  */
 export function spawnService(name: 'gateway' | 'chat' | 'audit' | 'search', env: Record<string, string>): ServiceProcess {
-  const { SERVICE_NODE_ARGS, ...serviceEnv } = env;
-  const nodeArgs = SERVICE_NODE_ARGS ? SERVICE_NODE_ARGS.split(' ').filter(Boolean) : [];
+  const { SERVICE_NODE_ARGS, GATEWAY_NODE_ARGS, CHAT_NODE_ARGS, AUDIT_NODE_ARGS, ...serviceEnv } = env;
+  const own = { gateway: GATEWAY_NODE_ARGS, chat: CHAT_NODE_ARGS, audit: AUDIT_NODE_ARGS, search: undefined }[name];
+  const nodeArgs = `${SERVICE_NODE_ARGS ?? ''} ${own ?? ''}`.split(' ').filter(Boolean);
   const child = spawn(process.execPath, [...nodeArgs, `${REPO}services/${name}/dist/main.js`], {
     cwd: REPO,
     env: { PATH: process.env.PATH ?? '', ...serviceEnv },

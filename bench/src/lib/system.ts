@@ -25,6 +25,12 @@ export function rss(pid: number): number {
   return Number(kb ?? 0) * 1024;
 }
 
+/** CPU time a process has used so far (user + system), ms (Linux /proc, 100 ticks a second). */
+export function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 export async function startSeeded(opts: { users: number; gateways?: number; chats?: number; audits?: number; searches?: number; env?: Record<string, string> }): Promise<Seeded> {
   const sys = await startSystem({
     gateways: opts.gateways ?? 1,
@@ -37,6 +43,10 @@ export async function startSeeded(opts: { users: number; gateways?: number; chat
       ...LOAD_ENV,
       // BENCH_PROFILE=1: every service writes a V8 CPU profile on exit (see src/profile-summary.ts).
       ...(process.env.BENCH_PROFILE === '1' ? { SERVICE_NODE_ARGS: `--cpu-prof --cpu-prof-dir=${REPO}artifacts/profiles` } : {}),
+      // BENCH_GATEWAY_NODE_ARGS: node/V8 options for the gateway processes only (S1's experiments).
+      ...(process.env.BENCH_GATEWAY_NODE_ARGS ? { GATEWAY_NODE_ARGS: process.env.BENCH_GATEWAY_NODE_ARGS } : {}),
+      // GATEWAY_OPTIMIZE_FOR_SIZE=false: the gateways on V8's default heap sizing (S1's A/B).
+      ...(process.env.GATEWAY_OPTIMIZE_FOR_SIZE ? { GATEWAY_OPTIMIZE_FOR_SIZE: process.env.GATEWAY_OPTIMIZE_FOR_SIZE } : {}),
       ...opts.env,
     },
   });

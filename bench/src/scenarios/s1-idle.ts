@@ -8,7 +8,7 @@
 import { gqlOk } from '../../../e2e/src/harness.js';
 import { startCeiling } from '../lib/ceiling.js';
 import { num, report, type Row } from '../lib/report.js';
-import { rss, startSeeded } from '../lib/system.js';
+import { cpuMs, rss, startSeeded } from '../lib/system.js';
 import { Workers, until } from '../lib/workers.js';
 
 const N = num('BENCH_SOCKETS', 10_000, 200);
@@ -20,10 +20,17 @@ const rows: Row[] = [];
 const split = <T>(xs: T[], parts: number): T[][] => Array.from({ length: parts }, (_, p) => xs.filter((_, i) => i % parts === p));
 
 /** The gateway's own memory figures from its /metrics (prom-client's process metrics), bytes. */
-async function memory(port: number): Promise<{ heapUsed: number; heapTotal: number; external: number }> {
+async function memory(port: number): Promise<{ heapUsed: number; heapTotal: number; external: number; old: number; young: number }> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const value = (name: string) => Number(new RegExp(`^conversa_${name}(?:\\{[^}]*\\})? ([0-9.e+]+)$`, 'm').exec(text)?.[1] ?? NaN);
-  return { heapUsed: value('nodejs_heap_size_used_bytes'), heapTotal: value('nodejs_heap_size_total_bytes'), external: value('nodejs_external_memory_bytes') };
+  const value = (name: string, labels = '(?:\\{[^}]*\\})?') => Number(new RegExp(`^conversa_${name}${labels} ([0-9.e+]+)$`, 'm').exec(text)?.[1] ?? NaN);
+  return {
+    heapUsed: value('nodejs_heap_size_used_bytes'),
+    heapTotal: value('nodejs_heap_size_total_bytes'),
+    external: value('nodejs_external_memory_bytes'),
+    // Committed size of V8's old and young generations (the young one is the semi-spaces).
+    old: value('nodejs_heap_space_size_total_bytes', '\\{space="old"[^}]*\\}'),
+    young: value('nodejs_heap_space_size_total_bytes', '\\{space="new"[^}]*\\}'),
+  };
 }
 const perSocket = (after: number, before: number) => +((after - before) / 1024 / N).toFixed(1);
 
@@ -31,10 +38,11 @@ const perSocket = (after: number, before: number) => +((after - before) / 1024 /
   const workers = Workers.start(WORKERS);
   const ceiling = await startCeiling();
   const before = rss(ceiling.pid);
+  const cpu0 = cpuMs(ceiling.pid);
   const sockets = Array.from({ length: N }, () => ({ token: '', subs: [] }));
   const o = await workers.open(split(sockets, WORKERS).map((s) => ({ type: 'open' as const, mode: 'bare' as const, url: ceiling.url, sockets: s })));
   const kb = +((rss(ceiling.pid) - before) / 1024 / N).toFixed(1);
-  rows.push({ server: 'bare ws (ceiling)', sockets: o.sockets, errors: o.errors, 'connect/s': Math.round((o.sockets * 1000) / o.ms), 'KB per socket': kb, 'KB per socket, idle': kb });
+  rows.push({ server: 'bare ws (ceiling)', sockets: o.sockets, errors: o.errors, 'connect/s': Math.round((o.sockets * 1000) / o.ms), 'KB per socket': kb, 'KB per socket, idle': kb, 'CPU ms per socket': +((cpuMs(ceiling.pid) - cpu0) / o.sockets).toFixed(2) });
   ceiling.close();
   await workers.close();
 }
@@ -50,6 +58,7 @@ try {
   const query = 'subscription($room: ID!) { messageAdded(room: $room) { seq body } }';
   const sockets = Array.from({ length: N }, (_, i) => ({ token: users[1 + (i % (users.length - 1))]!.token, subs: [{ query, variables: { room: rooms[i % ROOMS] } }] }));
   const t0 = Date.now();
+  const cpu0 = cpuMs(gw.proc.child.pid!);
   const o = await workers.open(split(sockets, WORKERS).map((s) => ({ type: 'open' as const, mode: 'graphql' as const, url: gw.ws, sockets: s, localAddresses: addresses })));
   // Subscribed, not only connected: one message per room must reach every socket.
   await until(async () => {
@@ -57,6 +66,9 @@ try {
     return (await workers.received()) >= N;
   }, 300_000, 2_000);
   const ms = Date.now() - t0;
+  // The gateway's CPU time per socket connected and subscribed: unlike connect/s, it does not
+  // depend on what else the shared machine runs.
+  const cpuPerSocket = +((cpuMs(gw.proc.child.pid!) - cpu0) / o.sockets).toFixed(2);
   const mem1 = await memory(gw.port);
   const atOnce = +((rss(gw.proc.child.pid!) - before) / 1024 / N).toFixed(1);
   // Idle capacity is what idle sockets hold, not the connect storm's garbage, which V8 keeps
@@ -79,11 +91,17 @@ try {
     'connect/s': Math.round((o.sockets * 1000) / ms),
     'KB per socket': atOnce,
     'KB per socket, idle': +((settled - before) / 1024 / N).toFixed(1),
+    'CPU ms per socket': cpuPerSocket,
   });
   // Where the RSS went: V8's heap (used: live and not yet collected; total: what V8 holds) and
-  // memory outside it (Buffers); the rest is native (sockets, malloc).
-  for (const [when, m] of [['at once', mem1], ['idle', mem2]] as const) {
-    console.log(`gateway per socket ${when}: heap used ${perSocket(m.heapUsed, mem0.heapUsed)} KB, heap total ${perSocket(m.heapTotal, mem0.heapTotal)} KB, external ${perSocket(m.external, mem0.external)} KB`);
+  // memory outside it (Buffers); the rest of RSS is native (sockets, malloc, code).
+  const rssIdle = rss(gw.proc.child.pid!);
+  for (const [when, m, r] of [['at once', mem1, atOnce], ['idle', mem2, +((rssIdle - before) / 1024 / N).toFixed(1)]] as const) {
+    const heapTotal = perSocket(m.heapTotal, mem0.heapTotal);
+    console.log(
+      `gateway per socket ${when}: RSS ${r} KB, heap used ${perSocket(m.heapUsed, mem0.heapUsed)} KB, heap total ${heapTotal} KB ` +
+        `(old ${perSocket(m.old, mem0.old)}, young ${perSocket(m.young, mem0.young)}), external ${perSocket(m.external, mem0.external)} KB, RSS − heap total ${+(r - heapTotal).toFixed(1)} KB`,
+    );
   }
   report('s1-idle', rows, { target: '≥ 50,000 sockets at ≤ 15 KB each' });
 } finally {

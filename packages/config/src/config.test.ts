@@ -39,6 +39,8 @@ describe('loadConfig', () => {
     expect(d.CORS_ORIGINS).toEqual(['http://localhost:4000', 'http://127.0.0.1:4000']);
     expect(d.RATE_LIMIT_SEND).toEqual({ limit: 600, windowMs: 60_000 });
     expect(d.TRUST_PROXY).toBe(false);
+    expect(d.GATEWAY_OPTIMIZE_FOR_SIZE).toBe(false);
+    expect(loadConfig({ GATEWAY_OPTIMIZE_FOR_SIZE: 'true' }).GATEWAY_OPTIMIZE_FOR_SIZE).toBe(true);
     const c = loadConfig({ CORS_ORIGINS: 'https://Chat.example/, http://a:8080', RATE_LIMIT_SEND: '5/10s', RATE_LIMIT_JOIN: '2/500ms', TRUST_PROXY: 'true' });
     expect(c.CORS_ORIGINS).toEqual(['https://chat.example', 'http://a:8080']);
     expect(c.RATE_LIMIT_SEND).toEqual({ limit: 5, windowMs: 10_000 });

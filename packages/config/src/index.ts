@@ -112,10 +112,19 @@ export const ConfigSchema = z
     CHAT_READ_CACHE_TTL_MS: ms.default(5_000),
     /** Outbox relay sweep period, ms (2 s); fresh events are handed to it after each write. */
     OUTBOX_SWEEP_MS: ms.default(2_000),
-    /** A connection counts as online this long after its gateway's last heartbeat, ms (30 s). */
+    /**
+     * TTL of each gateway's liveness key, ms (30 s): a gateway that dies stops refreshing it, and
+     * its users and sockets drop out of presence and the per-user socket count once it expires.
+     */
     PRESENCE_TTL_MS: ms.default(30_000),
-    /** Presence heartbeat and expiry sweep period, ms (10 s). */
+    /** How often a gateway refreshes its liveness key and reaps dead gateways' entries, ms (10 s). */
     PRESENCE_HEARTBEAT_MS: ms.default(10_000),
+    /**
+     * The gateway runs V8 with --optimize-for-size (true): it holds tens of thousands of idle
+     * sockets, so its heap should stay near its live size rather than keep what a connect storm
+     * grew (docs/performance.md, S1). False: V8's defaults (a larger heap, fewer collections).
+     */
+    GATEWAY_OPTIMIZE_FOR_SIZE: flag.default(false),
     /** At most one typing signal per user and room in this window, ms (2 s). */
     TYPING_THROTTLE_MS: ms.default(2_000),
     /**

@@ -25,7 +25,7 @@ describe('names', () => {
       'acme:room:general',
     ]);
   });
-  it("names the gateway's Redis keys inside the namespace; a scope's user keys extend its key", () => {
+  it("names the gateway's Redis keys inside the namespace; keys the Lua scripts build extend a prefix", () => {
     const n = names('acme');
     expect([n.typingThrottle('r', 'u'), n.rateLimit('send', 'u'), n.roomSendBucket('r', 'u'), n.loginFailuresByUser('ann'), n.loginFailuresByAddress('::1'), n.userSockets('u')]).toEqual([
       'acme:typing:r:u',
@@ -33,11 +33,18 @@ describe('names', () => {
       'acme:rl:room-send:r:u',
       'acme:login:user:ann',
       'acme:login:addr:::1',
-      'acme:sockets:u',
+      'acme:user-sockets:u',
     ]);
-    // The presence reaper (Lua) builds a user's key as the scope's key, ':' and the user id.
-    expect(n.presenceUser('general', 'u1')).toBe(`${n.presenceScope('general')}:u1`);
-    expect(n.presenceScopes).toBe('acme:presence-scopes');
+    // The Lua scripts build these keys as the key of '' followed by the id.
+    expect(n.presenceUsers('general', 'g1')).toBe(`${n.presenceUsers('general', '')}g1`);
+    expect(n.gatewayAlive('g1')).toBe(`${n.gatewayAlive('')}g1`);
+    expect(n.userSockets('u1')).toBe(`${n.userSockets('')}u1`);
+    expect([n.gateways, n.gatewayScopes('g1'), n.gatewaySocketUsers('g1'), n.presenceGateways('general')]).toEqual([
+      'acme:gateways',
+      'acme:gateway-scopes:g1',
+      'acme:gateway-socket-users:g1',
+      'acme:presence-gateways:general',
+    ]);
   });
   it('refuses a namespace that could collide or break a key', () => {
     expect(() => names('Acme:x')).toThrow(/namespace must match/);

@@ -38,20 +38,34 @@ export interface Names {
    * over workers: the service rate the gateways' admission control reads.
    */
   readonly commandsDoneKey: (epochSecond: number) => string;
-  /** Redis sorted set of one user's open sockets on every gateway (socket id → expiry, epoch ms). */
+  /**
+   * Redis key (a TTL of PRESENCE_TTL_MS, refreshed every PRESENCE_HEARTBEAT_MS) that says one
+   * gateway instance is alive. Presence and socket-count entries name their gateway; entries
+   * of a gateway whose key is gone are dead. The Lua scripts build it as `gatewayAlive('')`
+   * followed by the gateway id.
+   */
+  readonly gatewayAlive: (gatewayId: string) => string;
+  /** Redis set of the gateway ids that may hold entries (what the reapers walk). */
+  readonly gateways: string;
+  /** Redis set of the presence scopes in which one gateway holds users (its reaper walks it). */
+  readonly gatewayScopes: (gatewayId: string) => string;
+  /** Redis set of the users that hold a socket slot on one gateway (its reaper walks it). */
+  readonly gatewaySocketUsers: (gatewayId: string) => string;
+  /**
+   * Redis hash of one user's open sockets on every gateway (socket id → its gateway id). The
+   * Lua scripts build it as `userSockets('')` followed by the user id.
+   */
   readonly userSockets: (userId: string) => string;
   /** Redis key (with a TTL) that throttles one user's typing signals in one room. */
   readonly typingThrottle: (roomId: string, userId: string) => string;
+  /** Redis set of the gateways that hold users in a presence scope (a room id, or global). */
+  readonly presenceGateways: (scope: string) => string;
   /**
-   * Redis sorted set of the users present in a scope (a room id, or the gateway's global scope)
-   * → their latest expiry. Each user's connections are in `presenceUser(scope, user)`, which is
-   * this key, ':' and the user id (the reaper's Lua script builds it so).
+   * Redis set of the users one gateway holds in a presence scope (one member however many of
+   * the user's connections on that gateway are in it). The Lua scripts build it as
+   * `presenceUsers(scope, '')` followed by the gateway id.
    */
-  readonly presenceScope: (scope: string) => string;
-  /** Redis sorted set of one user's connections in a scope (connection id → expiry, epoch ms). */
-  readonly presenceUser: (scope: string, userId: string) => string;
-  /** Redis set of the scopes that have presence entries (what the reaper walks). */
-  readonly presenceScopes: string;
+  readonly presenceUsers: (scope: string, gatewayId: string) => string;
   /** Redis key of one fixed-window rate limit: an action by one subject (user id or address). */
   readonly rateLimit: (action: string, subject: string) => string;
   /** Redis hash of one person's token bucket for sends into one room (and its slow mode). */
@@ -85,11 +99,14 @@ export function names(namespace: string): Names {
     accessChannel: `${namespace}:access`,
     chatCacheChannel: `${namespace}:chat-cache`,
     commandsDoneKey: (epochSecond: number) => `${namespace}:commands-done:${epochSecond}`,
-    userSockets: (userId: string) => `${namespace}:sockets:${userId}`,
+    gatewayAlive: (gatewayId: string) => `${namespace}:gateway-alive:${gatewayId}`,
+    gateways: `${namespace}:gateways`,
+    gatewayScopes: (gatewayId: string) => `${namespace}:gateway-scopes:${gatewayId}`,
+    gatewaySocketUsers: (gatewayId: string) => `${namespace}:gateway-socket-users:${gatewayId}`,
+    userSockets: (userId: string) => `${namespace}:user-sockets:${userId}`,
     typingThrottle: (roomId: string, userId: string) => `${namespace}:typing:${roomId}:${userId}`,
-    presenceScope: (scope: string) => `${namespace}:presence:${scope}`,
-    presenceUser: (scope: string, userId: string) => `${namespace}:presence:${scope}:${userId}`,
-    presenceScopes: `${namespace}:presence-scopes`,
+    presenceGateways: (scope: string) => `${namespace}:presence-gateways:${scope}`,
+    presenceUsers: (scope: string, gatewayId: string) => `${namespace}:presence:${scope}@${gatewayId}`,
     rateLimit: (action: string, subject: string) => `${namespace}:rl:${action}:${subject}`,
     roomSendBucket: (roomId: string, userId: string) => `${namespace}:rl:room-send:${roomId}:${userId}`,
     loginFailuresByUser: (username: string) => `${namespace}:login:user:${username}`,

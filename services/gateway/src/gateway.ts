@@ -16,6 +16,8 @@ import { PasswordHasher, TokenService } from '@conversa/auth';
 import { makeContext, withAuthors, type GatewayContext, type GatewayServices } from './context.js';
 import { Presence } from './presence.js';
 import { redisPresenceStore } from './adapters/presence.js';
+import { redisLiveness } from './adapters/liveness.js';
+import { GatewayLiveness } from './liveness.js';
 import { createErrorFormatter } from './errors.js';
 import { coalesced } from './coalesce.js';
 import { groupedSubscribe } from './fanout.js';
@@ -34,6 +36,7 @@ import { queryLimitRules } from './query-limits.js';
 import { SlowModeCache } from './slow-mode.js';
 import { SocketQuota, SocketRegistry } from './sockets.js';
 import { redisSocketCount } from './adapters/socket-count.js';
+import { randomUUID } from 'node:crypto';
 import { withSafeSubscriptionRule } from './subscription-document.js';
 import { CloseCode } from './ws-protocol.js';
 import { serveGraphQLWs } from './ws-server.js';
@@ -108,18 +111,14 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
   const publish = async (room: string, signal: RoomSignal) => {
     await signals.publisher.publish(n.roomChannel(room), JSON.stringify(signal));
   };
+  // This process' identity in Redis: presence and socket-count entries name it, and its one
+  // liveness key (refreshed every PRESENCE_HEARTBEAT_MS, TTL PRESENCE_TTL_MS) says it is alive.
+  const gatewayId = randomUUID();
   const presence = new Presence({
-    store: redisPresenceStore(signals.publisher, n),
+    store: redisPresenceStore(signals.publisher, n, gatewayId),
     publish,
     users: async (ids) => (await store.users.findByIds(ids)).map(toUserView),
     logger,
-    ttlMs: config.PRESENCE_TTL_MS,
-    heartbeatMs: config.PRESENCE_HEARTBEAT_MS,
-  });
-  // After a Redis drop: repair the live streams from the database and re-announce presence.
-  signals.onReconnect(() => {
-    void hubs.resyncAll();
-    void presence.restore();
   });
   const { limiter, logins, roomSends } = redisRateLimits({
     redis: signals.publisher,
@@ -199,14 +198,22 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
   // The cap counts a user's sockets on every gateway (Redis); a dead gateway's drop out after
   // PRESENCE_TTL_MS, as its presence does.
   const quota = new SocketQuota({
-    store: redisSocketCount(signals.publisher, n.userSockets),
+    store: redisSocketCount(signals.publisher, n, gatewayId),
     maxSocketsPerUser: config.WS_MAX_SOCKETS_PER_USER,
+  });
+  const liveness = new GatewayLiveness({
+    store: redisLiveness(signals.publisher, n, gatewayId),
+    entries: [presence, quota],
     ttlMs: config.PRESENCE_TTL_MS,
     heartbeatMs: config.PRESENCE_HEARTBEAT_MS,
-    onError: (e) => {
-      redisError();
-      logger.warn({ err: e }, 'socket count refresh failed');
-    },
+    logger,
+    onError: redisError,
+  });
+  // After a Redis drop: repair the live streams from the database, and write this gateway's
+  // presence and socket slots again if Redis lost them (its liveness key is gone then too).
+  signals.onReconnect(() => {
+    void hubs.resyncAll();
+    void liveness.tick();
   });
 
   const apollo = new ApolloServer<GatewayContext>({
@@ -347,8 +354,7 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
         });
       }, logger);
       await apollo.start();
-      presence.start();
-      quota.start();
+      await liveness.start();
       if (metricsServer) metricsPort = await listen(metricsServer, config.METRICS_PORT ?? 0, config.HOST);
       port = await listen(httpServer, config.PORT, config.HOST, config.LISTEN_BACKLOG);
       logger.info({ port, metricsPort: metricsPort ?? port, url: `http://${config.HOST}:${port}/graphql` }, 'gateway ready');
@@ -362,6 +368,7 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
       await quota.stop().catch((e: unknown) => logger.warn({ err: e }, 'socket count release failed'));
       await hubs.drain(5_000);
       await presence.stop();
+      await liveness.stop().catch((e: unknown) => logger.warn({ err: e }, 'gateway liveness key not deleted'));
       await closeServer(httpServer);
       // After the public server: metrics stay scrapeable while it drains.
       if (metricsServer) await closeServer(metricsServer);

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { GatewayEntries } from './liveness.js';
 import type { RoomSignal, UserView } from '@conversa/contracts';
 import type { Logger } from '@conversa/observability';
 import { GLOBAL_SCOPE, type PresenceStore } from './adapters/presence.js';
@@ -10,10 +11,6 @@ export interface PresenceOptions {
   /** Looks users up for offline notices of connections that expired elsewhere. */
   users: (ids: string[]) => Promise<UserView[]>;
   logger: Logger;
-  /** How long a connection counts as live without a heartbeat, ms (30 s). */
-  ttlMs: number;
-  /** Heartbeat and reaper period, ms (10 s). */
-  heartbeatMs: number;
 }
 
 /** One socket's presence: it is online globally, and in each room it holds a subscription to. */
@@ -27,10 +24,6 @@ export interface PresenceConnection {
   close(): Promise<void>;
 }
 
-/**
- * Tracks this gateway's connections in the shared presence store and tells rooms when someone
- * comes or goes. A person with two tabs has two connections: online until the last one closes.
- */
 /**
  * One connection: the PresenceConnection handed out and the entry kept, as one object (its
  * room counts only once it enters a room): tens of thousands of idle sockets each hold one.
@@ -61,29 +54,52 @@ class Connection implements PresenceConnection {
   }
 }
 
-export class Presence {
+/**
+ * Tracks this gateway's connections and tells rooms when someone comes or goes. Redis holds one
+ * entry per user, scope and gateway (adapters/presence.ts), with no expiry of its own: this
+ * gateway counts the user's connections in each scope here, enters the user when the first one
+ * arrives and leaves when the last one goes (a person with two tabs on two gateways stays online
+until the last closes). Liveness is the gateway's (liveness.ts): when its
+ * key expires, its users drop out everywhere, and another gateway's reaper reports them offline.
+ */
+export class Presence implements GatewayEntries {
   private readonly live = new Map<string, Connection>();
-  private timer: NodeJS.Timeout | undefined;
+  /** This gateway's connections per scope and user (GLOBAL_SCOPE included). */
+  private readonly held = new Map<string, Map<string, number>>();
 
   constructor(private readonly opts: PresenceOptions) {}
 
-  start(): void {
-    this.timer = setInterval(() => void this.tick(), this.opts.heartbeatMs);
-  }
-
   async stop(): Promise<void> {
-    clearInterval(this.timer);
     await Promise.all([...this.live.keys()].map((id) => this.closeConnection(id)));
   }
 
-  private expiry(): number {
-    return Date.now() + this.opts.ttlMs;
+  /** Counts one more connection of `user` in `scope`; true when it is this gateway's first. */
+  private hold(scope: string, user: string): boolean {
+    let users = this.held.get(scope);
+    if (!users) this.held.set(scope, (users = new Map<string, number>()));
+    const n = users.get(user) ?? 0;
+    users.set(user, n + 1);
+    return n === 0;
+  }
+
+  /** Counts one less; true when it was this gateway's last. */
+  private unhold(scope: string, user: string): boolean {
+    const users = this.held.get(scope);
+    const n = users?.get(user);
+    if (!users || n === undefined) return false;
+    if (n > 1) {
+      users.set(user, n - 1);
+      return false;
+    }
+    users.delete(user);
+    if (users.size === 0) this.held.delete(scope);
+    return true;
   }
 
   async connect(user: UserView): Promise<PresenceConnection> {
     const c = new Connection(randomUUID(), user, this);
     this.live.set(c.id, c);
-    await this.opts.store.enter(GLOBAL_SCOPE, user.id, c.id, this.expiry());
+    if (this.hold(GLOBAL_SCOPE, user.id)) await this.opts.store.enter(GLOBAL_SCOPE, user.id);
     return c;
   }
 
@@ -94,10 +110,8 @@ export class Presence {
     const rooms = (c.rooms ??= new Map<string, number>());
     const n = rooms.get(room) ?? 0;
     rooms.set(room, n + 1);
-    if (n > 0) return;
-    if (await this.opts.store.enter(room, c.user.id, conn, this.expiry())) {
-      await this.announce(room, c.user, true);
-    }
+    if (n > 0 || !this.hold(room, c.user.id)) return;
+    if (await this.opts.store.enter(room, c.user.id)) await this.announce(room, c.user, true);
   }
 
   /** @internal (Connection's) */
@@ -112,7 +126,12 @@ export class Presence {
     }
     rooms.delete(room);
     if (rooms.size === 0) c.rooms = undefined;
-    if (await this.opts.store.leave(room, c.user.id, conn, Date.now())) await this.announce(room, c.user, false);
+    await this.release(room, c.user);
+  }
+
+  private async release(scope: string, user: UserView): Promise<void> {
+    if (!this.unhold(scope, user.id)) return;
+    if ((await this.opts.store.leave(scope, user.id)) && scope !== GLOBAL_SCOPE) await this.announce(scope, user, false);
   }
 
   /** @internal (Connection's) */
@@ -120,13 +139,10 @@ export class Presence {
     const c = this.live.get(conn);
     if (!c) return;
     this.live.delete(conn);
-    const now = Date.now();
-    await Promise.all(
-      [...c.roomIds()].map(async (room) => {
-        if (await this.opts.store.leave(room, c.user.id, conn, now)) await this.announce(room, c.user, false);
-      }),
-    );
-    await this.opts.store.leave(GLOBAL_SCOPE, c.user.id, conn, now);
+    const rooms = [...c.roomIds()];
+    c.rooms = undefined;
+    await Promise.all(rooms.map((room) => this.release(room, c.user)));
+    await this.release(GLOBAL_SCOPE, c.user);
   }
 
   private async announce(room: string, user: UserView, online: boolean): Promise<void> {
@@ -137,52 +153,34 @@ export class Presence {
     }
   }
 
-  /** Heartbeat for this gateway's connections, then reap what expired anywhere. */
-  async tick(): Promise<void> {
-    try {
-      const entries: { scope: string; user: string; conn: string }[] = [];
-      for (const [conn, c] of this.live) {
-        entries.push({ scope: GLOBAL_SCOPE, user: c.user.id, conn });
-        for (const room of c.roomIds()) entries.push({ scope: room, user: c.user.id, conn });
-      }
-      await this.opts.store.heartbeat(entries, this.expiry());
-      const gone = (await this.opts.store.reap(Date.now())).filter((g) => g.scope !== GLOBAL_SCOPE);
-      if (gone.length === 0) return;
-      const users = new Map((await this.opts.users([...new Set(gone.map((g) => g.user))])).map((u) => [u.id, u]));
-      for (const g of gone) {
-        const u = users.get(g.user);
-        if (u) await this.announce(g.scope, u, false);
-      }
-    } catch (e) {
-      this.opts.logger.warn({ err: e }, 'presence heartbeat failed');
+  /** Removes a dead gateway's entries and tells its rooms who went offline (liveness.ts calls it). */
+  async reapGateway(gatewayId: string): Promise<void> {
+    const gone = (await this.opts.store.reapGateway(gatewayId)).filter((g) => g.scope !== GLOBAL_SCOPE);
+    if (gone.length === 0) return;
+    const users = new Map((await this.opts.users([...new Set(gone.map((g) => g.user))])).map((u) => [u.id, u]));
+    for (const g of gone) {
+      const u = users.get(g.user);
+      if (u) await this.announce(g.scope, u, false);
     }
   }
 
   /**
-   * Writes this gateway's connections again (after Redis lost its data, e.g. a restart without
-   * persistence): heartbeats only extend existing entries, so they would not bring them back.
+   * Writes this gateway's entries again: after its liveness key lapsed (other gateways may
+   * have reaped them) or Redis lost its data (a restart without persistence).
    */
   async restore(): Promise<void> {
-    const exp = this.expiry();
-    try {
-      for (const [conn, c] of this.live) {
-        await this.opts.store.enter(GLOBAL_SCOPE, c.user.id, conn, exp);
-        for (const room of c.roomIds()) await this.opts.store.enter(room, c.user.id, conn, exp);
-      }
-    } catch (e) {
-      this.opts.logger.warn({ err: e }, 'presence restore failed; the next reconnect tries again');
-    }
+    for (const [scope, users] of [...this.held]) await this.opts.store.restore(scope, [...users.keys()]);
   }
 
   isOnline(users: string[]): Promise<Set<string>> {
-    return this.opts.store.onlineAmong(GLOBAL_SCOPE, users, Date.now());
+    return this.opts.store.onlineAmong(GLOBAL_SCOPE, users);
   }
 
   onlineUsers(): Promise<string[]> {
-    return this.opts.store.online(GLOBAL_SCOPE, Date.now());
+    return this.opts.store.online(GLOBAL_SCOPE);
   }
 
   inRoom(room: string): Promise<string[]> {
-    return this.opts.store.online(room, Date.now());
+    return this.opts.store.online(room);
   }
 }

@@ -1,4 +1,4 @@
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { AppError } from '@conversa/contracts';
 import { CloseCode } from './ws-protocol.js';
 import { SocketQuota, SocketRegistry, type SocketCountStore, type SocketHandle } from './sockets.js';
@@ -84,51 +84,49 @@ describe('SocketRegistry', () => {
 describe('SocketQuota', () => {
   /** An in-memory SocketCountStore (the Redis one has its integration test). */
   function memoryStore() {
-    const sets = new Map<string, Map<string, number>>();
-    const refreshed: number[] = [];
+    const sets = new Map<string, Set<string>>();
+    const restored: number[] = [];
+    const reaped: string[] = [];
     const store: SocketCountStore = {
-      acquire: (user, socket, max, expiresAt, now) => {
-        const set = sets.get(user) ?? new Map<string, number>();
-        for (const [s, exp] of set) if (exp <= now) set.delete(s);
+      acquire: (user, socket, max) => {
+        const set = sets.get(user) ?? new Set<string>();
         sets.set(user, set);
         if (set.size >= max) return Promise.resolve(false);
-        set.set(socket, expiresAt);
+        set.add(socket);
         return Promise.resolve(true);
       },
       release: (user, socket) => {
         sets.get(user)?.delete(socket);
         return Promise.resolve();
       },
-      refresh: (entries, expiresAt) => {
-        refreshed.push(entries.length);
-        for (const e of entries) if (sets.get(e.user)?.has(e.socket)) sets.get(e.user)!.set(e.socket, expiresAt);
+      restore: (entries) => {
+        restored.push(entries.length);
+        for (const e of entries) sets.get(e.user)?.add(e.socket);
         return Promise.resolve();
       },
-      count: (user, now) => Promise.resolve([...(sets.get(user)?.values() ?? [])].filter((exp) => exp > now).length),
+      reapGateway: (id) => Promise.resolve(void reaped.push(id)),
+      count: (user) => Promise.resolve(sets.get(user)?.size ?? 0),
     };
-    return { store, refreshed };
+    return { store, restored, reaped };
   }
 
-  it('caps a user, refreshes its live sockets on the heartbeat and releases them all on stop', async () => {
-    vi.useFakeTimers();
-    try {
-      const { store, refreshed } = memoryStore();
-      const quota = new SocketQuota({ store, maxSocketsPerUser: 2, ttlMs: 30_000, heartbeatMs: 10_000 });
-      const a = await quota.acquire('ann');
-      expect(await quota.acquire('ann')).not.toBeNull();
-      expect(await quota.acquire('ann')).toBeNull();
-      await quota.release(a!);
-      await quota.release(a!); // twice: a no-op
-      expect(await store.count('ann', Date.now())).toBe(1);
-      quota.start();
-      await vi.advanceTimersByTimeAsync(10_000);
-      expect(refreshed).toEqual([1]);
-      await quota.stop();
-      expect(await store.count('ann', Date.now())).toBe(0);
-      await vi.advanceTimersByTimeAsync(30_000);
-      expect(refreshed).toEqual([1]);
-    } finally {
-      vi.useRealTimers();
-    }
+  it('caps a user, writes its live sockets again on restore and releases them all on stop', async () => {
+    const { store, restored, reaped } = memoryStore();
+    const quota = new SocketQuota({ store, maxSocketsPerUser: 2 });
+    const a = await quota.acquire('ann');
+    const b = await quota.acquire('ann');
+    expect(b).not.toBeNull();
+    expect(await quota.acquire('ann')).toBeNull();
+    await quota.release(a!);
+    await quota.release(a!); // twice: a no-op
+    expect(await store.count('ann')).toBe(1);
+    await quota.restore();
+    expect(restored).toEqual([1]);
+    await quota.reapGateway('dead-gateway');
+    expect(reaped).toEqual(['dead-gateway']);
+    await quota.stop();
+    expect(await store.count('ann')).toBe(0);
+    await quota.restore();
+    expect(restored).toEqual([1, 0]);
   });
 });

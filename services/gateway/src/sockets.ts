@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { AppError, ErrorCode, type AccessSignal } from '@conversa/contracts';
+import type { GatewayEntries } from './liveness.js';
 import { CloseCode } from './ws-protocol.js';
 
 /**
@@ -132,51 +133,46 @@ export class SocketRegistry {
 
 /**
  * Sockets per user across every gateway, in Redis (adapters/socket-count.ts): one entry per
- * socket with an expiry that its gateway keeps pushing forward. A gateway that dies stops
- * pushing, so its sockets drop out of every count once their expiry passes.
+ * socket naming the gateway that holds it, and no expiry per entry. A socket counts while its
+ * gateway is alive (liveness.ts: one key per gateway with a TTL); a gateway that dies stops
+ * refreshing that key, so its sockets drop out of every count once it expires.
  */
 export interface SocketCountStore {
   /**
-   * Adds `socket` to `user`'s live sockets unless they already hold `max` (entries expired by
-   * `now` do not count and are removed); true when added. Epoch ms.
+   * Adds `socket` (held by this gateway) to `user`'s sockets unless they already hold `max` on
+   * live gateways (entries of dead ones do not count and are removed); true when added.
    */
-  acquire(user: string, socket: string, max: number, expiresAt: number, now: number): Promise<boolean>;
+  acquire(user: string, socket: string, max: number): Promise<boolean>;
   release(user: string, socket: string): Promise<void>;
-  /** Pushes these live sockets' expiry forward (a released one is not brought back). */
-  refresh(entries: readonly { user: string; socket: string }[], expiresAt: number): Promise<void>;
-  /** Live sockets of the user at `now`. */
-  count(user: string, now: number): Promise<number>;
+  /** Writes these sockets of this gateway again (its liveness had lapsed: they may be gone). */
+  restore(entries: readonly { user: string; socket: string }[]): Promise<void>;
+  /** Removes the sockets of a dead gateway. */
+  reapGateway(gatewayId: string): Promise<void>;
+  /** Sockets of the user on live gateways. */
+  count(user: string): Promise<number>;
 }
 
 export interface SocketQuotaOptions {
   store: SocketCountStore;
   /** Sockets one user may hold open across all gateways. */
   maxSocketsPerUser: number;
-  /** How long a socket counts after its gateway's last refresh, ms (PRESENCE_TTL_MS: 30 s). */
-  ttlMs: number;
-  /** Refresh period, ms (PRESENCE_HEARTBEAT_MS: 10 s); well below ttlMs. */
-  heartbeatMs: number;
-  onError?: (e: unknown) => void;
-  now?: () => number;
 }
 
-/** This gateway's share of the cross-gateway count: its live sockets, refreshed on a timer. */
-export class SocketQuota {
+/**
+ * This gateway's share of the cross-gateway count: its live sockets. Nothing periodic per
+ * socket: liveness is the gateway's (GatewayLiveness calls restore and reapGateway).
+ */
+export class SocketQuota implements GatewayEntries {
   private readonly live = new Map<string, string>();
-  private timer: NodeJS.Timeout | undefined;
   private seq = 0;
   private readonly prefix = randomUUID();
-  private readonly now: () => number;
 
-  constructor(private readonly opts: SocketQuotaOptions) {
-    this.now = opts.now ?? Date.now;
-  }
+  constructor(private readonly opts: SocketQuotaOptions) {}
 
   /** A slot for one more socket of `user`: its id, or null when the user holds the maximum. */
   async acquire(user: string): Promise<string | null> {
     const socket = `${this.prefix}:${++this.seq}`;
-    const now = this.now();
-    if (!(await this.opts.store.acquire(user, socket, this.opts.maxSocketsPerUser, now + this.opts.ttlMs, now))) return null;
+    if (!(await this.opts.store.acquire(user, socket, this.opts.maxSocketsPerUser))) return null;
     this.live.set(socket, user);
     return socket;
   }
@@ -188,23 +184,17 @@ export class SocketQuota {
     await this.opts.store.release(user, socket);
   }
 
-  /** Pushes every live socket's expiry forward once. */
-  async refresh(): Promise<void> {
-    const entries = [...this.live].map(([socket, user]) => ({ user, socket }));
-    if (entries.length) await this.opts.store.refresh(entries, this.now() + this.opts.ttlMs);
+  /** Writes every live socket again (this gateway's liveness had lapsed). */
+  async restore(): Promise<void> {
+    await this.opts.store.restore([...this.live].map(([socket, user]) => ({ user, socket })));
   }
 
-  start(): void {
-    this.timer ??= setInterval(() => {
-      this.refresh().catch((e: unknown) => this.opts.onError?.(e));
-    }, this.opts.heartbeatMs);
-    this.timer.unref();
+  reapGateway(gatewayId: string): Promise<void> {
+    return this.opts.store.reapGateway(gatewayId);
   }
 
-  /** Stops refreshing and releases what is still live (a clean shutdown frees its slots at once). */
+  /** Releases what is still live (a clean shutdown frees its slots at once). */
   async stop(): Promise<void> {
-    clearInterval(this.timer);
-    this.timer = undefined;
     await Promise.all([...this.live.keys()].map((s) => this.release(s)));
   }
 }

@@ -51,19 +51,20 @@ function setup(opts: { maxSockets?: number; maxOps?: number; refusal?: 'muted' |
       return Promise.resolve(true);
     },
     release: (user, socket) => Promise.resolve(void counts.get(user)?.delete(socket)),
-    refresh: () => Promise.resolve(),
+    restore: () => Promise.resolve(),
+    reapGateway: () => Promise.resolve(),
     count: (user) => Promise.resolve(counts.get(user)?.size ?? 0),
   };
   const present = new Set<string>();
   const presenceStore: PresenceStore = {
-    enter: (scope, _u, conn) => Promise.resolve(!!present.add(`${scope}/${conn}`)),
-    leave: (scope, _u, conn) => Promise.resolve(present.delete(`${scope}/${conn}`)),
-    heartbeat: () => Promise.resolve(),
-    reap: () => Promise.resolve([]),
+    enter: (scope, user) => Promise.resolve(!!present.add(`${scope}/${user}`)),
+    leave: (scope, user) => Promise.resolve(present.delete(`${scope}/${user}`)),
+    restore: () => Promise.resolve(),
+    reapGateway: () => Promise.resolve([]),
     online: () => Promise.resolve([]),
     onlineAmong: () => Promise.resolve(new Set()),
   };
-  const presence = new Presence({ store: presenceStore, publish: () => Promise.resolve(), users: () => Promise.resolve([]), logger, ttlMs: 30_000, heartbeatMs: 10_000 });
+  const presence = new Presence({ store: presenceStore, publish: () => Promise.resolve(), users: () => Promise.resolve([]), logger });
   const hits: string[] = [];
   const rejected: readonly GraphQLError[][] = [];
   const deps: SocketLifecycleDeps = {
@@ -71,7 +72,7 @@ function setup(opts: { maxSockets?: number; maxOps?: number; refusal?: 'muted' |
     tokens: { verify: (a: unknown) => (a === 'Bearer ok' ? Promise.resolve(principal) : Promise.reject(new AppError(ErrorCode.UNAUTHENTICATED, 'bad token'))) } as unknown as TokenService,
     userById: (id) => Promise.resolve(id === 'u1' ? ({ _id: 'u1', username: 'ann', displayName: 'Ann', role: 'USER' } as UserDoc) : null),
     access: { banned: () => Promise.resolve(false), refusal: () => Promise.resolve(opts.refusal ?? null) },
-    quota: new SocketQuota({ store: countStore, maxSocketsPerUser: opts.maxSockets ?? 2, ttlMs: 30_000, heartbeatMs: 10_000 }),
+    quota: new SocketQuota({ store: countStore, maxSocketsPerUser: opts.maxSockets ?? 2 }),
     sockets: new SocketRegistry({ maxSocketsPerUser: opts.maxSockets ?? 2, maxOperationsPerSocket: opts.maxOps ?? 5 }),
     presence,
     metrics: { established: () => undefined, rejected: (e) => void (rejected as GraphQLError[][]).push([...e]), completed: () => undefined },

@@ -1,9 +1,8 @@
 /**
- * Entries per Redis pipeline in periodic refreshes (presence heartbeats, socket counts). One
- * pipeline for every socket of a gateway (tens of thousands, several commands each) keeps all
- * its command objects alive until the last reply: they outlive V8's young generation, are
- * promoted, and the heap grows by kilobytes per socket on every heartbeat. Pipelines of this
- * size, one after another, die young.
+ * Entries per Redis pipeline when a gateway writes all its entries at once (presence and socket
+ * slots, restored after its liveness key lapsed). One pipeline for every socket of a gateway
+ * (tens of thousands) keeps all its command objects alive until the last reply: they outlive
+ * V8's young generation and are promoted. Pipelines of this size, one after another, die young.
  */
 export const REFRESH_CHUNK = 500;
 
