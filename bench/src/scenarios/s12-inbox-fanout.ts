@@ -6,11 +6,10 @@
  * members × sends), end-to-end p50/p99 (send → event), and the gateway's CPU over the sending
  * window (seconds of CPU per second). The load generators run in their own processes.
  */
-import { readFileSync } from 'node:fs';
 import { gqlOk } from '../../../e2e/src/harness.js';
 import { paced, stamped } from '../lib/pace.js';
 import { num, report } from '../lib/report.js';
-import { startSeeded } from '../lib/system.js';
+import { cpuMs, startSeeded } from '../lib/system.js';
 import { until, Workers } from '../lib/workers.js';
 
 const MEMBERS = num('BENCH_INBOX_MEMBERS', 1_000, 20);
@@ -18,11 +17,7 @@ const RATE = num('BENCH_RATE', 20, 10);
 const SECONDS = num('BENCH_SECONDS', 30, 3);
 const JOIN_CONCURRENCY = 8;
 
-/** utime + stime of a process, seconds (Linux /proc, clock ticks of 100 Hz). */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
+const cpuSeconds = (pid: number) => cpuMs(pid) / 1_000;
 
 const { sys, users, close } = await startSeeded({ users: MEMBERS + 1, env: { COMMAND_TIMEOUT_MS: '30000' } });
 const gw = sys.gateways[0]!;

@@ -1,6 +1,6 @@
 import { mentionsIn, type MessageView, type RoomSignal, type UserSignal } from '@conversa/contracts';
 import type { Logger } from '@conversa/observability';
-import { toRoomView as toRoomViewOf, type LastMessage, type RoomActivityDoc, type RoomDoc, type Store } from '@conversa/store';
+import { roomCounts, toRoomView as toRoomViewOf, type LastMessage, type RoomActivityDoc, type RoomDoc, type Store } from '@conversa/store';
 import { LiveStream } from './live-stream.js';
 import type { RoomHub, RoomHubs } from './room-hub.js';
 import type { RoomState, RoomWithState } from './read-state.js';
@@ -65,12 +65,10 @@ class TrackedRoom {
     this.activeAt = doc.createdAt;
   }
 
+  /** The store's formula over what this stream counted so far. */
   state(): RoomState {
-    let goneAfter = 0;
-    for (const g of this.gone) if (g > this.r && g <= this.counted) goneAfter++;
-    let mentions = 0;
-    for (const s of this.mentions) if (s > this.r && s <= this.counted && !this.gone.has(s)) mentions++;
-    return { lastReadSeq: this.r, unread: Math.max(0, this.counted - this.r - goneAfter), mentions, last: this.last, activeAt: this.activeAt };
+    const counts = roomCounts({ lastSeq: this.counted, gone: [...this.gone], roomMentions: [] }, this.r, [...this.mentions]);
+    return { ...counts, last: this.last, activeAt: this.activeAt };
   }
 
   /** Everything up to `seq` is read: what lies at or below it no longer needs remembering. */
