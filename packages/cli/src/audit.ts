@@ -99,6 +99,10 @@ export function formatEventLine(e: DomainEvent): string {
     case 'room.role_changed':
       what = `${e.data.user} ${e.data.previousRole} → ${e.data.role}`;
       break;
+    case 'message.reacted':
+    case 'message.unreacted':
+      what = `${e.data.message} ${e.data.emoji} ${e.data.user}`;
+      break;
   }
   return `${e.occurredAt} ${e.type.padEnd(17)} room=${room} actor=${e.actor ?? '-'} id=${e.id} ${what}`.trimEnd();
 }

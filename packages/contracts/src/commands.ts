@@ -36,6 +36,8 @@ export const SendMessage = z.object({
   room: Id,
   body: z.string().min(1).max(LIMITS.bodyMax),
   clientMsgId: z.string().min(1).max(LIMITS.clientMsgIdMax),
+  /** Reply in this thread: a VISIBLE top-level message of the same room (the worker checks). */
+  parentId: Id.optional(),
 });
 
 export const OpenDirectRoom = z.object({
@@ -145,6 +147,10 @@ export const SetMemberRole = z.object({ type: z.literal('group.setRole'), actor,
 export const RenameRoom = z.object({ type: z.literal('room.rename'), actor, room: Id, name: groupName });
 export const BlockUser = z.object({ type: z.literal('user.block'), actor, user: Id });
 export const UnblockUser = z.object({ type: z.literal('user.unblock'), actor, user: Id });
+// ---- reactions ----
+/** `emoji`: one emoji or a :shortcode: (parseReaction); the worker checks it again. */
+export const React = z.object({ type: z.literal('message.react'), actor, id: Id, emoji: z.string().min(1).max(64) });
+export const Unreact = z.object({ type: z.literal('message.unreact'), actor, id: Id, emoji: z.string().min(1).max(64) });
 
 export const Command = z.discriminatedUnion('type', [
   RegisterUser,
@@ -169,6 +175,8 @@ export const Command = z.discriminatedUnion('type', [
   RenameRoom,
   BlockUser,
   UnblockUser,
+  React,
+  Unreact,
 ]);
 export type Command = z.infer<typeof Command>;
 export type CommandType = Command['type'];
@@ -209,6 +217,9 @@ export const COMMAND_POLICY: Readonly<Record<CommandType, { class: 'interactive'
   'room.rename': { class: 'interactive', stale: 'execute' },
   'user.block': { class: 'interactive', stale: 'execute' },
   'user.unblock': { class: 'interactive', stale: 'execute' },
+  // Idempotent per (person, message, emoji).
+  'message.react': { class: 'interactive', stale: 'execute' },
+  'message.unreact': { class: 'interactive', stale: 'execute' },
 };
 
 /** What each command answers when it succeeds. */
@@ -236,6 +247,9 @@ export const CommandValue = {
   /** `changed`: false when it was so already (blocking twice is a no-op). */
   'user.block': z.object({ changed: z.boolean() }),
   'user.unblock': z.object({ changed: z.boolean() }),
+  /** The message with its reactions after the change (`changed`: false for a repeat). */
+  'message.react': z.object({ message: MessageView, changed: z.boolean() }),
+  'message.unreact': z.object({ message: MessageView, changed: z.boolean() }),
 } as const satisfies Record<CommandType, z.ZodType>;
 export type CommandValue<T extends CommandType> = z.infer<(typeof CommandValue)[T]>;
 

@@ -20,6 +20,15 @@ export const LIMITS = {
   groupNameMax: 64,
   /** People in one group room, its owner included. */
   groupMembersMax: 1_000,
+  /** Distinct emoji on one message. */
+  reactionEmojiMax: 20,
+  /** A reaction's :shortcode: between the colons: 1..32 of a-z 0-9 _ + -. */
+  reactionShortcodeMax: 32,
+  /**
+   * Reactors kept per emoji on the message (earliest first), so that `reactedByMe` is answered
+   * from the message itself; beyond it the reaction rows answer.
+   */
+  reactionUsersKept: 1_000,
 } as const;
 
 export const USERNAME_PATTERN = /^[a-z0-9_.-]{3,32}$/;
@@ -55,6 +64,19 @@ export const RoomView = z.object({
 });
 export type RoomView = z.infer<typeof RoomView>;
 
+/** One emoji on a message: how many reacted with it, and who (earliest first, at most LIMITS.reactionUsersKept). */
+export const ReactionSummaryView = z.object({
+  emoji: z.string().min(1).max(64),
+  count: z.number().int().min(1),
+  users: z.array(Id),
+});
+export type ReactionSummaryView = z.infer<typeof ReactionSummaryView>;
+
+/**
+ * A message as every process and client sees it. The fields after `editedAt` came with threads,
+ * reactions and mentions: optional, so that payloads written before them still parse (absent
+ * means none: no parent, no replies, no reactions, no mentions).
+ */
 export const MessageView = z.object({
   id: Id,
   room: Id,
@@ -65,6 +87,17 @@ export const MessageView = z.object({
   clientMsgId: z.string(),
   createdAt: z.iso.datetime(),
   editedAt: z.iso.datetime().nullable(),
+  /** The thread root this message replies to; null or absent for a top-level message. */
+  parentId: Id.nullable().optional(),
+  /** For a thread root: its VISIBLE replies, and when the newest of them was posted. */
+  replyCount: z.number().int().min(0).optional(),
+  lastReplyAt: z.iso.datetime().nullable().optional(),
+  /** One summary per emoji, most used first (ties: the earliest first). */
+  reactions: z.array(ReactionSummaryView).optional(),
+  /** Ids of the room members the body mentions with @username (parsed on the write path). */
+  mentions: z.array(Id).optional(),
+  /** The body mentions @room. */
+  mentionsRoom: z.boolean().optional(),
 });
 export type MessageView = z.infer<typeof MessageView>;
 

@@ -34,6 +34,11 @@ const eventData = {
   'room.renamed': z.object({ room: Id, name: z.string(), previousName: z.string() }),
   /** A member's role changed; handing over ownership is two of these (new OWNER, old one ADMIN). */
   'room.role_changed': z.object({ room: Id, user: Id, role: MemberRole, previousRole: MemberRole }),
+  // ---- reactions (API-product.graphql); the envelope's actor is the person reacting ----
+  /** `user` reacted to message `message` with `emoji` (a repeat of an existing reaction writes none). */
+  'message.reacted': z.object({ room: Id, message: Id, emoji: z.string(), user: Id }),
+  /** `user` took their `emoji` reaction back (only when there was one). */
+  'message.unreacted': z.object({ room: Id, message: Id, emoji: z.string(), user: Id }),
 } as const;
 export type EventType = keyof typeof eventData;
 export const EVENT_TYPES = Object.keys(eventData) as EventType[];
@@ -72,6 +77,8 @@ export const DomainEvent = z.discriminatedUnion('type', [
   envelope('room.member_removed'),
   envelope('room.renamed'),
   envelope('room.role_changed'),
+  envelope('message.reacted'),
+  envelope('message.unreacted'),
 ]);
 export type DomainEvent = z.infer<typeof DomainEvent>;
 export type EventOf<T extends EventType> = Extract<DomainEvent, { type: T }>;
@@ -91,6 +98,8 @@ export function eventRoom(e: DomainEvent): string | null {
     case 'room.member_removed':
     case 'room.renamed':
     case 'room.role_changed':
+    case 'message.reacted':
+    case 'message.unreacted':
       return e.data.room;
     case 'message.posted':
     case 'message.edited':

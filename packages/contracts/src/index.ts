@@ -10,6 +10,7 @@ export {
 } from './errors.js';
 export { names, NAMESPACE_PATTERN, type Names } from './names.js';
 export { mentionsIn, MENTIONS_MAX, type MentionsIn } from './mentions.js';
+export { parseReaction } from './reactions.js';
 export {
   LIMITS,
   USERNAME_PATTERN,
@@ -21,6 +22,7 @@ export {
   UserView,
   RoomView,
   MessageView,
+  ReactionSummaryView,
   roomSlug,
   canReadRoom,
 } from './domain.js';
@@ -46,6 +48,8 @@ export {
   RenameRoom,
   BlockUser,
   UnblockUser,
+  React,
+  Unreact,
   COMMAND_POLICY,
   CommandValue,
   CommandError,

@@ -53,7 +53,7 @@ export interface StoreChange {
 
 /** The documents that carry outboxes (plus `messages`, whose posted events use marks). */
 export type OutboxCollection =
-  'users' | 'rooms' | 'memberships' | 'messages' | 'moderation_actions';
+  'users' | 'rooms' | 'memberships' | 'messages' | 'moderation_actions' | 'reactions';
 
 /** Pending events of one document, as the outbox relay sees them. */
 export interface PendingOutbox {
@@ -83,6 +83,8 @@ export class StoreConnection {
   /** Whether updates run under document locks (StoreOptions.documentLocks). */
   readonly documentLocks: boolean;
   private readonly locks: DocLocks;
+  /** The same locks whatever the backend: for a read-then-write that must not interleave. */
+  private readonly strictLocks: DocLocks;
   private eventsListener: EventsStoredListener | undefined;
 
   private constructor(
@@ -94,7 +96,8 @@ export class StoreConnection {
   ) {
     this.models = defineModels(connection);
     this.documentLocks = documentLocksWanted(opts.documentLocks ?? 'auto', backend);
-    this.locks = this.documentLocks ? (opts.locks ?? new LocalLocks()) : new NoLocks();
+    this.strictLocks = opts.locks ?? new LocalLocks();
+    this.locks = this.documentLocks ? this.strictLocks : new NoLocks();
   }
 
   /**
@@ -131,6 +134,16 @@ export class StoreConnection {
   /** Every update of a document runs under its lock (see StoreOptions.locks). */
   locked<T>(collection: string, id: string, task: () => Promise<T>): Promise<T> {
     return this.locks.run(`${collection}:${id}`, task);
+  }
+
+  /**
+   * A recount (read some documents, write what follows from them into one) under the
+   * document's lock on every backend, not only where updates need it: two recounts that
+   * interleave could write the older count last. On FerretDB it is the document's update lock,
+   * so a recount also never interleaves with another update of the document.
+   */
+  serialized<T>(collection: string, id: string, task: () => Promise<T>): Promise<T> {
+    return this.strictLocks.run(`${collection}:${id}`, task);
   }
 
   /** A write changed what a send checks (StoreOptions.onWrite). */

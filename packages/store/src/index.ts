@@ -26,6 +26,7 @@ export {
 export { GroupRepository, type GroupMember } from './groups.js';
 export { BlockRepository, blockId } from './blocks.js';
 export type { BlockDoc } from './blocks-model.js';
+export { ReactionRepository, reactionId, summarize } from './reactions.js';
 export { DuplicateKeyError, PartialInsertError } from './errors.js';
 export type {
   UserDoc,
@@ -41,6 +42,8 @@ export type {
   ReadStateDoc,
   MentionDoc,
   LastMessage,
+  ReactionDoc,
+  ReactionSummary,
 } from './models.js';
 export {
   toUserView,

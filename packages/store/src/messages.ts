@@ -206,7 +206,7 @@ export class MessageRepository {
   async update(
     id: string,
     from: MessageDoc['status'][],
-    set: Partial<Pick<MessageDoc, 'body' | 'status' | 'editedAt'>>,
+    set: Partial<Pick<MessageDoc, 'body' | 'status' | 'editedAt' | 'mentions' | 'mentionsRoom'>>,
     event: DomainEvent,
   ): Promise<MessageDoc | null> {
     const after = await this.db.locked('messages', id, () =>
@@ -221,8 +221,40 @@ export class MessageRepository {
     if (after) {
       this.db.eventsStored({ collection: 'messages', docId: id, events: [event] });
       await this.readState.changed(after);
+      // A reply that became (in)visible changes its root's reply count.
+      if (after.parentId && set.status !== undefined) await this.recountThread(after.parentId);
     }
     return after;
+  }
+
+  /** A thread's replies, every status, ascending by seq: one equality query on `parentId`. */
+  async replies(root: string): Promise<MessageDoc[]> {
+    const rows = await this.db.models.Message.find({ parentId: root }).select({ outbox: 0, posted: 0 }).lean<MessageDoc[]>().exec();
+    return rows.sort((a, b) => a.seq - b.seq);
+  }
+
+  /** One page of a thread's replies, ascending by seq, those after `after` (a room seq). */
+  async threadPage(root: string, q: { after?: number; limit: number }): Promise<{ messages: MessageDoc[]; hasMore: boolean }> {
+    const all = await this.replies(root);
+    const rest = q.after !== undefined ? all.filter((m) => m.seq > q.after!) : all;
+    return { messages: rest.slice(0, q.limit), hasMore: rest.length > q.limit };
+  }
+
+  /**
+   * Recounts a thread root's summary (VISIBLE replies, the newest one's time) from its replies
+   * and stores it; resolves with the root after it (null: no such message). Recounted, never
+   * incremented, and serialized per root: exact after any mix of concurrent replies, hides,
+   * retries and crashes (the next recount repairs a missed one).
+   */
+  async recountThread(root: string): Promise<MessageDoc | null> {
+    return this.db.serialized('messages', root, async () => {
+      const visible = (await this.replies(root)).filter((r) => r.status === 'VISIBLE');
+      const lastReplyAt = visible.reduce<Date | null>((a, r) => (!a || r.createdAt > a ? r.createdAt : a), null);
+      return this.db.models.Message.findOneAndUpdate({ _id: root }, { $set: { replyCount: visible.length, lastReplyAt } }, { returnDocument: 'after' })
+        .select({ outbox: 0, posted: 0 })
+        .lean<MessageDoc>()
+        .exec();
+    });
   }
 
   findById(id: string): Promise<MessageDoc | null> {

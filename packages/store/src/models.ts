@@ -65,6 +65,39 @@ export interface MessageDoc extends Outboxed {
    * it never updates this document (see MessageRepository.insert). Null on older documents.
    */
   posted?: DomainEvent | null;
+  /** Threads: the root this message replies to (null or absent: a top-level message). */
+  parentId?: string | null;
+  /** For a thread root: its VISIBLE replies and the newest one's time (recomputed from the replies). */
+  replyCount?: number;
+  lastReplyAt?: Date | null;
+  /** Reactions summary, recomputed from the reaction rows (reactions.ts); most used first. */
+  reactions?: ReactionSummary[];
+  /** Member ids the body mentions with @username, and whether it mentions @room (write path). */
+  mentions?: string[];
+  mentionsRoom?: boolean;
+}
+
+/** One emoji on a message: its count and its first reactors (earliest first, LIMITS.reactionUsersKept). */
+export interface ReactionSummary {
+  emoji: string;
+  count: number;
+  users: string[];
+}
+
+/**
+ * One person's reaction with one emoji to one message: `_id` = `${message}/${emoji}/${user}`,
+ * so a repeat or a concurrent duplicate meets the primary key (idempotent by construction).
+ * Taken back, it stays with `active: false`, carrying its `message.unreacted` event.
+ */
+export interface ReactionDoc extends Outboxed {
+  _id: string;
+  message: string;
+  room: string;
+  emoji: string;
+  user: string;
+  active: boolean;
+  /** When it was (last) made: the summary lists reactors in this order. */
+  at: Date;
 }
 
 /**
@@ -202,10 +235,34 @@ const messageSchema = new Schema<MessageDoc>(
     createdAt: { type: Date, required: true },
     editedAt: { type: Date, default: null },
     posted: { type: Schema.Types.Mixed, default: null } as unknown as SchemaDefinitionProperty<DomainEvent | null>,
+    parentId: { type: String, default: null },
+    replyCount: { type: Number, default: 0 },
+    lastReplyAt: { type: Date, default: null },
+    reactions: { type: [Schema.Types.Mixed], default: [] } as unknown as SchemaDefinitionProperty<ReactionSummary[]>,
+    mentions: { type: [String], default: [] },
+    mentionsRoom: { type: Boolean, default: false },
     ...outboxFields,
   },
   { ...opts, collection: 'messages' },
 );
+/** A thread's replies: equality on parentId (served by the index and its GIN twin on FerretDB). */
+messageSchema.index({ parentId: 1 }, { name: 'parentId' });
+
+const reactionSchema = new Schema<ReactionDoc>(
+  {
+    _id: { type: String, required: true },
+    message: { type: String, required: true },
+    room: { type: String, required: true },
+    emoji: { type: String, required: true },
+    user: { type: String, required: true },
+    active: { type: Boolean, required: true },
+    at: { type: Date, required: true },
+    ...outboxFields,
+  },
+  { ...opts, collection: 'reactions' },
+);
+/** A message's reactions (the summary's recount). */
+reactionSchema.index({ message: 1 });
 
 const outboxMarkSchema = new Schema<OutboxMarkDoc>(
   {
@@ -401,6 +458,7 @@ export interface Models {
   ReadState: Model<ReadStateDoc>;
   Mention: Model<MentionDoc>;
   Block: Model<BlockDoc>;
+  Reaction: Model<ReactionDoc>;
 }
 
 export function defineModels(conn: Connection): Models {
@@ -418,5 +476,6 @@ export function defineModels(conn: Connection): Models {
     ReadState: conn.model<ReadStateDoc>('ReadState', readStateSchema),
     Mention: conn.model<MentionDoc>('Mention', mentionSchema),
     Block: conn.model<BlockDoc>('Block', blockSchema),
+    Reaction: conn.model<ReactionDoc>('Reaction', reactionSchema),
   };
 }

@@ -15,6 +15,7 @@ const OUTBOX_COLLECTIONS: readonly OutboxCollection[] = [
   'memberships',
   'messages',
   'moderation_actions',
+  'reactions',
 ];
 /** Oldest first within a collection, so a backlog goes out roughly in the order it was written. */
 const OUTBOX_TIME_FIELD: Record<OutboxCollection, string> = {
@@ -23,6 +24,7 @@ const OUTBOX_TIME_FIELD: Record<OutboxCollection, string> = {
   memberships: 'joinedAt',
   messages: 'createdAt',
   moderation_actions: 'at',
+  reactions: 'at',
 };
 
 /**
@@ -147,6 +149,8 @@ export class OutboxRepository {
         return this.db.models.Message as unknown as Model<Record<string, unknown>>;
       case 'moderation_actions':
         return this.db.models.ModerationAction as unknown as Model<Record<string, unknown>>;
+      case 'reactions':
+        return this.db.models.Reaction as unknown as Model<Record<string, unknown>>;
     }
   }
 }

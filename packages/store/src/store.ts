@@ -12,6 +12,7 @@ import { ReconcileRepository } from './reconcile.js';
 import { ReadStateRepository } from './read-state.js';
 import { GroupRepository } from './groups.js';
 import { BlockRepository } from './blocks.js';
+import { ReactionRepository } from './reactions.js';
 
 /**
  * The store: one repository per aggregate over one connection. Consumers take the
@@ -35,6 +36,8 @@ export interface Store {
   readonly groups: GroupRepository;
   /** Who blocks whom (API-product.graphql). */
   readonly blocks: BlockRepository;
+  /** Reactions: one row per (message, emoji, person); the message's summary is recounted from them. */
+  readonly reactions: ReactionRepository;
   /** The server behind the connection, from its `buildInfo`. */
   readonly backend: StoreBackend;
   /** Whether updates run under document locks (StoreOptions.documentLocks). */
@@ -70,6 +73,7 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
     reconcile: new ReconcileRepository(db),
     groups: new GroupRepository(db),
     blocks: new BlockRepository(db),
+    reactions: new ReactionRepository(db),
     backend: db.backend,
     documentLocks: db.documentLocks,
     onEventsStored: (listener) => db.onEventsStored(listener),

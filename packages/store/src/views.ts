@@ -18,6 +18,12 @@ export function toMessageView(m: Omit<MessageDoc, 'outbox' | 'outboxPending'>, a
     clientMsgId: m.clientMsgId,
     createdAt: m.createdAt.toISOString(),
     editedAt: m.editedAt ? m.editedAt.toISOString() : null,
+    parentId: m.parentId ?? null,
+    replyCount: m.replyCount ?? 0,
+    lastReplyAt: m.lastReplyAt ? m.lastReplyAt.toISOString() : null,
+    reactions: m.reactions ?? [],
+    mentions: m.mentions ?? [],
+    mentionsRoom: m.mentionsRoom ?? false,
   };
 }
 

@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { Command, ErrorCode, formatZodError, isAppError, type CommandOf, type CommandResult, type CommandType, type RoomSignal, type UserSignal } from '@conversa/contracts';
-import { KeyedMutex, type Store } from '@conversa/store';
+import { KeyedMutex, type MessageDoc, type Store } from '@conversa/store';
 import type { Logger } from '@conversa/observability';
 import { eventFactory } from './domain.js';
 import { ModerationApplier, type MuteTimers } from './moderation.js';
 import { storeReads, type SendReads } from './read-cache.js';
 import type { CommandContext } from './commands/context.js';
 import { commandHandlers, type CommandHandlers } from './commands/registry.js';
+import { Recounts } from './recounts.js';
+import { publishMessage } from './commands/threads.js';
 import { localSeqLocks, MessageSequencer, type RoomSeqLocks } from './commands/sequencer.js';
 
 export type { RoomSeqLocks } from './commands/sequencer.js';
@@ -19,7 +21,23 @@ export interface SignalPublisher {
 }
 
 /** The repositories commands write: users, rooms (and memberships), messages, moderation. */
-export type CommandStore = Pick<Store, 'users' | 'rooms' | 'messages' | 'moderation' | 'readState' | 'groups' | 'blocks'>;
+export type CommandStore = Pick<Store, 'users' | 'rooms' | 'messages' | 'moderation' | 'readState' | 'groups' | 'blocks' | 'reactions'>;
+
+/**
+ * The recounts of this process, coalesced per message (recounts.ts): each run recounts, then
+ * shows the message to its room once, however many callers share the run.
+ */
+function recountsOf(store: Pick<Store, 'messages' | 'reactions'>, ctx: () => CommandContext): CommandContext['recounts'] {
+  const shown = (recount: (id: string) => Promise<MessageDoc | null>) =>
+    new Recounts(async (id: string) => {
+      const doc = await recount(id);
+      if (doc) await publishMessage(ctx(), doc);
+      return doc;
+    });
+  const thread = shown((root) => store.messages.recountThread(root));
+  const reactions = shown((message) => store.reactions.recount(message));
+  return { thread: (root) => thread.run(root), reactions: (message) => reactions.run(message) };
+}
 
 export interface CommandDeps {
   store: CommandStore;
@@ -89,6 +107,8 @@ export class CommandExecutor {
       reads: deps.reads ?? storeReads(deps.store),
       roomLocks,
       sequencer: new MessageSequencer({ messages: deps.store.messages, roomLocks, seqLocks: deps.seqLocks ?? localSeqLocks, makeEvent, now }),
+      reactions: deps.store.reactions,
+      recounts: recountsOf(deps.store, () => this.ctx),
       moderation: this.moderation,
       makeEvent,
       now,

@@ -161,6 +161,9 @@ export class ModerationApplier {
     if (!stored) return (await this.deps.store.messages.findById(m._id)) ?? m; // changed meanwhile
     try {
       await this.deps.publish(m.room, { kind: 'message.updated', message: toMessageView(stored, author) });
+      // A reply's root has a new reply count (the store recounted it with the update).
+      const root = stored.parentId ? await this.deps.store.messages.findById(stored.parentId) : null;
+      if (root) await this.deps.publish(m.room, { kind: 'message.updated', message: toMessageView(root, await this.authorOf(root.authorId)) });
     } catch (e) {
       this.deps.logger.warn({ err: e, room: m.room }, 'room signal not published');
     }

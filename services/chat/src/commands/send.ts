@@ -1,9 +1,9 @@
-import { AppError, ErrorCode, forbidden, mentionsIn, notFound, type MessageView } from '@conversa/contracts';
-import { toMessageView, toUserView } from '@conversa/store';
+import { AppError, ErrorCode, badInput, forbidden, mentionsIn, notFound, type MessageView } from '@conversa/contracts';
+import { toMessageView, toUserView, type RoomDoc } from '@conversa/store';
 import { normalizeBody } from '../domain.js';
 import { assertCanSend, assertNotMuted } from '../rules.js';
 import type { CommandContext, CommandHandler } from './context.js';
-import { duplicateOf } from './sequencer.js';
+import { duplicateOf, type DraftExtra } from './sequencer.js';
 
 export const send: CommandHandler<'message.send'> = async (c, ctx) => {
   const body = normalizeBody(c.body);
@@ -34,35 +34,64 @@ export const send: CommandHandler<'message.send'> = async (c, ctx) => {
     if (existing) return duplicateOf(existing, author, c.room);
     throw e;
   }
-  const stored = await ctx.sequencer.insert(room._id, { author, body, clientMsgId: c.clientMsgId });
+  const extra = await draftExtra(ctx, room, author.id, body, c.parentId);
+  const stored = await ctx.sequencer.insert(room._id, { author, body, clientMsgId: c.clientMsgId, extra });
   if ('duplicate' in stored) {
-    // A retry of a send that may have stopped between its insert and its read state: the
-    // read-state writes are idempotent, so they are made sure of again.
+    // A retry of a send that may have stopped between its insert and its read state or its
+    // thread's recount: both are idempotent, so they are made sure of again.
     await afterPosted(ctx, room, stored.message, true);
+    if (stored.message.parentId) await recountRoot(ctx, stored.message.parentId);
     return stored;
   }
   const view = toMessageView(stored, author);
   await afterPosted(ctx, room, view, false);
   await ctx.publish(room._id, { kind: 'message.added', message: view });
+  if (view.parentId) await recountRoot(ctx, view.parentId);
   return { message: view, duplicate: false };
 };
+
+/**
+ * What the write path works out before the insert, stored with the message: the thread root
+ * (checked: a VISIBLE top-level message of this room) and the mentions. `@username` counts
+ * only for a member of the room other than the author; at most MENTIONS_MAX are looked up.
+ */
+async function draftExtra(ctx: CommandContext, room: Pick<RoomDoc, '_id' | 'kind' | 'pair'>, authorId: string, body: string, parentId: string | undefined): Promise<DraftExtra> {
+  const found = mentionsIn(body);
+  const [, mentions] = await Promise.all([parentId !== undefined ? assertThreadRoot(ctx, room._id, parentId) : undefined, found.usernames.length > 0 ? mentionedMembers(ctx, room, authorId, found.usernames) : []]);
+  return { parentId: parentId ?? null, mentions, mentionsRoom: found.room };
+}
+
+/** A reply's root: a VISIBLE top-level message of the same room, else BAD_USER_INPUT saying which. */
+async function assertThreadRoot(ctx: CommandContext, room: string, parentId: string): Promise<void> {
+  const root = await ctx.messages.findById(parentId);
+  if (!root || root.room !== room) throw badInput(`parentId: no message "${parentId}" in this room`);
+  if (root.parentId) throw badInput(`parentId: "${parentId}" is itself a reply; reply to its thread root "${root.parentId}"`);
+  if (root.status !== 'VISIBLE') throw badInput(`parentId: the thread root "${parentId}" is ${root.status.toLowerCase()}`);
+}
+
+/** Of these usernames, the ids of the room's members other than the author. */
+export async function mentionedMembers(ctx: CommandContext, room: Pick<RoomDoc, '_id' | 'kind' | 'pair'>, authorId: string, usernames: string[]): Promise<string[]> {
+  const users = await Promise.all(usernames.map((u) => ctx.users.findByUsername(u)));
+  const ids = users.flatMap((u) => (u && u._id !== authorId ? [u._id] : []));
+  const member = room.kind === 'DIRECT' ? ids.map((id) => room.pair.includes(id)) : await Promise.all(ids.map((id) => ctx.rooms.isMember(room._id, id)));
+  return ids.filter((_, i) => member[i]);
+}
+
+/** The thread root's reply count and time, recounted and shown to the room (coalesced per root). */
+async function recountRoot(ctx: CommandContext, root: string): Promise<void> {
+  await ctx.recounts.thread(root);
+}
 
 /**
  * What a posted message changes in read state besides the room's activity (which the store
  * keeps with every insert): the author has read up to it, and the people it mentions have an
  * unread mention. Mentions count only for members of the room, never the author.
  */
-async function afterPosted(ctx: CommandContext, room: { _id: string; kind: string; pair: readonly string[] }, m: MessageView, retried: boolean): Promise<void> {
-  const found = mentionsIn(m.body);
-  const mentioned = async (): Promise<string[]> => {
-    const users = await Promise.all(found.usernames.map((u) => ctx.users.findByUsername(u)));
-    const ids = users.flatMap((u) => (u && u._id !== m.author.id ? [u._id] : []));
-    const member = room.kind === 'DIRECT' ? ids.map((id) => room.pair.includes(id)) : await Promise.all(ids.map((id) => ctx.rooms.isMember(room._id, id)));
-    return ids.filter((_, i) => member[i]);
-  };
+async function afterPosted(ctx: CommandContext, room: { _id: string }, m: MessageView, retried: boolean): Promise<void> {
   const writes: Promise<unknown>[] = [ctx.readState.advance(room._id, m.author.id, m.seq, ctx.now())];
-  if (found.usernames.length > 0) writes.push(mentioned().then((ids) => ctx.readState.mentioned(room._id, m.seq, ids)));
-  if (found.room) writes.push(ctx.readState.mentionedRoom(room._id, m.seq));
+  const mentions = m.mentions ?? [];
+  if (mentions.length > 0) writes.push(ctx.readState.mentioned(room._id, m.seq, mentions));
+  if (m.mentionsRoom) writes.push(ctx.readState.mentionedRoom(room._id, m.seq));
   // A retry after a crash between the insert and the activity update: post it again (a no-op otherwise).
   if (retried) writes.push(ctx.readState.posted({ ...m, _id: m.id, authorId: m.author.id, createdAt: new Date(m.createdAt), editedAt: m.editedAt ? new Date(m.editedAt) : null }));
   await Promise.all(writes);

@@ -20,6 +20,15 @@ export interface Draft {
   author: UserView;
   body: string;
   clientMsgId: string;
+  /** What the write path worked out before the insert: the thread, the mentions. */
+  extra?: DraftExtra;
+}
+
+/** Stored with the message: its thread root, the members it mentions, whether it mentions @room. */
+export interface DraftExtra {
+  parentId: string | null;
+  mentions: string[];
+  mentionsRoom: boolean;
 }
 
 /** What an insert gave: the stored message, or the one a retried send had stored already. */
@@ -101,12 +110,12 @@ export class MessageSequencer {
   private async insertBatch(room: string, drafts: Draft[]): Promise<Inserted[]> {
     if (drafts.length === 1) {
       const d = drafts[0]!;
-      return [await this.insertNext(room, d.author, d.body, d.clientMsgId)];
+      return [await this.insertNext(room, d)];
     }
     const seq = this.lastSeq.get(room) ?? (await this.deps.messages.lastSeq(room));
     const createdAt = this.deps.now();
     const docs = drafts.map((d, i) => {
-      const doc = { _id: messageId(room, seq + 1 + i), room, seq: seq + 1 + i, authorId: d.author.id, body: d.body, status: 'VISIBLE' as const, clientMsgId: d.clientMsgId, createdAt, editedAt: null };
+      const doc = { _id: messageId(room, seq + 1 + i), room, seq: seq + 1 + i, authorId: d.author.id, body: d.body, status: 'VISIBLE' as const, clientMsgId: d.clientMsgId, createdAt, editedAt: null, ...d.extra };
       return { ...doc, outbox: [], posted: this.deps.makeEvent('message.posted', room, d.author.id, { message: toMessageView(doc, d.author) }) };
     });
     try {
@@ -117,20 +126,21 @@ export class MessageSequencer {
       if (!(e instanceof PartialInsertError)) throw e;
       if (e.inserted > 0) this.lastSeq.set(room, seq + e.inserted);
       const out: Inserted[] = docs.slice(0, e.inserted).map((d) => ({ ...d, outboxPending: false }));
-      for (const d of drafts.slice(e.inserted)) out.push(await this.insertNext(room, d.author, d.body, d.clientMsgId));
+      for (const d of drafts.slice(e.inserted)) out.push(await this.insertNext(room, d));
       return out;
     }
   }
 
   /** Insert with seq = last + 1 under the unique (room, seq) index; on a lost race, read and retry. */
-  private async insertNext(room: string, author: UserView, body: string, clientMsgId: string): Promise<Inserted> {
+  private async insertNext(room: string, draft: Draft): Promise<Inserted> {
+    const { author, body, clientMsgId } = draft;
     let seq = this.lastSeq.get(room) ?? (await this.deps.messages.lastSeq(room));
     for (let attempt = 0; attempt < MAX_SEQ_ATTEMPTS; attempt++) {
       const createdAt = this.deps.now();
       const next = seq + 1;
       // The id is (room, seq): a seq exists only with its message, and both are found by _id.
       const id = messageId(room, next);
-      const doc = { _id: id, room, seq: next, authorId: author.id, body, status: 'VISIBLE' as const, clientMsgId, createdAt, editedAt: null };
+      const doc = { _id: id, room, seq: next, authorId: author.id, body, status: 'VISIBLE' as const, clientMsgId, createdAt, editedAt: null, ...draft.extra };
       try {
         const stored = await this.deps.messages.insert({
           ...doc,
