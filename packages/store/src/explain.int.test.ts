@@ -24,6 +24,7 @@ import type {
   MembershipDoc,
   MentionDoc,
   MessageDoc,
+  ReactionDoc,
   ReadStateDoc,
   RoomActivityDoc,
   ModerationActionDoc,
@@ -191,10 +192,27 @@ async function seed(): Promise<void> {
       createdAt: at(i),
       editedAt: null,
       posted: null,
+      // Every tenth message replies to the message before it (threads of one reply).
+      parentId: i % 10 === 9 ? messageId('pub0', i) : null,
       outbox: [],
       outboxPending: false,
     })),
     into(m.Message),
+  );
+  // Reactions spread over the first 300 messages, ten each.
+  await batches(
+    n.map((i): ReactionDoc => ({
+      _id: `${messageId('pub0', (i % 300) + 1)}/👍/u${i}`,
+      message: messageId('pub0', (i % 300) + 1),
+      room: 'pub0',
+      emoji: '👍',
+      user: `u${i}`,
+      active: true,
+      at: at(i),
+      outbox: [],
+      outboxPending: false,
+    })),
+    into(m.Reaction),
   );
   await batches(
     n.map((i): AuditDoc => ({
@@ -366,6 +384,19 @@ const HOT: [string, () => Promise<unknown>][] = [
         createdAt: new Date(),
         editedAt: null,
       }),
+  ],
+  ['threadReplies (thread page, recount)', () => store.messages.threadPage(messageId('pub0', 9), { limit: 50 })],
+  ['recountThread (reply, hide)', () => store.messages.recountThread(messageId('pub0', 9))],
+  ['reactionsOf (recount, emoji limit)', () => store.reactions.of(messageId('pub0', 5))],
+  ['hasReaction (reactedByMe beyond the kept users)', () => store.reactions.has(messageId('pub0', 5), '👍', 'u4')],
+  ['recountReactions (react)', () => store.reactions.recount(messageId('pub0', 5))],
+  [
+    'react again after taking it back',
+    async () => {
+      const r = { message: messageId('pub0', 6), room: 'pub0', emoji: '👍', user: 'u5' };
+      await store.reactions.remove(r, joined('u5', 'pub0'));
+      await store.reactions.add({ ...r, at: new Date() }, joined('u5', 'pub0'));
+    },
   ],
   ['findModerationAction', () => store.moderation.findAction('a9')],
   [

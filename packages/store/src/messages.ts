@@ -251,7 +251,6 @@ export class MessageRepository {
       const visible = (await this.replies(root)).filter((r) => r.status === 'VISIBLE');
       const lastReplyAt = visible.reduce<Date | null>((a, r) => (!a || r.createdAt > a ? r.createdAt : a), null);
       return this.db.models.Message.findOneAndUpdate({ _id: root }, { $set: { replyCount: visible.length, lastReplyAt } }, { returnDocument: 'after' })
-        .select({ outbox: 0, posted: 0 })
         .lean<MessageDoc>()
         .exec();
     });

@@ -121,7 +121,6 @@ export class ReactionRepository {
     return this.db.serialized('messages', message, async () => {
       const reactions = summarize(await this.of(message));
       return this.db.models.Message.findOneAndUpdate({ _id: message }, { $set: { reactions } }, { returnDocument: 'after' })
-        .select({ outbox: 0, posted: 0 })
         .lean<MessageDoc>()
         .exec();
     });

@@ -34,7 +34,7 @@ export interface GatewayContext {
 }
 
 /** The repositories the gateway reads; it writes nothing itself. */
-export type GatewayReads = Pick<Store, 'users' | 'rooms' | 'messages' | 'audit' | 'moderation' | 'readState' | 'groups' | 'blocks'>;
+export type GatewayReads = Pick<Store, 'users' | 'rooms' | 'messages' | 'audit' | 'moderation' | 'readState' | 'groups' | 'blocks' | 'reactions'>;
 
 export interface GatewayServices {
   /** The reads of queries (commands go through `bus`). */
@@ -58,6 +58,11 @@ export interface GatewayServices {
   roomSends: RoomSendLimiter;
   /** Each room's slow mode, seconds (cached). */
   slowModes: SlowModeCache;
+  /**
+   * Users by id; concurrent identical look-ups share one trip (a live event rendered per viewer
+   * names the same reactors for every one of them). Default: the store.
+   */
+  usersByIds?: (ids: string[]) => Promise<UserView[]>;
   /** A room by id; concurrent identical reads share one trip (see coalesce.ts). Default: the store. */
   findRoom?: (id: string) => Promise<RoomDoc | null>;
   /** Growing lockouts after failed sign-ins. */

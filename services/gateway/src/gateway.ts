@@ -161,6 +161,7 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
     publish,
     maxPendingPerSubscription: config.WS_MAX_PENDING_MESSAGES,
     findRoom,
+    usersByIds: coalesced(async (ids: string[]) => (await store.users.findByIds(ids)).map(toUserView), (ids) => ids.join('\u0000')),
     search,
     typingAllowed: async (room, user) =>
       (await signals.publisher.set(n.typingThrottle(room, user), '1', 'PX', config.TYPING_THROTTLE_MS, 'NX')) === 'OK',

@@ -81,12 +81,18 @@ export const groupResolvers = {
 
 type ResolverMap = Record<string, object>;
 
+/** `base` with each extra map merged in, type by type (a feature's resolvers live in their own file). */
+export function mergeResolvers<T extends ResolverMap>(base: T, ...extras: ResolverMap[]): T {
+  const merged: ResolverMap = { ...base };
+  for (const extra of extras)
+    for (const [type, fields] of Object.entries(extra)) {
+      const existing = merged[type];
+      merged[type] = existing ? { ...existing, ...fields } : fields;
+    }
+  return merged as T;
+}
+
 /** The resolver map with the group resolvers merged in, type by type. */
 export function withGroupResolvers<T extends ResolverMap>(base: T): T {
-  const merged: ResolverMap = { ...base };
-  for (const [type, fields] of Object.entries(groupResolvers)) {
-    const existing = merged[type];
-    merged[type] = existing ? { ...existing, ...fields } : fields;
-  }
-  return merged as T;
+  return mergeResolvers(base, groupResolvers);
 }

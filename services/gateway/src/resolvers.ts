@@ -45,7 +45,8 @@ import type { RoomPresence } from './room-hub.js';
 import { roomSendRefusal } from './rate-limits.js';
 import { inboxPage, readReceipts, type RoomState, type RoomWithState } from './read-state.js';
 import type { InboxPayload } from './inbox-stream.js';
-import { withGroupResolvers } from './resolvers-groups.js';
+import { mergeResolvers, withGroupResolvers } from './resolvers-groups.js';
+import { threadResolvers } from './resolvers-threads.js';
 import { searchQueries } from './resolvers-search.js';
 
 type Args = Record<string, unknown>;
@@ -97,7 +98,7 @@ const presenceOf = (ctx: GatewayContext, room: string): RoomPresence | undefined
 /** The caller's state in a room: known already on an inbox page, else loaded (batched per operation). */
 const stateOf = (room: RoomWithState, ctx: GatewayContext): RoomState | Promise<RoomState> => room.state ?? ctx.roomStates.load(room.id);
 
-export const resolvers = withGroupResolvers({
+export const resolvers = mergeResolvers(withGroupResolvers({
   DateTime: DateTimeResolver,
   JSON: JSONResolver,
 
@@ -253,6 +254,7 @@ export const resolvers = withGroupResolvers({
         room: a.room,
         body: a.body,
         clientMsgId: a.clientMsgId,
+        ...(a.parentId != null ? { parentId: a.parentId } : {}),
       });
       return message;
     },
@@ -458,4 +460,4 @@ export const resolvers = withGroupResolvers({
       return 'author' in last ? last : (await withAuthors(ctx.services.store, [last]))[0];
     },
   },
-});
+}), threadResolvers);

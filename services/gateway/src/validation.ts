@@ -73,6 +73,17 @@ export const SendMessageArgs = z.object({
   room: id,
   body,
   clientMsgId: text('clientMsgId', 1, LIMITS.clientMsgIdMax),
+  /** Reply in this thread (the chat worker checks the root). */
+  parentId: id.nullish(),
+});
+
+/** `emoji` is checked by parseReaction here and again by the worker. */
+export const ReactArgs = z.object({ messageId: id, emoji: text('emoji', 1, 64) });
+
+export const ThreadArgs = z.object({
+  root: id,
+  after: z.number().int().min(0).nullish(),
+  limit: z.number().int().min(1, 'limit must be 1..200').max(200, 'limit must be 1..200').default(50),
 });
 
 export const UserIdArgs = z.object({ userId: id });
