@@ -25,6 +25,12 @@ export type WorkerCommand =
   | { type: 'stats'; reset?: boolean }
   | { type: 'count' }
   | { type: 'drop'; resumeQuery?: string }
+  /**
+   * S13: the delivery latency of reactions, from the updates each socket received (their
+   * reaction totals and arrival times): reaction k (sent at `sent[k]`) reached a socket with
+   * the first update whose total reached `base + k + 1`.
+   */
+  | { type: 'reaction-latency'; sent: number[]; base: number }
   | { type: 'close' };
 
 export type WorkerReply =
@@ -32,6 +38,7 @@ export type WorkerReply =
   | { type: 'stats'; received: number; p50: number; p99: number; max: number; errors: number; histogram: string; closes: Record<string, number> }
   | { type: 'count'; received: number }
   | { type: 'dropped'; recovered: number; ms: number; errors: number }
+  | { type: 'reaction-latency'; histogram: string; missing: number; sockets: number; finalTotals: number[] }
   | { type: 'closed' };
 
 const send = (m: WorkerReply) => process.send?.(m);
@@ -42,6 +49,40 @@ const closes: Record<string, number> = {};
 let hist = histogram();
 const clients: Client[] = [];
 const bare: WebSocket[] = [];
+/** Per socket whose payloads carry `reactions`: arrival times and reaction totals (S13). */
+const reactionArrivals: { at: number[]; total: number[] }[] = [];
+
+/** Records an update's reaction total if the payload has reactions; true when it had. */
+function recordReactions(payload: unknown, arrivals: { at: number[]; total: number[] } | undefined): boolean {
+  const reactions = (payload as { reactions?: { count: number }[] } | undefined)?.reactions;
+  if (!Array.isArray(reactions) || !arrivals) return false;
+  arrivals.at.push(Date.now());
+  arrivals.total.push(reactions.reduce((a, r) => a + r.count, 0));
+  received++;
+  return true;
+}
+
+function reactionLatency(sent: number[], base: number): Extract<WorkerReply, { type: 'reaction-latency' }> {
+  const h = histogram();
+  let missing = 0;
+  for (const a of reactionArrivals) {
+    // The highest total seen so far at each arrival, so that a late, lower update cannot count.
+    let j = 0;
+    let best = 0;
+    for (let k = 0; k < sent.length; k++) {
+      while (j < a.at.length && best < base + k + 1) best = Math.max(best, a.total[j++]!);
+      if (best >= base + k + 1) h.recordValue(Math.max(1, a.at[j - 1]! - sent[k]!));
+      else missing++;
+    }
+  }
+  return {
+    type: 'reaction-latency',
+    histogram: hdr.encodeIntoCompressedBase64(h),
+    missing,
+    sockets: reactionArrivals.length,
+    finalTotals: reactionArrivals.map((a) => a.total.reduce((x, y) => Math.max(x, y), 0)),
+  };
+}
 
 function record(body: unknown): void {
   if (typeof body !== 'string') return;
@@ -80,13 +121,15 @@ function openOne(cmd: Extract<WorkerCommand, { type: 'open' }>, s: Extract<Worke
     const slow = slowEvery > 0 && n % slowEvery === 0;
     const ws = new WebSocket(cmd.url, 'graphql-transport-ws', localAddress ? { localAddress } : {});
     let acked = false;
+    const arrivals = { at: [] as number[], total: [] as number[] };
+    reactionArrivals.push(arrivals);
     ws.on('open', () => ws.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${s.token}` } })));
     ws.on('message', (data: Buffer) => {
       const m = JSON.parse(data.toString()) as { type: string; payload?: { data?: Record<string, { body?: string; message?: { body?: string } | null }> } };
       if (m.type === 'next') {
         const payload = m.payload?.data ? Object.values(m.payload.data)[0] : undefined;
-        // A message subscription's body, or an inbox event's message body.
-        record(payload?.body ?? payload?.message?.body);
+        // A message subscription's body, or an inbox event's message body; or reactions (S13).
+        if (!recordReactions(payload, arrivals)) record(payload?.body ?? payload?.message?.body);
       } else if (m.type === 'connection_ack') {
         acked = true;
         s.subs.forEach((sub, i) => ws.send(JSON.stringify({ id: String(i + 1), type: 'subscribe', payload: sub })));
@@ -212,6 +255,10 @@ process.on('message', (raw: WorkerCommand) => {
           received = 0;
           hist = histogram();
         }
+        return;
+      }
+      case 'reaction-latency': {
+        send(reactionLatency(raw.sent, raw.base));
         return;
       }
       case 'drop': {

@@ -64,6 +64,21 @@ export class Workers {
     return r.reduce((a, x) => a + x.received, 0);
   }
 
+  /** S13: reactions' delivery latency merged across workers (see client-worker.ts). */
+  async reactionLatency(sent: number[], base: number): Promise<{ p50: number; p99: number; max: number; missing: number; sockets: number; finalTotals: number[] }> {
+    const r = await Promise.all(this.procs.map((p) => this.ask(p, { type: 'reaction-latency', sent, base }, 'reaction-latency')));
+    const merged = histogram();
+    for (const x of r) merged.add(hdr.decodeFromCompressedBase64(x.histogram));
+    return {
+      p50: merged.getValueAtPercentile(50),
+      p99: merged.getValueAtPercentile(99),
+      max: merged.maxValue,
+      missing: r.reduce((a, x) => a + x.missing, 0),
+      sockets: r.reduce((a, x) => a + x.sockets, 0),
+      finalTotals: r.flatMap((x) => x.finalTotals),
+    };
+  }
+
   async dropAll(): Promise<void> {
     await Promise.all(this.procs.map((p) => this.ask(p, { type: 'drop' }, 'dropped')));
   }
