@@ -4,55 +4,47 @@
  * screens go to artifacts/screenshots/.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { E2E_JWT_SECRET, REPO, gql, gqlOk, register, startSystem, type System } from './harness.js';
+import {
+  PASSWORD,
+  SHOTS,
+  at,
+  captureFailure,
+  composerFocused,
+  launchChromium,
+  message,
+  send,
+  signIn,
+  watch,
+  type Watched,
+} from './browser-kit.js';
+import { E2E_JWT_SECRET, gql, gqlOk, register, startSystem, type System } from './harness.js';
 
 /**
  * The few browser globals read inside pages (this package compiles without the DOM lib).
  * Predicates are functions, not strings: the page's CSP (no 'unsafe-eval') refuses strings.
  */
-declare const location: { pathname: string; search: string };
 declare const document: {
   activeElement: { id: string } | null;
   documentElement: { scrollWidth: number; clientWidth: number };
 };
 declare const sessionStorage: { setItem(key: string, value: string): void };
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-quic',
-];
-const SHOTS = join(REPO, 'artifacts/screenshots');
-const PASSWORD = 'correct horse battery';
-/** Longest wait for anything on a page, ms: generous for a loaded CI machine. */
-const WAIT_MS = 15_000;
-
-interface Person {
-  name: string;
+interface Person extends Watched {
   username: string;
   context: BrowserContext;
   page: Page;
-  dialogs: string[];
-  problems: string[];
 }
 
 describe('the web client and GraphiQL in Chromium', () => {
   let sys: System;
   let browser: Browser;
+  let closeBrowser: () => Promise<void>;
   let base: string;
-  let profile: string;
   const people: Person[] = [];
   const tag = randomUUID().slice(0, 6);
   const room = `lounge-${tag}`;
@@ -62,20 +54,6 @@ describe('the web client and GraphiQL in Chromium', () => {
 
   const shot = async (page: Page, name: string) => {
     await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: false });
-  };
-
-  /** Watches a page for dialogs (an XSS would open one), script errors and CSP violations. */
-  const watch = (p: Person, page: Page) => {
-    page.setDefaultTimeout(WAIT_MS);
-    page.on('dialog', (d) => {
-      p.dialogs.push(d.message());
-      void d.dismiss();
-    });
-    page.on('pageerror', (e) => p.problems.push(`pageerror: ${e.message}`));
-    page.on('console', (m) => {
-      if (m.type() === 'error' && /Content Security Policy|Refused to/i.test(m.text()))
-        p.problems.push(`csp: ${m.text()}`);
-    });
   };
 
   const person = async (
@@ -97,17 +75,6 @@ describe('the web client and GraphiQL in Chromium', () => {
     return p;
   };
 
-  /**
-   * Waits until the page's path (plus query) matches: in-page, because the app navigates with
-   * the History API, which page.waitForURL can miss when it happens during the initial load.
-   */
-  const at = (page: Page, re: RegExp, timeout = WAIT_MS) =>
-    page.waitForFunction(
-      (source) => new RegExp(source).test(location.pathname + location.search),
-      re.source,
-      { timeout },
-    );
-
   const signUp = async (p: Person) => {
     await p.page.goto(`${base}/`);
     await at(p.page, /^\/signin/);
@@ -118,26 +85,6 @@ describe('the web client and GraphiQL in Chromium', () => {
     await p.page.locator('form.auth-form').getByRole('button', { name: 'Create account' }).click();
     await p.page.getByRole('heading', { name: `Hello, ${p.name}` }).waitFor();
   };
-
-  const signIn = async (page: Page, username: string) => {
-    await page.getByLabel('Username').fill(username);
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.locator('form.auth-form').getByRole('button', { name: 'Sign in' }).click();
-  };
-
-  const composerFocused = (page: Page) =>
-    page.waitForFunction(() => document.activeElement?.id === 'composer');
-
-  const send = async (page: Page, text: string) => {
-    await page.locator('#composer').fill(text);
-    await page.locator('#composer').press('Enter');
-  };
-
-  /** The delivered (not pending) message whose body is exactly `text`. */
-  const message = (page: Page, text: string) =>
-    page
-      .locator('ol.messages:not(.pending) > li.msg')
-      .filter({ has: page.locator('p.body', { hasText: text }) });
 
   const seqsOf = async (page: Page): Promise<number[]> =>
     page
@@ -156,17 +103,10 @@ describe('the web client and GraphiQL in Chromium', () => {
 
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
-    profile = mkdtempSync(join(tmpdir(), 'conversa-chromium-'));
-    // Playwright gives every launch a fresh temporary profile; TMPDIR keeps it under ours.
-    [sys, browser] = await Promise.all([
-      startSystem(),
-      chromium.launch({
-        executablePath: CHROMIUM,
-        args: CHROMIUM_ARGS,
-        headless: true,
-        env: { ...process.env, TMPDIR: profile },
-      }),
-    ]);
+    let chromium: Awaited<ReturnType<typeof launchChromium>>;
+    [sys, chromium] = await Promise.all([startSystem(), launchChromium()]);
+    browser = chromium.browser;
+    closeBrowser = chromium.close;
     base = `http://127.0.0.1:${sys.gateways[0]!.port}`;
     ann = await person('Ann');
     ben = await person('Ben');
@@ -174,26 +114,12 @@ describe('the web client and GraphiQL in Chromium', () => {
 
   // On a failure, a picture of every open page says more than the timeout.
   afterEach(async (ctx) => {
-    if (ctx.task.result?.state !== 'fail') return;
-    const slug = ctx.task.name.replace(/[^a-z0-9]+/gi, '-').slice(0, 40);
-    for (const p of people) {
-      for (const [i, page] of p.context.pages().entries()) {
-        await page
-          .screenshot({ path: join(SHOTS, `failed-${slug}-${p.name}-${i}.png`) })
-          .catch(() => undefined);
-        const text = await page
-          .locator('body')
-          .innerText()
-          .catch(() => '');
-        writeFileSync(join(SHOTS, `failed-${slug}-${p.name}-${i}.txt`), `${page.url()}\n\n${text}`);
-      }
-    }
+    if (ctx.task.result?.state === 'fail') await captureFailure(ctx.task.name, people);
   });
 
   afterAll(async () => {
-    await browser?.close();
+    await closeBrowser?.();
     await sys?.stop();
-    if (profile) rmSync(profile, { recursive: true, force: true });
     for (const p of people) {
       expect(p.dialogs, `${p.name}: dialogs`).toEqual([]);
       expect(p.problems, `${p.name}: page errors`).toEqual([]);

@@ -134,6 +134,16 @@ describe('group rooms and blocking', () => {
     const handed = (await gqlOk<{ setMemberRole: RoomOut }>(g1, SET_ROLE, { r: g.id, u: cat.user.id, role: 'OWNER' }, own.token)).setMemberRole;
     expect(handed.myRole).toBe('ADMIN');
     expect((await gqlOk<{ room: RoomOut }>(g2, GET, { r: g.id }, cat.token)).room.myRole).toBe('OWNER');
+    // Every member sees everyone's role (the member list): the OWNER first, then ADMINs by name.
+    type Roles = { room: { memberRoles: { role: string; user: { id: string } }[] } };
+    const roles = 'query($r: ID!) { room(id: $r) { memberRoles { role user { id } } } }';
+    expect((await gqlOk<Roles>(g2, roles, { r: g.id }, ben.token)).room.memberRoles).toEqual([
+      { role: 'OWNER', user: { id: cat.user.id } },
+      { role: 'ADMIN', user: { id: ben.user.id } },
+      { role: 'ADMIN', user: { id: own.user.id } },
+    ]);
+    const lounge = (await gqlOk<{ joinRoom: { memberRoles: unknown[] } }>(g1, 'mutation($n: String!) { joinRoom(name: $n) { memberRoles { role } } }', { n: `lounge-${tag}` }, ben.token)).joinRoom;
+    expect(lounge.memberRoles).toEqual([]);
     expect(await code(g1, SET_ROLE, { r: g.id, u: ben.user.id, role: 'MEMBER' }, own)).toBe('FORBIDDEN');
 
     // Bad input, each named.

@@ -1,5 +1,6 @@
 import { Api } from './api.js';
 import { h, replace } from './dom.js';
+import { Inbox } from './inbox.js';
 import { LiveConnection, type LiveStatus } from './live.js';
 import { Drafts, MemoryStorage, type KeyValueStorage } from './lib/drafts.js';
 import { parseRoute, paths, safeNext, type Route } from './lib/routes.js';
@@ -7,6 +8,7 @@ import { SessionStore, type Session } from './session.js';
 import { lobbyView } from './views/lobby.js';
 import { problemView } from './views/problem.js';
 import { roomView } from './views/room.js';
+import { searchView } from './views/search.js';
 import { signInView } from './views/signin.js';
 
 /** What a view gets: the signed-in person and the ways to talk to the server. */
@@ -14,6 +16,8 @@ export interface AppContext {
   readonly session: Session;
   readonly api: Api;
   readonly live: LiveConnection;
+  /** The person's room list with unread counts, live (one `inbox` stream for the tab). */
+  readonly inbox: Inbox;
   readonly drafts: Drafts;
   navigate(path: string, opts?: { replace?: boolean }): void;
 }
@@ -49,8 +53,11 @@ export class App {
   #session: Session | null = null;
   #api: Api | null = null;
   #live: LiveConnection | null = null;
+  #inbox: Inbox | null = null;
   #view: View | null = null;
   #statusEl: HTMLElement | null = null;
+  #unreadEl: HTMLElement | null = null;
+  #searchInput: HTMLInputElement | null = null;
   #main: HTMLElement | null = null;
   #expiring = false;
 
@@ -125,9 +132,13 @@ export class App {
       case 'lobby':
         return lobbyView(ctx);
       case 'room':
-        return roomView(ctx, route.id);
+        return roomView(ctx, route.id, 'room');
       case 'dm':
-        return roomView(ctx, route.id);
+        return roomView(ctx, route.id, 'dm');
+      case 'search': {
+        const q = new URLSearchParams(location.search);
+        return searchView(ctx, q.get('q') ?? '', q.get('room') ?? undefined);
+      }
       case 'signin':
       case 'notFound':
         return problemView(
@@ -138,7 +149,7 @@ export class App {
   }
 
   #context(session: Session): AppContext {
-    if (!this.#api || !this.#live) {
+    if (!this.#api || !this.#live || !this.#inbox) {
       this.#api = new Api(
         this.#graphqlUrl,
         () => this.#session?.token ?? null,
@@ -146,12 +157,17 @@ export class App {
       );
       this.#live = new LiveConnection(this.#wsUrl, session.token, () => this.#expire());
       this.#live.onStatus((s) => this.#showStatus(s));
+      this.#inbox = new Inbox(this.#api, this.#live);
+      this.#inbox.onChange(() => this.#showUnread());
+      // Subscribed before the socket opens: the inbox reads its pages once it is connected.
+      this.#inbox.start();
       this.#live.start();
     }
     return {
       session,
       api: this.#api,
       live: this.#live,
+      inbox: this.#inbox,
       drafts: this.#drafts,
       navigate: (p, o) => this.navigate(p, o),
     };
@@ -167,6 +183,8 @@ export class App {
   #endSession(): void {
     this.#view?.destroy();
     this.#view = null;
+    this.#inbox?.stop();
+    this.#inbox = null;
     this.#live?.stop();
     this.#live = null;
     this.#api = null;
@@ -174,6 +192,8 @@ export class App {
     this.#sessions.clear();
     this.#main = null;
     this.#statusEl = null;
+    this.#unreadEl = null;
+    this.#searchInput = null;
   }
 
   #signOut(): void {
@@ -223,6 +243,11 @@ export class App {
     this.#view = view;
     if (!this.#main || !this.root.contains(this.#main)) this.#buildFrame();
     replace(this.#main!, view.el);
+    if (this.#searchInput)
+      this.#searchInput.value =
+        parseRoute(location.pathname).name === 'search'
+          ? (new URLSearchParams(location.search).get('q') ?? '')
+          : '';
     this.#afterMount(view);
   }
 
@@ -235,7 +260,34 @@ export class App {
   #buildFrame(): void {
     const session = this.#session!;
     this.#statusEl = h('div', { class: 'conn', attrs: { role: 'status', 'aria-live': 'polite' } });
+    this.#unreadEl = h('span', { class: 'unread-total', hidden: true });
     this.#main = h('main', { id: 'main', class: 'main' });
+    const searchInput = h('input', {
+      type: 'search',
+      name: 'q',
+      required: true,
+      maxLength: 200,
+      placeholder: 'Search messages',
+      autocomplete: 'off',
+      attrs: { 'aria-label': 'Search messages' },
+    });
+    this.#searchInput = searchInput;
+    const search = h(
+      'form',
+      {
+        class: 'search-box',
+        attrs: { role: 'search' },
+        on: {
+          submit: (ev) => {
+            ev.preventDefault();
+            const q = searchInput.value.trim();
+            if (q) this.navigate(paths.search(q));
+          },
+        },
+      },
+      searchInput,
+      h('button', { type: 'submit', class: 'btn small' }, 'Search'),
+    );
     const header = h(
       'header',
       { class: 'topbar' },
@@ -244,7 +296,9 @@ export class App {
         { class: 'brand', href: paths.lobby() },
         h('span', { class: 'brand-mark', attrs: { 'aria-hidden': 'true' } }, 'c'),
         'conversa',
+        this.#unreadEl,
       ),
+      search,
       this.#statusEl,
       h(
         'nav',
@@ -269,6 +323,17 @@ export class App {
     );
     replace(this.root, skip, header, this.#main);
     this.#showStatus(this.#live?.status ?? 'connecting');
+    this.#showUnread();
+  }
+
+  /** The unread total of every room beside the brand (which leads to the room list). */
+  #showUnread(): void {
+    const el = this.#unreadEl;
+    if (!el || !this.#inbox) return;
+    const { unread, mentions } = this.#inbox.totals();
+    el.hidden = unread === 0;
+    el.textContent = unread > 99 ? '99+' : String(unread);
+    el.title = `${unread} unread${mentions ? `, ${mentions} mentioning you` : ''}`;
   }
 
   #showStatus(s: LiveStatus): void {

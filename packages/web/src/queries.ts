@@ -9,19 +9,65 @@ export interface AuthPayload {
   expiresAt: string;
   user: Person;
 }
+export type RoomKind = 'PUBLIC' | 'DIRECT' | 'GROUP';
+export type MemberRole = 'OWNER' | 'ADMIN' | 'MEMBER';
+
 export interface RoomSummary {
   id: string;
   name: string;
-  kind: 'PUBLIC' | 'DIRECT';
+  kind: RoomKind;
   lastSeq: number;
-  members: { id: string }[];
+}
+export interface ReadReceipt {
+  user: Person;
+  lastReadSeq: number;
+  at: string;
+}
+export interface RoomMember {
+  user: Person;
+  role: MemberRole;
 }
 export interface RoomDetail {
   id: string;
   name: string;
-  kind: 'PUBLIC' | 'DIRECT';
+  kind: RoomKind;
+  myRole: MemberRole | null;
+  lastReadSeq: number;
   members: Person[];
   online: Person[];
+  memberRoles: RoomMember[];
+  readBy: ReadReceipt[];
+}
+/** A room as the room list shows it: the caller's counts and the newest visible message. */
+export interface InboxRoom {
+  id: string;
+  name: string;
+  kind: RoomKind;
+  createdAt: string;
+  lastReadSeq: number;
+  unread: number;
+  mentions: number;
+  lastMessage: { seq: number; body: string; createdAt: string; author: Person } | null;
+}
+export interface InboxPage {
+  rooms: InboxRoom[];
+  nextCursor: string | null;
+  unreadTotal: number;
+  mentionsTotal: number;
+}
+export type InboxEventKind = 'MESSAGE' | 'READ' | 'ADDED' | 'REMOVED' | 'UPDATED';
+export interface InboxEvent {
+  kind: InboxEventKind;
+  room: InboxRoom;
+  message: { seq: number; createdAt: string } | null;
+}
+export interface SearchHit {
+  snippet: string;
+  message: ChatMessage;
+}
+export interface SearchPage {
+  hits: SearchHit[];
+  nextCursor: string | null;
 }
 export interface MessagePage {
   messages: ChatMessage[];
@@ -34,13 +80,27 @@ export const REGISTER = `mutation Register($username: String!, $password: String
 export const LOGIN = `mutation Login($username: String!, $password: String!) {
   login(username: $username, password: $password) { token expiresAt user { ${USER} } }
 }`;
-export const LOBBY = `query Lobby { rooms { id name kind lastSeq members { id } } users(online: true) { ${USER} } }`;
+export const LOBBY = `query Lobby { rooms { id name kind lastSeq } users(online: true) { ${USER} } }`;
+/** Everyone, to turn the usernames typed into a group's people into ids (the API has no look-up by name). */
+export const EVERYONE = `query Everyone { users { ${USER} } }`;
 export const ONLINE = `query Online { users(online: true) { ${USER} } }`;
 export const JOIN_ROOM = `mutation JoinRoom($name: String!) { joinRoom(name: $name) { id name kind } }`;
+export const CREATE_GROUP = `mutation CreateGroup($name: String!, $members: [ID!]!) { createGroup(name: $name, members: $members) { id name kind } }`;
 export const OPEN_DIRECT = `mutation OpenDirectRoom($userId: ID!) { openDirectRoom(userId: $userId) { id name kind } }`;
+const MEMBERS = `myRole members { ${USER} } memberRoles { role user { ${USER} } }`;
+const READ_BY = `readBy { lastReadSeq at user { ${USER} } }`;
 export const ROOM = `query Room($id: ID!, $limit: Int) {
-  room(id: $id) { id name kind members { ${USER} } online { ${USER} } }
+  room(id: $id) { id name kind lastReadSeq online { ${USER} } ${MEMBERS} ${READ_BY} }
   messages(room: $id, limit: $limit) { messages { ${MESSAGE} } hasMore }
+}`;
+export const ROOM_MEMBERS = `query RoomMembers($id: ID!) { room(id: $id) { name ${MEMBERS} } }`;
+export const ROOM_READ_BY = `query RoomReadBy($id: ID!) { room(id: $id) { lastReadSeq ${READ_BY} } }`;
+export const MARK_READ = `mutation MarkRead($room: ID!, $seq: Int!) { markRead(room: $room, seq: $seq) { id lastReadSeq } }`;
+const ROOM_AFTER_CHANGE = `id ${MEMBERS}`;
+export const ADD_MEMBER = `mutation AddMember($room: ID!, $userId: ID!) { addMember(room: $room, userId: $userId) { ${ROOM_AFTER_CHANGE} } }`;
+export const REMOVE_MEMBER = `mutation RemoveMember($room: ID!, $userId: ID!) { removeMember(room: $room, userId: $userId) { ${ROOM_AFTER_CHANGE} } }`;
+export const SET_MEMBER_ROLE = `mutation SetMemberRole($room: ID!, $userId: ID!, $role: MemberRole!) {
+  setMemberRole(room: $room, userId: $userId, role: $role) { ${ROOM_AFTER_CHANGE} }
 }`;
 export const ROOM_ONLINE = `query RoomOnline($id: ID!) { room(id: $id) { online { ${USER} } } }`;
 export const NEWEST = `query Newest($room: ID!, $limit: Int) { messages(room: $room, limit: $limit) { messages { ${MESSAGE} } hasMore } }`;
@@ -58,3 +118,14 @@ export const MESSAGE_ADDED = `subscription MessageAdded($room: ID!, $after: Int)
 export const MESSAGE_UPDATED = `subscription MessageUpdated($room: ID!) { messageUpdated(room: $room) { ${MESSAGE} } }`;
 export const PRESENCE = `subscription Presence($room: ID!) { presenceChanged(room: $room) { online user { ${USER} } } }`;
 export const TYPING = `subscription Typing($room: ID!) { typing(room: $room) { user { ${USER} } } }`;
+export const READ_RECEIPTS = `subscription ReadReceipts($room: ID!) { readReceipts(room: $room) { lastReadSeq at user { ${USER} } } }`;
+
+const INBOX_ROOM = `id name kind createdAt lastReadSeq unread mentions lastMessage { seq body createdAt author { ${USER} } }`;
+export const INBOX = `query Inbox($after: String, $limit: Int) {
+  inbox(after: $after, limit: $limit) { rooms { ${INBOX_ROOM} } nextCursor unreadTotal mentionsTotal }
+}`;
+export const INBOX_EVENTS = `subscription InboxEvents { inbox { kind room { ${INBOX_ROOM} } message { seq createdAt } } }`;
+
+export const SEARCH = `query Search($query: String!, $room: ID, $after: String, $limit: Int) {
+  search(query: $query, room: $room, after: $after, limit: $limit) { hits { snippet message { ${MESSAGE} } } nextCursor }
+}`;

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { MemberRole, RoomView } from '@conversa/contracts';
+import type { MemberRole, RoomView, UserView } from '@conversa/contracts';
 import { toUserView } from '@conversa/store';
 import { requireUser, type GatewayContext } from './context.js';
 import { CreateGroupArgs, MemberArgs, RenameRoomArgs, SetMemberRoleArgs, UserIdArgs, parseArgs } from './validation.js';
@@ -11,6 +11,9 @@ import { CreateGroupArgs, MemberArgs, RenameRoomArgs, SetMemberRoleArgs, UserIdA
  */
 
 type Args = Record<string, unknown>;
+
+/** Member lists: the OWNER first, then ADMINs, then MEMBERs. */
+const ROLE_ORDER: Record<MemberRole, number> = { OWNER: 0, ADMIN: 1, MEMBER: 2 };
 
 export const groupResolvers = {
   Query: {
@@ -75,6 +78,18 @@ export const groupResolvers = {
     myRole: async (room: RoomView, _: Args, ctx: GatewayContext): Promise<MemberRole | null> => {
       if (room.kind !== 'GROUP' || !ctx.principal) return null;
       return (await ctx.services.store.groups.member(room.id, ctx.principal.id))?.role ?? null;
+    },
+    /** The members with their roles (the same for every reader: no @perViewer); [] outside groups. */
+    memberRoles: async (room: RoomView, _: Args, ctx: GatewayContext): Promise<{ user: UserView; role: MemberRole }[]> => {
+      if (room.kind !== 'GROUP') return [];
+      const members = await ctx.services.store.groups.members(room.id);
+      const users = new Map((await ctx.services.store.users.findByIds(members.map((m) => m.user))).map((u) => [u._id, toUserView(u)]));
+      return members
+        .flatMap((m) => {
+          const user = users.get(m.user);
+          return user ? [{ user, role: m.role }] : [];
+        })
+        .sort((a, b) => ROLE_ORDER[a.role] - ROLE_ORDER[b.role] || a.user.displayName.localeCompare(b.user.displayName));
     },
   },
 };

@@ -38,9 +38,9 @@ describe('resolveUnder', () => {
 
 describe('isAppRoute', () => {
   it('knows the client pages', () => {
-    for (const p of ['/', '/signin', '/room/general', '/dm/abc', '/dm/abc/'])
+    for (const p of ['/', '/signin', '/search', '/room/general', '/dm/abc', '/dm/abc/'])
       expect(isAppRoute(p), p).toBe(true);
-    for (const p of ['/graphql', '/room', '/room/a/b', '/assets/x.js', '/elsewhere'])
+    for (const p of ['/graphql', '/room', '/room/a/b', '/search/x', '/assets/x.js', '/elsewhere'])
       expect(isAppRoute(p), p).toBe(false);
   });
 });

@@ -46,9 +46,9 @@ export function contentType(file: string): string {
   return TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream';
 }
 
-/** The client's own pages, answered with index.html: `/`, `/signin`, `/room/<id>`, `/dm/<id>`. */
+/** The client's own pages, answered with index.html: `/`, `/signin`, `/search`, `/room/<id>`, `/dm/<id>`. */
 export function isAppRoute(path: string): boolean {
-  return path === '/' || path === '/signin' || /^\/(room|dm)\/[^/]+\/?$/.test(path);
+  return path === '/' || path === '/signin' || path === '/search' || /^\/(room|dm)\/[^/]+\/?$/.test(path);
 }
 
 /**

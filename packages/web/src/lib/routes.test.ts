@@ -6,6 +6,7 @@ describe('parseRoute', () => {
   it('knows the pages', () => {
     expect(parseRoute('/')).toEqual({ name: 'lobby' });
     expect(parseRoute('/signin')).toEqual({ name: 'signin' });
+    expect(parseRoute('/search')).toEqual({ name: 'search' });
     expect(parseRoute('/room/general')).toEqual({ name: 'room', id: 'general' });
     expect(parseRoute('/room/general/')).toEqual({ name: 'room', id: 'general' });
     expect(parseRoute('/dm/3f2a-9c')).toEqual({ name: 'dm', id: '3f2a-9c' });
@@ -20,6 +21,9 @@ describe('parseRoute', () => {
   it('builds paths that parse back', () => {
     expect(parseRoute(paths.room('a/b'))).toEqual({ name: 'room', id: 'a/b' });
     expect(paths.room('x', 'DIRECT')).toBe('/dm/x');
+    expect(paths.room('grp-1', 'GROUP')).toBe('/room/grp-1');
+    expect(paths.search('a&b c')).toBe('/search?q=a%26b%20c');
+    expect(paths.search('x', 'grp-1')).toBe('/search?q=x&room=grp-1');
     expect(paths.signin('/dm/x')).toBe('/signin?next=%2Fdm%2Fx');
     expect(paths.signin('/')).toBe('/signin');
   });
@@ -29,6 +33,7 @@ describe('safeNext', () => {
   it('only follows paths of this site', () => {
     expect(safeNext('/dm/abc')).toBe('/dm/abc');
     expect(safeNext('/room/general')).toBe('/room/general');
+    expect(safeNext('/search?q=x')).toBe('/search?q=x');
     expect(safeNext(null)).toBe('/');
     expect(safeNext('https://evil.example/')).toBe('/');
     expect(safeNext('//evil.example/x')).toBe('/');

@@ -2,6 +2,7 @@
 export type Route =
   | { name: 'lobby' }
   | { name: 'signin' }
+  | { name: 'search' }
   | { name: 'room'; id: string }
   | { name: 'dm'; id: string }
   | { name: 'notFound'; path: string };
@@ -19,6 +20,7 @@ export function parseRoute(pathname: string): Route {
   const path = pathname.replace(/\/+$/, '') || '/';
   if (path === '/') return { name: 'lobby' };
   if (path === '/signin') return { name: 'signin' };
+  if (path === '/search') return { name: 'search' };
   const m = /^\/(room|dm)\/([^/]+)$/.exec(path);
   if (m) {
     const id = decode(m[2] ?? '');
@@ -31,8 +33,12 @@ export const paths = {
   lobby: (): string => '/',
   signin: (next?: string): string =>
     next && next !== '/' ? `/signin?next=${encodeURIComponent(next)}` : '/signin',
-  room: (id: string, kind: 'PUBLIC' | 'DIRECT' = 'PUBLIC'): string =>
+  /** A public room or a group at /room/<id>, a direct room at /dm/<id>. */
+  room: (id: string, kind: 'PUBLIC' | 'DIRECT' | 'GROUP' = 'PUBLIC'): string =>
     `/${kind === 'DIRECT' ? 'dm' : 'room'}/${encodeURIComponent(id)}`,
+  /** Search results for `query`, in every room of the person's or in `room` only. */
+  search: (query: string, room?: string): string =>
+    `/search?q=${encodeURIComponent(query)}${room ? `&room=${encodeURIComponent(room)}` : ''}`,
 };
 
 /** Where to go after sign-in: only a path on this site (never `//evil.example` or a full URL). */

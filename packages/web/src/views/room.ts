@@ -11,26 +11,34 @@ import {
 } from '../lib/messages.js';
 import { paths } from '../lib/routes.js';
 import { retryRateLimited } from '../lib/retry.js';
+import { SEEN_BY_MAX_MEMBERS, describeSeen, seenBy, type Receipt } from '../lib/seen.js';
 import { formatFullTime, formatMessageTime } from '../lib/time.js';
 import { TypingTracker, describeTyping, throttleGate } from '../lib/timing.js';
 import {
   DELETE,
   EDIT,
+  MARK_READ,
   MESSAGE_ADDED,
   MESSAGE_UPDATED,
   NEWEST,
   OLDER,
   PRESENCE,
+  READ_RECEIPTS,
   ROOM,
+  ROOM_MEMBERS,
   ROOM_ONLINE,
+  ROOM_READ_BY,
   SEND,
   SET_TYPING,
   TYPING,
+  type InboxEvent,
   type MessagePage,
   type RoomDetail,
 } from '../queries.js';
 import { avatar } from './lobby.js';
+import { membersPanel, type Membership } from './members.js';
 import { problemView } from './problem.js';
+import { roomIcon } from './room-list.js';
 
 /** Messages per page (initial load and each "earlier" page). */
 const PAGE = 50;
@@ -47,8 +55,14 @@ function newClientMsgId(): string {
   return `web-${Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('')}`;
 }
 
-/** One room: the log, who is online and typing, the composer; edits and deletes of your own messages. */
-export function roomView(ctx: AppContext, roomId: string): View {
+/**
+ * One room: the log, who is online and typing, the composer; edits and deletes of your own
+ * messages; a group's members with their roles; "seen by" under the newest message of a small
+ * room. Reading the newest message (it is on screen in a visible tab) moves the read position,
+ * which clears the room's unread badge in every tab of the person's. `via` is the address it was
+ * opened by (/room/ or /dm/), for the words of a refusal.
+ */
+export function roomView(ctx: AppContext, roomId: string, via: 'room' | 'dm' = 'room'): View {
   const me = ctx.session.user;
   const log = new MessageLog();
   const typing = new TypingTracker();
@@ -58,6 +72,12 @@ export function roomView(ctx: AppContext, roomId: string): View {
   const rendered = new Map<number, HTMLLIElement>();
   let room: RoomDetail | null = null;
   let member = false;
+  /** The person's read position here, as known from the room, markRead and the inbox stream. */
+  let readSeq = 0;
+  let marking = false;
+  /** The others' read positions, by user id (small rooms only). */
+  const receipts = new Map<string, Receipt>();
+  let small = false;
   let destroyed = false;
   let loadingOlder = false;
   let editing: number | null = null;
@@ -72,6 +92,7 @@ export function roomView(ctx: AppContext, roomId: string): View {
     roomId,
   );
   const kindBadge = h('span', { class: 'badge', hidden: true }, 'private');
+  const backBadge = h('span', { class: 'unread-badge', hidden: true });
   const peopleCount = h('span', {}, '…');
   const peopleToggle = h(
     'button',
@@ -84,9 +105,12 @@ export function roomView(ctx: AppContext, roomId: string): View {
     peopleCount,
   );
   const peopleList = h('ul', { class: 'people compact' });
+  const members = membersPanel(ctx, roomId, (m) => showMembers(m));
+  members.el.hidden = true;
   const aside = h(
     'aside',
-    { class: 'room-people', id: 'room-people', attrs: { 'aria-labelledby': 'online-heading' } },
+    { class: 'room-people', id: 'room-people', attrs: { 'aria-label': 'People' } },
+    members.el,
     h('h2', { id: 'online-heading' }, 'Online'),
     peopleList,
   );
@@ -102,6 +126,7 @@ export function roomView(ctx: AppContext, roomId: string): View {
   );
   const logStart = h('p', { class: 'log-start', hidden: true });
   const list = h('ol', { class: 'messages', attrs: { 'aria-label': 'Messages' } });
+  const seenLine = h('p', { class: 'seen-by', hidden: true, attrs: { 'aria-live': 'polite' } });
   const pendingList = h('ol', {
     class: 'messages pending',
     attrs: { 'aria-label': 'Messages being sent' },
@@ -111,6 +136,7 @@ export function roomView(ctx: AppContext, roomId: string): View {
     { class: 'log', tabIndex: 0, attrs: { role: 'log', 'aria-label': `Messages in ${roomId}` } },
     h('div', { class: 'log-top' }, olderButton, logStart),
     list,
+    seenLine,
     pendingList,
   );
   const jump = h(
@@ -164,6 +190,7 @@ export function roomView(ctx: AppContext, roomId: string): View {
         'a',
         { class: 'back', href: paths.lobby(), attrs: { 'aria-label': 'Back to the lobby' } },
         '←',
+        backBadge,
       ),
       title,
       kindBadge,
@@ -359,6 +386,8 @@ export function roomView(ctx: AppContext, roomId: string): View {
       }
       list.insertBefore(li, next ?? null);
       if (m.author.id !== me.id) typing.stopped(m.author.id);
+      // Writing a message moves its author's read position to it (on the server as well).
+      else readSeq = Math.max(readSeq, m.seq);
     }
     for (const m of change.updated) {
       if (editing === m.seq && m.status !== 'VISIBLE') editing = null;
@@ -371,6 +400,41 @@ export function roomView(ctx: AppContext, roomId: string): View {
       if (stick || change.added.some((m) => m.author.id === me.id)) scrollToBottom();
       else jump.hidden = false;
     }
+    if (change.added.length || change.updated.length) renderSeen();
+    markReadIfSeen();
+  };
+
+  /** "Seen by …" under the newest message, in rooms small enough for it to say something. */
+  const renderSeen = () => {
+    const last = log.list().at(-1);
+    const text =
+      small && last ? describeSeen(seenBy(receipts.values(), last.seq, last.author.id)) : '';
+    seenLine.hidden = !text;
+    seenLine.textContent = text;
+    seenLine.classList.toggle('mine', last?.author.id === me.id);
+  };
+
+  /**
+   * The person has seen the newest message when it is on screen (the log scrolled to its end)
+   * in a tab they can see: move the read position there. One request at a time; a newer
+   * message that came meanwhile is marked after it.
+   */
+  const markReadIfSeen = () => {
+    const newest = log.lastSeq;
+    if (!member || marking || destroyed || newest <= readSeq) return;
+    if (document.visibilityState !== 'visible' || !nearBottom(logEl)) return;
+    marking = true;
+    ctx.api
+      .request<{ markRead: { lastReadSeq: number } }>(MARK_READ, { room: roomId, seq: newest })
+      .then((d) => {
+        readSeq = Math.max(readSeq, d.markRead.lastReadSeq);
+      })
+      // Not marked (offline, refused): the next message, scroll or reconnect tries again.
+      .catch(() => undefined)
+      .finally(() => {
+        marking = false;
+        if (log.lastSeq > newest) markReadIfSeen();
+      });
   };
 
   const renderPending = () => {
@@ -431,7 +495,13 @@ export function roomView(ctx: AppContext, roomId: string): View {
     logStart.textContent =
       log.size === 0
         ? 'No messages yet. Say hello!'
-        : `This is the beginning of ${room?.kind === 'DIRECT' ? 'your conversation' : `#${room?.name ?? roomId}`}.`;
+        : `This is the beginning of ${
+            room?.kind === 'DIRECT'
+              ? 'your conversation'
+              : room?.kind === 'GROUP'
+                ? room.name
+                : `#${room?.name ?? roomId}`
+          }.`;
   };
 
   const renderPeople = () => {
@@ -471,6 +541,20 @@ export function roomView(ctx: AppContext, roomId: string): View {
   const scrollToBottom = () => {
     logEl.scrollTop = logEl.scrollHeight;
     jump.hidden = true;
+  };
+
+  /** The unread messages of the person's other rooms, on the way back to the list. */
+  const renderBack = () => {
+    const { unread } = ctx.inbox.totals(roomId);
+    backBadge.hidden = unread === 0;
+    backBadge.textContent = unread > 99 ? '99+' : String(unread);
+    backBadge.title = `${unread} unread in your other rooms`;
+  };
+
+  const showMembers = (m: Membership) => {
+    if (room?.kind !== 'GROUP') return;
+    members.el.hidden = false;
+    members.render(m);
   };
 
   // ---- actions ---------------------------------------------------------------------------
@@ -617,7 +701,10 @@ export function roomView(ctx: AppContext, roomId: string): View {
   olderButton.addEventListener('click', () => void loadOlder());
   jump.addEventListener('click', scrollToBottom);
   logEl.addEventListener('scroll', () => {
-    if (nearBottom(logEl)) jump.hidden = true;
+    if (nearBottom(logEl)) {
+      jump.hidden = true;
+      markReadIfSeen();
+    }
     if (logEl.scrollTop < TOP_SLACK_PX && log.hasOlder && !loadingOlder && room) void loadOlder();
   });
 
@@ -632,14 +719,59 @@ export function roomView(ctx: AppContext, roomId: string): View {
         : code === 'FORBIDDEN'
           ? problemView(
               'You cannot open this conversation',
-              'This private conversation belongs to two other people. Ask one of them to write to you instead.',
+              via === 'dm'
+                ? 'This private conversation belongs to two other people. Ask one of them to write to you instead.'
+                : 'This group is private: only its members can read it. Ask one of them to add you.',
             )
           : problemView('This room could not be opened', describeError(e));
+    showPage(v);
+  };
+
+  const showPage = (v: View) => {
     el.replaceChildren(...v.el.childNodes);
     el.className = 'problem';
     document.title = `${v.title} · conversa`;
     el.querySelector('h1')?.focus();
+    destroyed = true;
     stopLive();
+  };
+
+  /** The person's inbox stream, for this room: their read position on other tabs, member changes, removal. */
+  const onInbox = (e: InboxEvent) => {
+    if (e.room.id !== roomId || !room) return;
+    if (e.kind === 'REMOVED') {
+      showPage(
+        problemView(
+          'You are no longer in this room',
+          room.kind === 'GROUP'
+            ? `You were removed from ${room.name}, or left it. Its messages are no longer shown to you.`
+            : `You left ${room.name}.`,
+        ),
+      );
+      return;
+    }
+    readSeq = Math.max(readSeq, e.room.lastReadSeq);
+    if (e.kind !== 'UPDATED' || room.kind !== 'GROUP') return;
+    if (e.room.name !== room.name) {
+      room = { ...room, name: e.room.name };
+      replace(title, roomIcon(room.kind), room.name);
+      textarea.placeholder = `Message ${room.name}`;
+      document.title = `${room.name} · conversa`;
+    }
+    void reloadMembers();
+  };
+
+  const reloadMembers = async () => {
+    try {
+      const d = await ctx.api.request<{ room: (Membership & { name: string }) | null }>(
+        ROOM_MEMBERS,
+        { id: roomId },
+      );
+      if (destroyed || !d.room) return;
+      showMembers(d.room);
+    } catch {
+      // the next change or reconnect reads them again
+    }
   };
 
   const subscribeAll = () => {
@@ -679,7 +811,28 @@ export function roomView(ctx: AppContext, roomId: string): View {
         renderPeople();
         if (s === 'online' && prev === 'reconnecting') void refresh();
       }),
+      ctx.inbox.onEvent(onInbox),
+      ctx.inbox.onChange(renderBack),
     );
+    if (small)
+      offs.push(
+        ctx.live.subscribe<{ readReceipts: Receipt }>({
+          query: READ_RECEIPTS,
+          variables: () => ({ room: roomId }),
+          next: (d) => {
+            const r = d.readReceipts;
+            const known = receipts.get(r.user.id);
+            if (!known || known.lastReadSeq <= r.lastReadSeq) receipts.set(r.user.id, r);
+            renderSeen();
+          },
+        }),
+      );
+  };
+
+  const takeReceipts = (list: readonly Receipt[]) => {
+    receipts.clear();
+    for (const r of list) receipts.set(r.user.id, r);
+    renderSeen();
   };
 
   const stopLive = () => {
@@ -699,6 +852,16 @@ export function roomView(ctx: AppContext, roomId: string): View {
       renderPeople();
       apply(log.update(page.messages.messages));
       retryFailed();
+      if (room?.kind === 'GROUP') void reloadMembers();
+      if (small) {
+        const d = await ctx.api.request<{
+          room: { lastReadSeq: number; readBy: Receipt[] } | null;
+        }>(ROOM_READ_BY, { id: roomId });
+        if (destroyed || !d.room) return;
+        readSeq = Math.max(readSeq, d.room.lastReadSeq);
+        takeReceipts(d.room.readBy);
+      }
+      markReadIfSeen();
     } catch {
       // the next reconnect tries again
     }
@@ -715,21 +878,19 @@ export function roomView(ctx: AppContext, roomId: string): View {
     if (destroyed) return;
     if (!data.room) return showProblem(new ApiError('no such room', 'NOT_FOUND'));
     room = data.room;
-    member = room.kind === 'DIRECT' || room.members.some((m) => m.id === me.id);
-    replace(
-      title,
-      h(
-        'span',
-        { class: 'room-icon', attrs: { 'aria-hidden': 'true' } },
-        room.kind === 'DIRECT' ? '@' : '#',
-      ),
-      room.name,
-    );
-    kindBadge.hidden = room.kind !== 'DIRECT';
+    member = room.kind !== 'PUBLIC' || room.members.some((m) => m.id === me.id);
+    readSeq = room.lastReadSeq;
+    small = member && room.members.length <= SEEN_BY_MAX_MEMBERS;
+    replace(title, roomIcon(room.kind), room.name);
+    kindBadge.hidden = room.kind === 'PUBLIC';
+    kindBadge.textContent = room.kind === 'GROUP' ? 'group' : 'private';
+    showMembers(room);
+    if (small) takeReceipts(room.readBy);
+    renderBack();
     logEl.setAttribute('aria-label', `Messages in ${room.name}`);
     textarea.placeholder =
-      room.kind === 'DIRECT' ? `Message ${room.name}` : `Message #${room.name}`;
-    document.title = `${room.kind === 'DIRECT' ? room.name : `#${room.name}`} · conversa`;
+      room.kind === 'PUBLIC' ? `Message #${room.name}` : `Message ${room.name}`;
+    document.title = `${room.kind === 'PUBLIC' ? `#${room.name}` : room.name} · conversa`;
     if (location.pathname !== paths.room(room.id, room.kind))
       history.replaceState(null, '', paths.room(room.id, room.kind));
     for (const p of room.online) online.set(p.id, p);
@@ -740,6 +901,7 @@ export function roomView(ctx: AppContext, roomId: string): View {
     scrollToBottom();
     if (!member) showJoin(room.name);
     subscribeAll();
+    markReadIfSeen();
   };
 
   const showJoin = (name: string) => {
@@ -755,6 +917,7 @@ export function roomView(ctx: AppContext, roomId: string): View {
           joinBar.hidden = true;
           composer.hidden = false;
           textarea.focus();
+          markReadIfSeen();
         })
         .catch((e: unknown) => {
           b.disabled = false;
@@ -767,6 +930,11 @@ export function roomView(ctx: AppContext, roomId: string): View {
     b.focus();
   };
 
+  // A tab brought to the front, or a window focused, shows what is on screen: it is read now.
+  const onVisible = () => markReadIfSeen();
+  document.addEventListener('visibilitychange', onVisible);
+  window.addEventListener('focus', onVisible);
+
   fit();
   const loaded = load();
 
@@ -778,6 +946,8 @@ export function roomView(ctx: AppContext, roomId: string): View {
       destroyed = true;
       if (textarea.value) ctx.drafts.set(roomId, textarea.value);
       clearTimeout(typingTimer);
+      document.removeEventListener('visibilitychange', onVisible);
+      window.removeEventListener('focus', onVisible);
       stopLive();
     },
   };
