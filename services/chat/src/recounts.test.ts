@@ -42,10 +42,9 @@ describe('Recounts', () => {
 
   it('a failed run rejects its callers only; the queued run still goes', async () => {
     let n = 0;
-    const r = new Recounts<number>(async () => {
+    const r = new Recounts<number>(() => {
       n++;
-      if (n === 1) throw new Error('boom');
-      return n;
+      return n === 1 ? Promise.reject(new Error('boom')) : Promise.resolve(n);
     });
     const first = r.run('k');
     const second = r.run('k');
