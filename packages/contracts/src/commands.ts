@@ -144,6 +144,9 @@ export const RemoveMember = z.object({ type: z.literal('group.removeMember'), ac
 export const SetMemberRole = z.object({ type: z.literal('group.setRole'), actor, room: Id, user: Id, role: MemberRole });
 export const RenameRoom = z.object({ type: z.literal('room.rename'), actor, room: Id, name: groupName });
 export const BlockUser = z.object({ type: z.literal('user.block'), actor, user: Id });
+/** Pins (API-product.graphql): group OWNER or ADMIN; public rooms: a site ADMIN; direct rooms: either member. */
+export const PinMessage = z.object({ type: z.literal('message.pin'), actor, id: Id });
+export const UnpinMessage = z.object({ type: z.literal('message.unpin'), actor, id: Id });
 export const UnblockUser = z.object({ type: z.literal('user.unblock'), actor, user: Id });
 
 export const Command = z.discriminatedUnion('type', [
@@ -169,6 +172,8 @@ export const Command = z.discriminatedUnion('type', [
   RenameRoom,
   BlockUser,
   UnblockUser,
+  PinMessage,
+  UnpinMessage,
 ]);
 export type Command = z.infer<typeof Command>;
 export type CommandType = Command['type'];
@@ -209,6 +214,9 @@ export const COMMAND_POLICY: Readonly<Record<CommandType, { class: 'interactive'
   'room.rename': { class: 'interactive', stale: 'execute' },
   'user.block': { class: 'interactive', stale: 'execute' },
   'user.unblock': { class: 'interactive', stale: 'execute' },
+  // Idempotent: pinning a pinned message (unpinning an unpinned one) answers it unchanged.
+  'message.pin': { class: 'interactive', stale: 'execute' },
+  'message.unpin': { class: 'interactive', stale: 'execute' },
 };
 
 /** What each command answers when it succeeds. */
@@ -236,6 +244,8 @@ export const CommandValue = {
   /** `changed`: false when it was so already (blocking twice is a no-op). */
   'user.block': z.object({ changed: z.boolean() }),
   'user.unblock': z.object({ changed: z.boolean() }),
+  'message.pin': z.object({ message: MessageView }),
+  'message.unpin': z.object({ message: MessageView }),
 } as const satisfies Record<CommandType, z.ZodType>;
 export type CommandValue<T extends CommandType> = z.infer<(typeof CommandValue)[T]>;
 

@@ -20,6 +20,8 @@ export const LIMITS = {
   groupNameMax: 64,
   /** People in one group room, its owner included. */
   groupMembersMax: 1_000,
+  /** Pinned messages of one room at once (API-product.graphql pins): the next pin is CONFLICT. */
+  pinsPerRoom: 50,
 } as const;
 
 export const USERNAME_PATTERN = /^[a-z0-9_.-]{3,32}$/;
@@ -65,6 +67,8 @@ export const MessageView = z.object({
   clientMsgId: z.string(),
   createdAt: z.iso.datetime(),
   editedAt: z.iso.datetime().nullable(),
+  /** Pinned in its room (pinMessage). Absent from older payloads: false. */
+  pinned: z.boolean().default(false),
 });
 export type MessageView = z.infer<typeof MessageView>;
 

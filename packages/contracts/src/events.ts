@@ -34,6 +34,11 @@ const eventData = {
   'room.renamed': z.object({ room: Id, name: z.string(), previousName: z.string() }),
   /** A member's role changed; handing over ownership is two of these (new OWNER, old one ADMIN). */
   'room.role_changed': z.object({ room: Id, user: Id, role: MemberRole, previousRole: MemberRole }),
+  // ---- pins (API-product.graphql) ----
+  /** The message was pinned in its room (`message.pinned` true in the view); `by` is who pinned it. */
+  'message.pinned': z.object({ message: MessageView, by: Id }),
+  /** The message was unpinned (`message.pinned` false in the view); `by` is who unpinned it. */
+  'message.unpinned': z.object({ message: MessageView, by: Id }),
 } as const;
 export type EventType = keyof typeof eventData;
 export const EVENT_TYPES = Object.keys(eventData) as EventType[];
@@ -72,6 +77,8 @@ export const DomainEvent = z.discriminatedUnion('type', [
   envelope('room.member_removed'),
   envelope('room.renamed'),
   envelope('room.role_changed'),
+  envelope('message.pinned'),
+  envelope('message.unpinned'),
 ]);
 export type DomainEvent = z.infer<typeof DomainEvent>;
 export type EventOf<T extends EventType> = Extract<DomainEvent, { type: T }>;
@@ -97,6 +104,8 @@ export function eventRoom(e: DomainEvent): string | null {
     case 'message.deleted':
     case 'message.hidden':
     case 'message.unhidden':
+    case 'message.pinned':
+    case 'message.unpinned':
       return e.data.message.room;
     case 'moderation.action':
       return e.data.action.room;

@@ -46,6 +46,8 @@ export {
   RenameRoom,
   BlockUser,
   UnblockUser,
+  PinMessage,
+  UnpinMessage,
   COMMAND_POLICY,
   CommandValue,
   CommandError,
