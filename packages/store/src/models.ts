@@ -65,6 +65,28 @@ export interface MessageDoc extends Outboxed {
    * it never updates this document (see MessageRepository.insert). Null on older documents.
    */
   posted?: DomainEvent | null;
+  /**
+   * When the message was pinned in its room, null when it is not (absent on older documents):
+   * the truth about a pin. The room's `pins` rows (PinDoc) are its index. See pins.ts.
+   */
+  pinnedAt?: Date | null;
+  /** Who pinned it; null when it is not pinned. */
+  pinnedBy?: string | null;
+}
+
+/**
+ * One pinned message of a room: the room's index of its pins (at most LIMITS.pinsPerRoom rows
+ * per room), so that listing them or counting them reads that room's few rows, never its
+ * messages. The message's own `pinnedAt` is the truth; a row whose message is not pinned is
+ * the trace of an interrupted pin or unpin (see PinRepository) and is never shown.
+ */
+export interface PinDoc {
+  /** The message id. */
+  _id: string;
+  room: string;
+  /** When it was pinned: the same instant as the message's `pinnedAt`. */
+  at: Date;
+  by: string;
 }
 
 /**
@@ -202,9 +224,21 @@ const messageSchema = new Schema<MessageDoc>(
     createdAt: { type: Date, required: true },
     editedAt: { type: Date, default: null },
     posted: { type: Schema.Types.Mixed, default: null } as unknown as SchemaDefinitionProperty<DomainEvent | null>,
+    pinnedAt: { type: Date, default: null },
+    pinnedBy: { type: String, default: null },
     ...outboxFields,
   },
   { ...opts, collection: 'messages' },
+);
+
+const pinSchema = new Schema<PinDoc>(
+  {
+    _id: { type: String, required: true },
+    room: { type: String, required: true, index: true },
+    at: { type: Date, required: true },
+    by: { type: String, required: true },
+  },
+  { ...opts, collection: 'pins' },
 );
 
 const outboxMarkSchema = new Schema<OutboxMarkDoc>(
@@ -293,7 +327,7 @@ const muteSchema = new Schema<MuteDoc>(
  * The last message of a room as room lists show it (`Room.lastMessage`): the message's own
  * fields without its outbox; the author is resolved at read time.
  */
-export type LastMessage = Pick<MessageDoc, '_id' | 'room' | 'seq' | 'authorId' | 'body' | 'status' | 'clientMsgId' | 'createdAt' | 'editedAt'>;
+export type LastMessage = Pick<MessageDoc, '_id' | 'room' | 'seq' | 'authorId' | 'body' | 'status' | 'clientMsgId' | 'createdAt' | 'editedAt' | 'pinnedAt'>;
 
 /**
  * What room lists and unread counts need of a room, one document per room, kept by the write
@@ -349,6 +383,7 @@ const lastMessageSchema = new Schema<LastMessage>(
     clientMsgId: { type: String, required: true },
     createdAt: { type: Date, required: true },
     editedAt: { type: Date, default: null },
+    pinnedAt: { type: Date, default: null },
   },
   { versionKey: false, _id: false, minimize: false },
 );
@@ -401,6 +436,7 @@ export interface Models {
   ReadState: Model<ReadStateDoc>;
   Mention: Model<MentionDoc>;
   Block: Model<BlockDoc>;
+  Pin: Model<PinDoc>;
 }
 
 export function defineModels(conn: Connection): Models {
@@ -418,5 +454,6 @@ export function defineModels(conn: Connection): Models {
     ReadState: conn.model<ReadStateDoc>('ReadState', readStateSchema),
     Mention: conn.model<MentionDoc>('Mention', mentionSchema),
     Block: conn.model<BlockDoc>('Block', blockSchema),
+    Pin: conn.model<PinDoc>('Pin', pinSchema),
   };
 }

@@ -12,6 +12,7 @@ import { ReconcileRepository } from './reconcile.js';
 import { ReadStateRepository } from './read-state.js';
 import { GroupRepository } from './groups.js';
 import { BlockRepository } from './blocks.js';
+import { PinRepository } from './pins.js';
 
 /**
  * The store: one repository per aggregate over one connection. Consumers take the
@@ -35,6 +36,8 @@ export interface Store {
   readonly groups: GroupRepository;
   /** Who blocks whom (API-product.graphql). */
   readonly blocks: BlockRepository;
+  /** Pinned messages of each room (API-product.graphql). */
+  readonly pins: PinRepository;
   /** The server behind the connection, from its `buildInfo`. */
   readonly backend: StoreBackend;
   /** Whether updates run under document locks (StoreOptions.documentLocks). */
@@ -59,10 +62,11 @@ export interface Store {
 export async function openStore(opts: StoreOptions): Promise<Store> {
   const db = await StoreConnection.open(opts);
   const readState = new ReadStateRepository(db, opts.activityCache);
+  const messages = new MessageRepository(db, readState);
   return {
     users: new UserRepository(db),
     rooms: new RoomRepository(db),
-    messages: new MessageRepository(db, readState),
+    messages,
     readState,
     outbox: new OutboxRepository(db),
     audit: new AuditRepository(db),
@@ -70,6 +74,7 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
     reconcile: new ReconcileRepository(db),
     groups: new GroupRepository(db),
     blocks: new BlockRepository(db),
+    pins: new PinRepository(db, messages),
     backend: db.backend,
     documentLocks: db.documentLocks,
     onEventsStored: (listener) => db.onEventsStored(listener),

@@ -18,6 +18,7 @@ export function toMessageView(m: Omit<MessageDoc, 'outbox' | 'outboxPending'>, a
     clientMsgId: m.clientMsgId,
     createdAt: m.createdAt.toISOString(),
     editedAt: m.editedAt ? m.editedAt.toISOString() : null,
+    pinned: m.pinnedAt != null,
   };
 }
 
