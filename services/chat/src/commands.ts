@@ -19,7 +19,7 @@ export interface SignalPublisher {
 }
 
 /** The repositories commands write: users, rooms (and memberships), messages, moderation. */
-export type CommandStore = Pick<Store, 'users' | 'rooms' | 'messages' | 'moderation' | 'readState' | 'groups' | 'blocks'>;
+export type CommandStore = Pick<Store, 'users' | 'rooms' | 'messages' | 'moderation' | 'readState' | 'groups' | 'blocks' | 'pins'>;
 
 export interface CommandDeps {
   store: CommandStore;
@@ -86,6 +86,7 @@ export class CommandExecutor {
       readState: deps.store.readState,
       groups: deps.store.groups,
       blocks: deps.store.blocks,
+      pins: deps.store.pins,
       reads: deps.reads ?? storeReads(deps.store),
       roomLocks,
       sequencer: new MessageSequencer({ messages: deps.store.messages, roomLocks, seqLocks: deps.seqLocks ?? localSeqLocks, makeEvent, now }),

@@ -8,6 +8,7 @@ import { hideOrUnhide, mute, unmute } from './moderation.js';
 import { markRead, setReceiptsPrivate } from './read-state.js';
 import { addMember, createGroup, removeMember, renameRoom, setMemberRole } from './groups.js';
 import { blockUser, unblockUser } from './blocks.js';
+import { pin, unpin } from './pins.js';
 
 /** Every command type's handler: typed over CommandType, so a new command cannot lack one. */
 export type CommandHandlers = { readonly [T in CommandType]: CommandHandler<T> };
@@ -35,4 +36,6 @@ export const commandHandlers: CommandHandlers = {
   'room.rename': renameRoom,
   'user.block': blockUser,
   'user.unblock': unblockUser,
+  'message.pin': pin,
+  'message.unpin': unpin,
 };
