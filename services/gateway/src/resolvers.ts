@@ -47,6 +47,7 @@ import { inboxPage, readReceipts, type RoomState, type RoomWithState } from './r
 import type { InboxPayload } from './inbox-stream.js';
 import { withGroupResolvers } from './resolvers-groups.js';
 import { searchQueries } from './resolvers-search.js';
+import { withPinResolvers } from './resolvers-pins.js';
 
 type Args = Record<string, unknown>;
 
@@ -97,7 +98,7 @@ const presenceOf = (ctx: GatewayContext, room: string): RoomPresence | undefined
 /** The caller's state in a room: known already on an inbox page, else loaded (batched per operation). */
 const stateOf = (room: RoomWithState, ctx: GatewayContext): RoomState | Promise<RoomState> => room.state ?? ctx.roomStates.load(room.id);
 
-export const resolvers = withGroupResolvers({
+export const resolvers = withPinResolvers(withGroupResolvers({
   DateTime: DateTimeResolver,
   JSON: JSONResolver,
 
@@ -458,4 +459,4 @@ export const resolvers = withGroupResolvers({
       return 'author' in last ? last : (await withAuthors(ctx.services.store, [last]))[0];
     },
   },
-});
+}));
