@@ -4,7 +4,7 @@ import { exportLine, formatEventLine, formatVerifyReport, parseTime } from './au
 
 const at = new Date('2026-01-01T12:00:00.000Z');
 const user = { id: 'u1', username: 'ann', displayName: 'Ann', role: 'USER' as const };
-const message = { id: 'm1', room: 'general', seq: 3, author: user, body: 'hello there', status: 'VISIBLE' as const, clientMsgId: 'c', createdAt: at.toISOString(), editedAt: null };
+const message = { id: 'm1', room: 'general', seq: 3, author: user, body: 'hello there', status: 'VISIBLE' as const, clientMsgId: 'c', createdAt: at.toISOString(), editedAt: null, pinned: false };
 const id = '00000000-0000-4000-8000-000000000001';
 
 describe('audit CLI output', () => {

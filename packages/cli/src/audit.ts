@@ -68,6 +68,10 @@ export function formatEventLine(e: DomainEvent): string {
     case 'message.unhidden':
       what = `#${e.data.message.seq} ${e.data.message.id}`;
       break;
+    case 'message.pinned':
+    case 'message.unpinned':
+      what = `#${e.data.message.seq} ${e.data.message.id} by=${e.data.by}`;
+      break;
     case 'moderation.action': {
       const a = e.data.action;
       what = `${a.kind} ${a.target}${a.until ? ` until ${a.until}` : ''} rule=${a.rule ?? '-'} by=${a.by ?? '-'}: ${a.reason}`;

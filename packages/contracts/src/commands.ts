@@ -146,6 +146,9 @@ export const RemoveMember = z.object({ type: z.literal('group.removeMember'), ac
 export const SetMemberRole = z.object({ type: z.literal('group.setRole'), actor, room: Id, user: Id, role: MemberRole });
 export const RenameRoom = z.object({ type: z.literal('room.rename'), actor, room: Id, name: groupName });
 export const BlockUser = z.object({ type: z.literal('user.block'), actor, user: Id });
+/** Pins (API-product.graphql): group OWNER or ADMIN; public rooms: a site ADMIN; direct rooms: either member. */
+export const PinMessage = z.object({ type: z.literal('message.pin'), actor, id: Id });
+export const UnpinMessage = z.object({ type: z.literal('message.unpin'), actor, id: Id });
 export const UnblockUser = z.object({ type: z.literal('user.unblock'), actor, user: Id });
 // ---- reactions ----
 /** `emoji`: one emoji or a :shortcode: (parseReaction); the worker checks it again. */
@@ -177,6 +180,8 @@ export const Command = z.discriminatedUnion('type', [
   UnblockUser,
   React,
   Unreact,
+  PinMessage,
+  UnpinMessage,
 ]);
 export type Command = z.infer<typeof Command>;
 export type CommandType = Command['type'];
@@ -220,6 +225,9 @@ export const COMMAND_POLICY: Readonly<Record<CommandType, { class: 'interactive'
   // Idempotent per (person, message, emoji).
   'message.react': { class: 'interactive', stale: 'execute' },
   'message.unreact': { class: 'interactive', stale: 'execute' },
+  // Idempotent: pinning a pinned message (unpinning an unpinned one) answers it unchanged.
+  'message.pin': { class: 'interactive', stale: 'execute' },
+  'message.unpin': { class: 'interactive', stale: 'execute' },
 };
 
 /** What each command answers when it succeeds. */
@@ -250,6 +258,8 @@ export const CommandValue = {
   /** The message with its reactions after the change (`changed`: false for a repeat). */
   'message.react': z.object({ message: MessageView, changed: z.boolean() }),
   'message.unreact': z.object({ message: MessageView, changed: z.boolean() }),
+  'message.pin': z.object({ message: MessageView }),
+  'message.unpin': z.object({ message: MessageView }),
 } as const satisfies Record<CommandType, z.ZodType>;
 export type CommandValue<T extends CommandType> = z.infer<(typeof CommandValue)[T]>;
 

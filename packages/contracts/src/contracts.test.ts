@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Command, DomainEvent, RoomSignal, names, newEvent, parseAccessSignal, parseCommandResult, roomSlug } from './index.js';
+import { Command, DomainEvent, RoomSignal, eventRoom, names, newEvent, parseAccessSignal, parseCommandResult, roomSlug } from './index.js';
 
 const user = { id: 'u1', username: 'ann', displayName: 'Ann', role: 'USER' as const };
 const message = {
@@ -12,6 +12,7 @@ const message = {
   clientMsgId: 'c1',
   createdAt: '2026-01-01T00:00:00.000Z',
   editedAt: null,
+  pinned: false,
 };
 
 describe('names', () => {
@@ -74,6 +75,21 @@ describe('events', () => {
     expect(DomainEvent.parse(a)).toEqual(a);
     expect(a.id).not.toBe(b.id);
     expect(a.version).toBe(1);
+  });
+  it('reads a message of an older payload, without `pinned`, as not pinned', () => {
+    const { pinned: _, ...older } = message;
+    const parsed = DomainEvent.parse(newEvent('message.posted', 'general', 'u1', { message: older as typeof message }));
+    expect(parsed.type === 'message.posted' && parsed.data.message.pinned).toBe(false);
+  });
+  it('carries pins and unpins with the message and who did it, in the message\'s room', () => {
+    const pinned = newEvent('message.pinned', 'general', 'u2', { message: { ...message, pinned: true }, by: 'u2' });
+    expect(DomainEvent.parse(pinned)).toEqual(pinned);
+    expect(eventRoom(pinned)).toBe('general');
+    const unpinned = newEvent('message.unpinned', 'general', 'u2', { message, by: 'u2' });
+    expect(DomainEvent.parse(unpinned)).toEqual(unpinned);
+    expect(DomainEvent.safeParse({ ...unpinned, data: { message } }).success).toBe(false);
+    expect(Command.parse({ type: 'message.pin', actor: 'u2', id: 'm1' }).type).toBe('message.pin');
+    expect(Command.safeParse({ type: 'message.unpin', actor: 'u2' }).success).toBe(false);
   });
   it('refuses an event whose data does not match its type', () => {
     const e = { ...newEvent('room.joined', 'general', 'u1', { room: 'general', user: 'u1' }), type: 'message.posted' };

@@ -29,6 +29,8 @@ export const LIMITS = {
    * from the message itself; beyond it the reaction rows answer.
    */
   reactionUsersKept: 1_000,
+  /** Pinned messages of one room at once (API-product.graphql pins): the next pin is CONFLICT. */
+  pinsPerRoom: 50,
 } as const;
 
 export const USERNAME_PATTERN = /^[a-z0-9_.-]{3,32}$/;
@@ -98,6 +100,8 @@ export const MessageView = z.object({
   mentions: z.array(Id).optional(),
   /** The body mentions @room. */
   mentionsRoom: z.boolean().optional(),
+  /** Pinned in its room (pinMessage). Absent from older payloads: false. */
+  pinned: z.boolean().default(false),
 });
 export type MessageView = z.infer<typeof MessageView>;
 

@@ -39,6 +39,11 @@ const eventData = {
   'message.reacted': z.object({ room: Id, message: Id, emoji: z.string(), user: Id }),
   /** `user` took their `emoji` reaction back (only when there was one). */
   'message.unreacted': z.object({ room: Id, message: Id, emoji: z.string(), user: Id }),
+  // ---- pins (API-product.graphql) ----
+  /** The message was pinned in its room (`message.pinned` true in the view); `by` is who pinned it. */
+  'message.pinned': z.object({ message: MessageView, by: Id }),
+  /** The message was unpinned (`message.pinned` false in the view); `by` is who unpinned it. */
+  'message.unpinned': z.object({ message: MessageView, by: Id }),
 } as const;
 export type EventType = keyof typeof eventData;
 export const EVENT_TYPES = Object.keys(eventData) as EventType[];
@@ -79,6 +84,8 @@ export const DomainEvent = z.discriminatedUnion('type', [
   envelope('room.role_changed'),
   envelope('message.reacted'),
   envelope('message.unreacted'),
+  envelope('message.pinned'),
+  envelope('message.unpinned'),
 ]);
 export type DomainEvent = z.infer<typeof DomainEvent>;
 export type EventOf<T extends EventType> = Extract<DomainEvent, { type: T }>;
@@ -106,6 +113,8 @@ export function eventRoom(e: DomainEvent): string | null {
     case 'message.deleted':
     case 'message.hidden':
     case 'message.unhidden':
+    case 'message.pinned':
+    case 'message.unpinned':
       return e.data.message.room;
     case 'moderation.action':
       return e.data.action.room;

@@ -50,6 +50,8 @@ export {
   UnblockUser,
   React,
   Unreact,
+  PinMessage,
+  UnpinMessage,
   COMMAND_POLICY,
   CommandValue,
   CommandError,

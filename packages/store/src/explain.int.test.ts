@@ -29,6 +29,7 @@ import type {
   RoomActivityDoc,
   ModerationActionDoc,
   MuteDoc,
+  PinDoc,
   RoomDoc,
   UserDoc,
 } from './models.js';
@@ -283,6 +284,11 @@ async function seed(): Promise<void> {
     n.map((i): MentionDoc => ({ _id: `pub0/${i + 1}/u${i % 100}`, room: 'pub0', seq: i + 1, user: `u${i % 100}` })),
     into(m.Mention),
   );
+  // A few pins in pub0, one in each direct room: the collection grows with the rooms.
+  await batches(
+    n.map((i): PinDoc => (i < 3 ? { _id: messageId('pub0', i + 1), room: 'pub0', at: at(i), by: 'u1' } : { _id: `dm${i}:1`, room: `dm${i}`, at: at(i), by: `u${i}` })),
+    into(m.Pin),
+  );
 }
 
 /** The hot queries, each run through the store: what a send, a join, a page, the relay and the audit consumer do. */
@@ -398,6 +404,16 @@ const HOT: [string, () => Promise<unknown>][] = [
       await store.reactions.add({ ...r, at: new Date() }, joined('u5', 'pub0'));
     },
   ],
+  ['pinnedMessages (a room\'s pins)', () => store.pins.pinnedMessages('pub0')],
+  [
+    'pinMessage',
+    () =>
+      store.pins.pin(
+        { id: messageId('pub0', 10), room: 'pub0', by: 'u1', at: new Date(), limit: 50 },
+        joined('u1', 'pub0'),
+      ),
+  ],
+  ['unpinMessage', () => store.pins.unpin({ id: messageId('pub0', 10), room: 'pub0' }, joined('u1', 'pub0'))],
   ['findModerationAction', () => store.moderation.findAction('a9')],
   [
     'moderationActionsPage of a target',

@@ -25,6 +25,7 @@ export {
 } from './reconcile.js';
 export { GroupRepository, type GroupMember } from './groups.js';
 export { BlockRepository, blockId } from './blocks.js';
+export { PinRepository, PIN_TRACE_AGE_MS, type PinOutcome, type UnpinOutcome } from './pins.js';
 export type { BlockDoc } from './blocks-model.js';
 export { ReactionRepository, reactionId, summarize } from './reactions.js';
 export { DuplicateKeyError, PartialInsertError } from './errors.js';
@@ -41,6 +42,7 @@ export type {
   RoomActivityDoc,
   ReadStateDoc,
   MentionDoc,
+  PinDoc,
   LastMessage,
   ReactionDoc,
   ReactionSummary,

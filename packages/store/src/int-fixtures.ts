@@ -48,6 +48,7 @@ export function messageDoc(
     clientMsgId,
     createdAt: createdAt.toISOString(),
     editedAt: null,
+    pinned: false,
   };
   return {
     _id: id,
@@ -85,6 +86,7 @@ export function draft(room: string, seq: number, authorId: string, clientMsgId: 
     clientMsgId,
     createdAt: createdAt.toISOString(),
     editedAt: null,
+    pinned: false,
   };
   return {
     room,

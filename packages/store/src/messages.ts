@@ -256,8 +256,39 @@ export class MessageRepository {
     });
   }
 
+  /**
+   * Pins (`pin` given) a VISIBLE message that is not pinned, or unpins (`pin` null) a pinned one,
+   * storing `event` in its outbox in the same write. Returns the message after the change, or
+   * null when it was not in that state (nothing written). PinRepository orders this write with
+   * the room's pin rows.
+   */
+  async setPinned(id: string, pin: { at: Date; by: string } | null, event: DomainEvent): Promise<MessageDoc | null> {
+    // `pinnedAt: null` also matches documents from before pins (no such field).
+    const filter = pin ? { _id: id, status: 'VISIBLE' as const, pinnedAt: null } : { _id: id, pinnedAt: { $ne: null } };
+    const after = await this.db.locked('messages', id, () =>
+      this.db.models.Message.findOneAndUpdate(
+        filter,
+        { $set: { pinnedAt: pin?.at ?? null, pinnedBy: pin?.by ?? null, outboxPending: true }, $push: { outbox: event } },
+        { returnDocument: 'after' },
+      )
+        .lean<MessageDoc>()
+        .exec(),
+    );
+    if (after) {
+      this.db.eventsStored({ collection: 'messages', docId: id, events: [event] });
+      // Room lists show the last message with its pin.
+      await this.readState.changed(after);
+    }
+    return after;
+  }
+
   findById(id: string): Promise<MessageDoc | null> {
     return this.db.models.Message.findById(id).lean<MessageDoc>().exec();
+  }
+
+  /** Messages with these ids, in no particular order (point look-ups on FerretDB); without their outboxes. */
+  findByIds(ids: readonly string[]): Promise<MessageDoc[]> {
+    return this.db.byIds(ids, (filter) => this.db.models.Message.find(filter).select({ outbox: 0, posted: 0 }).lean<MessageDoc[]>().exec());
   }
 
   findByClientId(authorId: string, clientMsgId: string): Promise<MessageDoc | null> {

@@ -75,6 +75,13 @@ export interface MessageDoc extends Outboxed {
   /** Member ids the body mentions with @username, and whether it mentions @room (write path). */
   mentions?: string[];
   mentionsRoom?: boolean;
+  /**
+   * When the message was pinned in its room, null when it is not (absent on older documents):
+   * the truth about a pin. The room's `pins` rows (PinDoc) are its index. See pins.ts.
+   */
+  pinnedAt?: Date | null;
+  /** Who pinned it; null when it is not pinned. */
+  pinnedBy?: string | null;
 }
 
 /** One emoji on a message: its count and its first reactors (earliest first, LIMITS.reactionUsersKept). */
@@ -98,6 +105,22 @@ export interface ReactionDoc extends Outboxed {
   active: boolean;
   /** When it was (last) made: the summary lists reactors in this order. */
   at: Date;
+}
+
+
+/**
+ * One pinned message of a room: the room's index of its pins (at most LIMITS.pinsPerRoom rows
+ * per room), so that listing them or counting them reads that room's few rows, never its
+ * messages. The message's own `pinnedAt` is the truth; a row whose message is not pinned is
+ * the trace of an interrupted pin or unpin (see PinRepository) and is never shown.
+ */
+export interface PinDoc {
+  /** The message id. */
+  _id: string;
+  room: string;
+  /** When it was pinned: the same instant as the message's `pinnedAt`. */
+  at: Date;
+  by: string;
 }
 
 /**
@@ -241,6 +264,8 @@ const messageSchema = new Schema<MessageDoc>(
     reactions: { type: [Schema.Types.Mixed], default: [] } as unknown as SchemaDefinitionProperty<ReactionSummary[]>,
     mentions: { type: [String], default: [] },
     mentionsRoom: { type: Boolean, default: false },
+    pinnedAt: { type: Date, default: null },
+    pinnedBy: { type: String, default: null },
     ...outboxFields,
   },
   { ...opts, collection: 'messages' },
@@ -263,6 +288,16 @@ const reactionSchema = new Schema<ReactionDoc>(
 );
 /** A message's reactions (the summary's recount). */
 reactionSchema.index({ message: 1 });
+
+const pinSchema = new Schema<PinDoc>(
+  {
+    _id: { type: String, required: true },
+    room: { type: String, required: true, index: true },
+    at: { type: Date, required: true },
+    by: { type: String, required: true },
+  },
+  { ...opts, collection: 'pins' },
+);
 
 const outboxMarkSchema = new Schema<OutboxMarkDoc>(
   {
@@ -350,7 +385,7 @@ const muteSchema = new Schema<MuteDoc>(
  * The last message of a room as room lists show it (`Room.lastMessage`): the message's own
  * fields without its outbox; the author is resolved at read time.
  */
-export type LastMessage = Pick<MessageDoc, '_id' | 'room' | 'seq' | 'authorId' | 'body' | 'status' | 'clientMsgId' | 'createdAt' | 'editedAt'>;
+export type LastMessage = Pick<MessageDoc, '_id' | 'room' | 'seq' | 'authorId' | 'body' | 'status' | 'clientMsgId' | 'createdAt' | 'editedAt' | 'pinnedAt'>;
 
 /**
  * What room lists and unread counts need of a room, one document per room, kept by the write
@@ -406,6 +441,7 @@ const lastMessageSchema = new Schema<LastMessage>(
     clientMsgId: { type: String, required: true },
     createdAt: { type: Date, required: true },
     editedAt: { type: Date, default: null },
+    pinnedAt: { type: Date, default: null },
   },
   { versionKey: false, _id: false, minimize: false },
 );
@@ -459,6 +495,7 @@ export interface Models {
   Mention: Model<MentionDoc>;
   Block: Model<BlockDoc>;
   Reaction: Model<ReactionDoc>;
+  Pin: Model<PinDoc>;
 }
 
 export function defineModels(conn: Connection): Models {
@@ -477,5 +514,6 @@ export function defineModels(conn: Connection): Models {
     Mention: conn.model<MentionDoc>('Mention', mentionSchema),
     Block: conn.model<BlockDoc>('Block', blockSchema),
     Reaction: conn.model<ReactionDoc>('Reaction', reactionSchema),
+    Pin: conn.model<PinDoc>('Pin', pinSchema),
   };
 }

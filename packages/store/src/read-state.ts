@@ -47,6 +47,7 @@ const lastOf = (m: LastMessage): LastMessage => ({
   clientMsgId: m.clientMsgId,
   createdAt: m.createdAt,
   editedAt: m.editedAt,
+  pinnedAt: m.pinnedAt ?? null,
 });
 
 /**
@@ -76,11 +77,18 @@ const ACTIVITY_CACHE_TTL_MS = 6 * 3_600_000;
 const ACTIVITY_MGET_CHUNK = 500;
 
 const reviveActivity = (raw: string): RoomActivityDoc => {
-  const a = JSON.parse(raw) as RoomActivityDoc & { lastAt: string; last: (LastMessage & { createdAt: string; editedAt: string | null }) | null };
+  const a = JSON.parse(raw) as RoomActivityDoc & { lastAt: string; last: (LastMessage & { createdAt: string; editedAt: string | null; pinnedAt?: string | null }) | null };
   return {
     ...a,
     lastAt: new Date(a.lastAt),
-    last: a.last ? { ...a.last, createdAt: new Date(a.last.createdAt), editedAt: a.last.editedAt ? new Date(a.last.editedAt) : null } : null,
+    last: a.last
+      ? {
+          ...a.last,
+          createdAt: new Date(a.last.createdAt),
+          editedAt: a.last.editedAt ? new Date(a.last.editedAt) : null,
+          pinnedAt: a.last.pinnedAt ? new Date(a.last.pinnedAt) : null,
+        }
+      : null,
   };
 };
 

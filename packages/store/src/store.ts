@@ -13,6 +13,7 @@ import { ReadStateRepository } from './read-state.js';
 import { GroupRepository } from './groups.js';
 import { BlockRepository } from './blocks.js';
 import { ReactionRepository } from './reactions.js';
+import { PinRepository } from './pins.js';
 
 /**
  * The store: one repository per aggregate over one connection. Consumers take the
@@ -38,6 +39,8 @@ export interface Store {
   readonly blocks: BlockRepository;
   /** Reactions: one row per (message, emoji, person); the message's summary is recounted from them. */
   readonly reactions: ReactionRepository;
+  /** Pinned messages of each room (API-product.graphql). */
+  readonly pins: PinRepository;
   /** The server behind the connection, from its `buildInfo`. */
   readonly backend: StoreBackend;
   /** Whether updates run under document locks (StoreOptions.documentLocks). */
@@ -62,10 +65,11 @@ export interface Store {
 export async function openStore(opts: StoreOptions): Promise<Store> {
   const db = await StoreConnection.open(opts);
   const readState = new ReadStateRepository(db, opts.activityCache);
+  const messages = new MessageRepository(db, readState);
   return {
     users: new UserRepository(db),
     rooms: new RoomRepository(db),
-    messages: new MessageRepository(db, readState),
+    messages,
     readState,
     outbox: new OutboxRepository(db),
     audit: new AuditRepository(db),
@@ -74,6 +78,7 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
     groups: new GroupRepository(db),
     blocks: new BlockRepository(db),
     reactions: new ReactionRepository(db),
+    pins: new PinRepository(db, messages),
     backend: db.backend,
     documentLocks: db.documentLocks,
     onEventsStored: (listener) => db.onEventsStored(listener),

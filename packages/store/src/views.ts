@@ -24,6 +24,7 @@ export function toMessageView(m: Omit<MessageDoc, 'outbox' | 'outboxPending'>, a
     reactions: m.reactions ?? [],
     mentions: m.mentions ?? [],
     mentionsRoom: m.mentionsRoom ?? false,
+    pinned: m.pinnedAt != null,
   };
 }
 

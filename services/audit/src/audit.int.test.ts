@@ -57,7 +57,7 @@ const author = { id: 'u-ann', username: 'ann', displayName: 'Ann', role: 'USER' 
 let seq = 0;
 const posted = (room: string, body: string): DomainEvent => {
   seq++;
-  const message: MessageView = { id: `m-${uuid8()}`, room, seq, author, body, status: 'VISIBLE', clientMsgId: `c${seq}`, createdAt: new Date().toISOString(), editedAt: null };
+  const message: MessageView = { id: `m-${uuid8()}`, room, seq, author, body, status: 'VISIBLE', clientMsgId: `c${seq}`, createdAt: new Date().toISOString(), editedAt: null, pinned: false };
   return newEvent('message.posted', room, author.id, { message });
 };
 const send = (events: DomainEvent[]) =>
@@ -147,7 +147,7 @@ describe('the audit service', () => {
 
 /** Stores message `seq` of the room with its posted event, as the chat worker does; returns the event. */
 async function storeMessage(room: string, seq: number, createdAt: Date): Promise<DomainEvent> {
-  const message: MessageView = { id: `${room}:${seq}`, room, seq, author, body: `#${seq}`, status: 'VISIBLE', clientMsgId: `c${seq}`, createdAt: createdAt.toISOString(), editedAt: null };
+  const message: MessageView = { id: `${room}:${seq}`, room, seq, author, body: `#${seq}`, status: 'VISIBLE', clientMsgId: `c${seq}`, createdAt: createdAt.toISOString(), editedAt: null, pinned: false };
   const posted = newEvent('message.posted', room, author.id, { message });
   await store.messages.insert({ room, seq, authorId: author.id, body: `#${seq}`, status: 'VISIBLE', clientMsgId: `c${seq}`, createdAt, editedAt: null, outbox: [], posted });
   return posted;

@@ -4,7 +4,7 @@ import { actionRecord, messageFacts } from './moderation-consumer.js';
 
 const at = new Date('2026-01-01T12:00:00.000Z');
 const author = { id: 'u1', username: 'ann', displayName: 'Ann', role: 'USER' as const };
-const message = { id: 'm1', room: 'general', seq: 1, author, body: 'hi', status: 'VISIBLE' as const, clientMsgId: 'c', createdAt: at.toISOString(), editedAt: null };
+const message = { id: 'm1', room: 'general', seq: 1, author, body: 'hi', status: 'VISIBLE' as const, clientMsgId: 'c', createdAt: at.toISOString(), editedAt: null, pinned: false };
 
 describe('messageFacts', () => {
   it('takes posted and edited messages, with event time', () => {

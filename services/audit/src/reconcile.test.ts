@@ -11,7 +11,7 @@ function msg(room: string, seq: number, msAgo = 60_000, withEvent = true): Store
   const createdAt = at(msAgo);
   const posted = withEvent
     ? newEvent('message.posted', room, author.id, {
-        message: { id: `${room}:${seq}`, room, seq, author, body: 'x', status: 'VISIBLE', clientMsgId: `c${seq}`, createdAt: createdAt.toISOString(), editedAt: null },
+        message: { id: `${room}:${seq}`, room, seq, author, body: 'x', status: 'VISIBLE', clientMsgId: `c${seq}`, createdAt: createdAt.toISOString(), editedAt: null, pinned: false },
       })
     : null;
   return { messageId: `${room}:${seq}`, seq, createdAt, posted };

@@ -21,7 +21,7 @@ export interface SignalPublisher {
 }
 
 /** The repositories commands write: users, rooms (and memberships), messages, moderation. */
-export type CommandStore = Pick<Store, 'users' | 'rooms' | 'messages' | 'moderation' | 'readState' | 'groups' | 'blocks' | 'reactions'>;
+export type CommandStore = Pick<Store, 'users' | 'rooms' | 'messages' | 'moderation' | 'readState' | 'groups' | 'blocks' | 'reactions' | 'pins'>;
 
 /**
  * The recounts of this process, coalesced per message (recounts.ts): each run recounts, then
@@ -104,6 +104,7 @@ export class CommandExecutor {
       readState: deps.store.readState,
       groups: deps.store.groups,
       blocks: deps.store.blocks,
+      pins: deps.store.pins,
       reads: deps.reads ?? storeReads(deps.store),
       roomLocks,
       sequencer: new MessageSequencer({ messages: deps.store.messages, roomLocks, seqLocks: deps.seqLocks ?? localSeqLocks, makeEvent, now }),

@@ -34,7 +34,7 @@ export interface GatewayContext {
 }
 
 /** The repositories the gateway reads; it writes nothing itself. */
-export type GatewayReads = Pick<Store, 'users' | 'rooms' | 'messages' | 'audit' | 'moderation' | 'readState' | 'groups' | 'blocks' | 'reactions'>;
+export type GatewayReads = Pick<Store, 'users' | 'rooms' | 'messages' | 'audit' | 'moderation' | 'readState' | 'groups' | 'blocks' | 'reactions' | 'pins'>;
 
 export interface GatewayServices {
   /** The reads of queries (commands go through `bus`). */

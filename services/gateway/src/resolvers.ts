@@ -48,6 +48,7 @@ import type { InboxPayload } from './inbox-stream.js';
 import { mergeResolvers, withGroupResolvers } from './resolvers-groups.js';
 import { threadResolvers } from './resolvers-threads.js';
 import { searchQueries } from './resolvers-search.js';
+import { withPinResolvers } from './resolvers-pins.js';
 
 type Args = Record<string, unknown>;
 
@@ -98,7 +99,7 @@ const presenceOf = (ctx: GatewayContext, room: string): RoomPresence | undefined
 /** The caller's state in a room: known already on an inbox page, else loaded (batched per operation). */
 const stateOf = (room: RoomWithState, ctx: GatewayContext): RoomState | Promise<RoomState> => room.state ?? ctx.roomStates.load(room.id);
 
-export const resolvers = mergeResolvers(withGroupResolvers({
+export const resolvers = mergeResolvers(withPinResolvers(withGroupResolvers({
   DateTime: DateTimeResolver,
   JSON: JSONResolver,
 
@@ -460,4 +461,4 @@ export const resolvers = mergeResolvers(withGroupResolvers({
       return 'author' in last ? last : (await withAuthors(ctx.services.store, [last]))[0];
     },
   },
-}), threadResolvers);
+})), threadResolvers);

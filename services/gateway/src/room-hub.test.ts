@@ -15,6 +15,7 @@ const msg = (room: string, seq: number): MessageView => ({
   clientMsgId: `c${seq}`,
   createdAt: '2026-01-01T00:00:00.000Z',
   editedAt: null,
+  pinned: false,
 });
 
 /** An in-memory room: `store` is the database, `emit` is pub/sub (which may reorder or drop). */

@@ -1,5 +1,5 @@
 import { AppError, ErrorCode, notFound, type CommandOf, type CommandType, type CommandValue, type RoomSignal, type UserSignal, type UserView } from '@conversa/contracts';
-import { GHOST_USER, toUserView, type BlockRepository, type GroupRepository, type KeyedMutex, type MessageDoc, type MessageRepository, type ReactionRepository, type ReadStateRepository, type RoomRepository, type UserRepository } from '@conversa/store';
+import { GHOST_USER, toUserView, type BlockRepository, type GroupRepository, type KeyedMutex, type MessageDoc, type MessageRepository, type PinRepository, type ReactionRepository, type ReadStateRepository, type RoomRepository, type UserRepository } from '@conversa/store';
 import type { Logger } from '@conversa/observability';
 import type { EventFactory } from '../domain.js';
 import type { ModerationApplier } from '../moderation.js';
@@ -23,6 +23,8 @@ export interface CommandContext {
   groups: GroupRepository;
   /** Who blocks whom. */
   blocks: BlockRepository;
+  /** Pinned messages of each room. */
+  pins: PinRepository;
   /** What a send reads, cached by the service (read-cache.ts). */
   reads: SendReads;
   /** Serializes a room's membership changes and inserts within this process. */

@@ -9,6 +9,7 @@ import { markRead, setReceiptsPrivate } from './read-state.js';
 import { addMember, createGroup, removeMember, renameRoom, setMemberRole } from './groups.js';
 import { blockUser, unblockUser } from './blocks.js';
 import { react, unreact } from './reactions.js';
+import { pin, unpin } from './pins.js';
 
 /** Every command type's handler: typed over CommandType, so a new command cannot lack one. */
 export type CommandHandlers = { readonly [T in CommandType]: CommandHandler<T> };
@@ -38,4 +39,6 @@ export const commandHandlers: CommandHandlers = {
   'user.unblock': unblockUser,
   'message.react': react,
   'message.unreact': unreact,
+  'message.pin': pin,
+  'message.unpin': unpin,
 };

@@ -54,6 +54,7 @@ const message = (room: string, seq: number): MessageView => ({
   clientMsgId: `c${seq}`,
   createdAt: '2026-01-01T00:00:00.000Z',
   editedAt: null,
+  pinned: false,
 });
 
 let n: Names;
