@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { SignJWT } from 'jose';
 import { MongoClient } from 'mongodb';
-import { E2E_JWT_SECRET, INFRA_ENV, LOAD_ENV, startSystem, type System } from '../../../e2e/src/harness.js';
+import { E2E_JWT_SECRET, INFRA_ENV, LOAD_ENV, gqlOk, startSystem, type System } from '../../../e2e/src/harness.js';
 import { REPO } from './report.js';
 
 export { INFRA_ENV, type System };
@@ -76,4 +76,17 @@ export async function startSeeded(opts: { users: number; gateways?: number; chat
     users: users.map((u, i) => ({ id: u._id, token: tokens[i]! })),
     close: () => sys.stop(),
   };
+}
+
+/** Every user joins the public room `room` through the gateway, `concurrency` joins at a time. */
+export async function joinAll(http: string, users: readonly { token: string }[], room: string, concurrency = 8): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < users.length) {
+        const u = users[next++]!;
+        await gqlOk(http, 'mutation($n: String!) { joinRoom(name: $n) { id } }', { n: room }, u.token);
+      }
+    }),
+  );
 }

@@ -9,7 +9,7 @@
 import { gqlOk } from '../../../e2e/src/harness.js';
 import { paced, stamped } from '../lib/pace.js';
 import { num, report } from '../lib/report.js';
-import { cpuMs, startSeeded } from '../lib/system.js';
+import { cpuMs, joinAll, startSeeded } from '../lib/system.js';
 import { until, Workers } from '../lib/workers.js';
 
 const MEMBERS = num('BENCH_INBOX_MEMBERS', 1_000, 20);
@@ -29,15 +29,7 @@ const SEND = 'mutation($r: ID!, $b: String!, $c: String!) { sendMessage(room: $r
 const INBOX = 'subscription { inbox { kind room { id unread mentions } message { seq body } } }';
 
 try {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: JOIN_CONCURRENCY }, async () => {
-      while (next < users.length) {
-        const u = users[next++]!;
-        await gqlOk(gw.http, 'mutation($n: String!) { joinRoom(name: $n) { id } }', { n: room }, u.token);
-      }
-    }),
-  );
+  await joinAll(gw.http, users, room, JOIN_CONCURRENCY);
   const opened = await workers.open(
     Array.from({ length: workers.size }, (_, w) => ({
       type: 'open' as const,

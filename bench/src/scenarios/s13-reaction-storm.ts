@@ -17,7 +17,7 @@ import { MongoClient } from 'mongodb';
 import { gql, gqlOk } from '../../../e2e/src/harness.js';
 import { paced } from '../lib/pace.js';
 import { num, report } from '../lib/report.js';
-import { INFRA_ENV, cpuMs, startSeeded } from '../lib/system.js';
+import { INFRA_ENV, cpuMs, joinAll, startSeeded } from '../lib/system.js';
 import { until, Workers } from '../lib/workers.js';
 
 const SUBSCRIBERS = num('BENCH_SUBSCRIBERS', 1_000, 20);
@@ -45,15 +45,7 @@ const total = async (id: string) =>
     .reactions.reduce((a, r) => a + r.count, 0);
 
 try {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: JOIN_CONCURRENCY }, async () => {
-      while (next < users.length) {
-        const u = users[next++]!;
-        await gqlOk(gw.http, 'mutation($n: String!) { joinRoom(name: $n) { id } }', { n: room }, u.token);
-      }
-    }),
-  );
+  await joinAll(gw.http, users, room, JOIN_CONCURRENCY);
   const hot = (await gqlOk<{ sendMessage: { id: string } }>(gw.http, 'mutation($r: ID!) { sendMessage(room: $r, body: "the hot message", clientMsgId: "hot") { id } }', { r: room }, writer.token)).sendMessage.id;
   const opened = await workers.open(
     Array.from({ length: workers.size }, (_, w) => ({

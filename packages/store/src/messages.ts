@@ -209,18 +209,8 @@ export class MessageRepository {
     set: Partial<Pick<MessageDoc, 'body' | 'status' | 'editedAt' | 'mentions' | 'mentionsRoom'>>,
     event: DomainEvent,
   ): Promise<MessageDoc | null> {
-    const after = await this.db.locked('messages', id, () =>
-      this.db.models.Message.findOneAndUpdate(
-        { _id: id, status: { $in: from } },
-        { $set: { ...set, outboxPending: true }, $push: { outbox: event } },
-        { returnDocument: 'after' },
-      )
-        .lean<MessageDoc>()
-        .exec(),
-    );
+    const after = await this.changeWithEvent(id, { _id: id, status: { $in: from } }, set, event);
     if (after) {
-      this.db.eventsStored({ collection: 'messages', docId: id, events: [event] });
-      await this.readState.changed(after);
       // A reply that became (in)visible changes its root's reply count.
       if (after.parentId && set.status !== undefined) await this.recountThread(after.parentId);
     }
@@ -265,18 +255,23 @@ export class MessageRepository {
   async setPinned(id: string, pin: { at: Date; by: string } | null, event: DomainEvent): Promise<MessageDoc | null> {
     // `pinnedAt: null` also matches documents from before pins (no such field).
     const filter = pin ? { _id: id, status: 'VISIBLE' as const, pinnedAt: null } : { _id: id, pinnedAt: { $ne: null } };
+    // Room lists show the last message with its pin (changeWithEvent keeps the activity).
+    return this.changeWithEvent(id, filter, { pinnedAt: pin?.at ?? null, pinnedBy: pin?.by ?? null }, event);
+  }
+
+  /**
+   * Applies `set` to the message if it matches `filter`, storing `event` in its outbox in the
+   * same write (under the document's lock), then tells the relay and keeps the room's activity.
+   * Returns the message after the change, or null when it did not match (nothing written).
+   */
+  private async changeWithEvent(id: string, filter: Record<string, unknown>, set: Record<string, unknown>, event: DomainEvent): Promise<MessageDoc | null> {
     const after = await this.db.locked('messages', id, () =>
-      this.db.models.Message.findOneAndUpdate(
-        filter,
-        { $set: { pinnedAt: pin?.at ?? null, pinnedBy: pin?.by ?? null, outboxPending: true }, $push: { outbox: event } },
-        { returnDocument: 'after' },
-      )
+      this.db.models.Message.findOneAndUpdate(filter, { $set: { ...set, outboxPending: true }, $push: { outbox: event } }, { returnDocument: 'after' })
         .lean<MessageDoc>()
         .exec(),
     );
     if (after) {
       this.db.eventsStored({ collection: 'messages', docId: id, events: [event] });
-      // Room lists show the last message with its pin.
       await this.readState.changed(after);
     }
     return after;
