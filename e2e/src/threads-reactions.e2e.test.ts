@@ -62,7 +62,7 @@ describe('threads, reactions and mentions across two gateways', () => {
   });
 
   afterAll(async () => {
-    await Promise.all(clients.map((c) => c.dispose()));
+    await Promise.all(clients.map(async (c) => { await c.dispose(); }));
     await sys?.stop();
   });
 
