@@ -33,7 +33,8 @@ export const LIMITS = {
   pinsPerRoom: 50,
 } as const;
 
-export const USERNAME_PATTERN = /^[a-z0-9_.-]{3,32}$/;
+// Zod-free, so that the mention parser can be imported by the web client without zod.
+export { USERNAME_PATTERN } from './username.js';
 
 export const Role = z.enum(['USER', 'ADMIN']);
 export type Role = z.infer<typeof Role>;

@@ -9,7 +9,7 @@ export {
   unauthenticated,
 } from './errors.js';
 export { names, NAMESPACE_PATTERN, type Names } from './names.js';
-export { mentionsIn, MENTIONS_MAX, type MentionsIn } from './mentions.js';
+export { mentionRanges, mentionsIn, MENTIONS_MAX, type MentionRange, type MentionsIn } from './mentions.js';
 export { parseReaction } from './reactions.js';
 export {
   LIMITS,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MENTIONS_MAX, mentionsIn } from './mentions.js';
+import { MENTIONS_MAX, mentionRanges, mentionsIn } from './mentions.js';
 
 describe('mentionsIn', () => {
   it('finds @usernames case-insensitively, once each, and @room', () => {
@@ -17,5 +17,22 @@ describe('mentionsIn', () => {
   it('counts at most MENTIONS_MAX names', () => {
     const body = Array.from({ length: MENTIONS_MAX + 10 }, (_, i) => `@user${i}`).join(' ');
     expect(mentionsIn(body).usernames).toHaveLength(MENTIONS_MAX);
+  });
+});
+
+describe('mentionRanges', () => {
+  it('gives where each @name is, the @ included, sentence punctuation left out', () => {
+    const body = 'hi @Ann. and @j.doe, mail x@y.com @room!';
+    const r = mentionRanges(body);
+    expect(r.map((x) => [body.slice(x.start, x.end), x.name])).toEqual([
+      ['@Ann', 'ann'],
+      ['@j.doe', 'j.doe'],
+      ['@room', 'room'],
+    ]);
+  });
+
+  it('finds names after an emoji and at the very start', () => {
+    const body = '@ben 👍@cat_1';
+    expect(mentionRanges(body).map((x) => body.slice(x.start, x.end))).toEqual(['@ben', '@cat_1']);
   });
 });

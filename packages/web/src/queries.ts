@@ -1,8 +1,21 @@
 import type { ChatMessage, Person } from './lib/messages.js';
+import { REACTORS_NAMED } from './lib/reactions.js';
 
 /** The GraphQL documents the web client sends (see ../../shared/API.graphql). */
 const USER = 'id username displayName';
 const MESSAGE = `id room seq body status clientMsgId createdAt editedAt author { ${USER} }`;
+/** Threads, reactions and mentions of a message, as a room's log shows them. */
+const REACTORS = `users(limit: ${REACTORS_NAMED}) { id displayName }`;
+const THREADED = `parentId replyCount lastReplyAt mentionsRoom mentions { id username }`;
+/** A message in a room's log or thread; `reactedByMe` makes a subscription's fan-out per viewer. */
+const ROOM_MESSAGE = `${MESSAGE} ${THREADED} reactions { emoji count reactedByMe ${REACTORS} }`;
+/**
+ * For messageAdded, without the per-viewer `reactedByMe`: every new message would otherwise be
+ * rendered once per subscriber. A new message has no reactions; a replayed one gets reactedByMe
+ * from the reactors named (exact up to REACTORS_NAMED), and the page read after a reconnect
+ * gives the exact state.
+ */
+const ADDED_MESSAGE = `${MESSAGE} ${THREADED} reactions { emoji count ${REACTORS} }`;
 
 export interface AuthPayload {
   token: string;
@@ -91,7 +104,7 @@ const MEMBERS = `myRole members { ${USER} } memberRoles { role user { ${USER} } 
 const READ_BY = `readBy { lastReadSeq at user { ${USER} } }`;
 export const ROOM = `query Room($id: ID!, $limit: Int) {
   room(id: $id) { id name kind lastReadSeq online { ${USER} } ${MEMBERS} ${READ_BY} }
-  messages(room: $id, limit: $limit) { messages { ${MESSAGE} } hasMore }
+  messages(room: $id, limit: $limit) { messages { ${ROOM_MESSAGE} } hasMore }
 }`;
 export const ROOM_MEMBERS = `query RoomMembers($id: ID!) { room(id: $id) { name ${MEMBERS} } }`;
 export const ROOM_READ_BY = `query RoomReadBy($id: ID!) { room(id: $id) { lastReadSeq ${READ_BY} } }`;
@@ -103,19 +116,28 @@ export const SET_MEMBER_ROLE = `mutation SetMemberRole($room: ID!, $userId: ID!,
   setMemberRole(room: $room, userId: $userId, role: $role) { ${ROOM_AFTER_CHANGE} }
 }`;
 export const ROOM_ONLINE = `query RoomOnline($id: ID!) { room(id: $id) { online { ${USER} } } }`;
-export const NEWEST = `query Newest($room: ID!, $limit: Int) { messages(room: $room, limit: $limit) { messages { ${MESSAGE} } hasMore } }`;
+export const NEWEST = `query Newest($room: ID!, $limit: Int) { messages(room: $room, limit: $limit) { messages { ${ROOM_MESSAGE} } hasMore } }`;
+/** One message by its seq (after seq - 1, limit 1): its current state. */
+export const ONE_MESSAGE = `query OneMessage($room: ID!, $after: Int!) { messages(room: $room, after: $after, limit: 1) { messages { ${ROOM_MESSAGE} } hasMore } }`;
 export const OLDER = `query Older($room: ID!, $before: Int!, $limit: Int) {
-  messages(room: $room, before: $before, limit: $limit) { messages { ${MESSAGE} } hasMore }
+  messages(room: $room, before: $before, limit: $limit) { messages { ${ROOM_MESSAGE} } hasMore }
 }`;
-export const SEND = `mutation Send($room: ID!, $body: String!, $clientMsgId: String!) {
-  sendMessage(room: $room, body: $body, clientMsgId: $clientMsgId) { ${MESSAGE} }
+/** `parentId`: a reply in that root's thread. */
+export const SEND = `mutation Send($room: ID!, $body: String!, $clientMsgId: String!, $parentId: ID) {
+  sendMessage(room: $room, body: $body, clientMsgId: $clientMsgId, parentId: $parentId) { ${ROOM_MESSAGE} }
 }`;
-export const EDIT = `mutation Edit($id: ID!, $body: String!) { editMessage(id: $id, body: $body) { ${MESSAGE} } }`;
-export const DELETE = `mutation Delete($id: ID!) { deleteMessage(id: $id) { ${MESSAGE} } }`;
+export const EDIT = `mutation Edit($id: ID!, $body: String!) { editMessage(id: $id, body: $body) { ${ROOM_MESSAGE} } }`;
+export const DELETE = `mutation Delete($id: ID!) { deleteMessage(id: $id) { ${ROOM_MESSAGE} } }`;
+export const THREAD = `query Thread($root: ID!, $after: Int, $limit: Int) {
+  thread(root: $root, after: $after, limit: $limit) { messages { ${ROOM_MESSAGE} } hasMore }
+}`;
+export const REACT = `mutation React($id: ID!, $emoji: String!) { react(messageId: $id, emoji: $emoji) { id } }`;
+export const UNREACT = `mutation Unreact($id: ID!, $emoji: String!) { unreact(messageId: $id, emoji: $emoji) { id } }`;
 export const SET_TYPING = `mutation SetTyping($room: ID!) { setTyping(room: $room) }`;
 
-export const MESSAGE_ADDED = `subscription MessageAdded($room: ID!, $after: Int) { messageAdded(room: $room, after: $after) { ${MESSAGE} } }`;
-export const MESSAGE_UPDATED = `subscription MessageUpdated($room: ID!) { messageUpdated(room: $room) { ${MESSAGE} } }`;
+export const MESSAGE_ADDED = `subscription MessageAdded($room: ID!, $after: Int) { messageAdded(room: $room, after: $after) { ${ADDED_MESSAGE} } }`;
+/** Edits, deletions, hides, and reply-count and reaction changes (coalesced: the latest is exact). */
+export const MESSAGE_UPDATED = `subscription MessageUpdated($room: ID!) { messageUpdated(room: $room) { ${ROOM_MESSAGE} } }`;
 export const PRESENCE = `subscription Presence($room: ID!) { presenceChanged(room: $room) { online user { ${USER} } } }`;
 export const TYPING = `subscription Typing($room: ID!) { typing(room: $room) { user { ${USER} } } }`;
 export const READ_RECEIPTS = `subscription ReadReceipts($room: ID!) { readReceipts(room: $room) { lastReadSeq at user { ${USER} } } }`;

@@ -71,6 +71,30 @@ describe('MessageLog', () => {
     expect(log.findById('m1')?.status).toBe('DELETED');
   });
 
+  it('takes reply counts and reactions as changes, the latest state replacing the stored one', () => {
+    const log = new MessageLog();
+    log.add([msg(1, { replyCount: 0, reactions: [] })], { ordered: true });
+    const replied = msg(1, {
+      replyCount: 1,
+      lastReplyAt: '2025-03-12T10:02:00.000Z',
+      reactions: [],
+    });
+    expect(log.update([replied]).updated).toEqual([replied]);
+    const thumbs = {
+      emoji: '👍',
+      count: 2,
+      reactedByMe: true,
+      users: [{ id: 'u2', displayName: 'Ben' }],
+    };
+    const reacted = { ...replied, reactions: [thumbs] };
+    expect(log.update([reacted]).updated).toEqual([reacted]);
+    expect(log.update([{ ...reacted, reactions: [{ ...thumbs }] }]).updated).toEqual([]);
+    // A coalesced update with an older count is still the latest word: applied as it is.
+    const fewer = { ...reacted, reactions: [{ ...thumbs, count: 1, reactedByMe: false }] };
+    expect(log.update([fewer]).updated).toEqual([fewer]);
+    expect(log.get(1)?.reactions?.[0]?.count).toBe(1);
+  });
+
   it('keeps pending sends until the message arrives by its clientMsgId', () => {
     const log = new MessageLog();
     log.addPending({

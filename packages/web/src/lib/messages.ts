@@ -17,6 +17,26 @@ export interface ChatMessage {
   createdAt: string;
   editedAt: string | null;
   author: Person;
+  /**
+   * Threads, reactions and mentions: what a room's log selects (search hits do not). A reply
+   * carries its root's id in `parentId`; a root counts its VISIBLE replies.
+   */
+  parentId?: string | null;
+  replyCount?: number;
+  lastReplyAt?: string | null;
+  /** Most used first; `reactedByMe` is the reader's own (the server renders it per person). */
+  reactions?: Reaction[];
+  mentions?: Pick<Person, 'id' | 'username'>[];
+  mentionsRoom?: boolean;
+}
+
+/** One emoji's reactions to a message, as the reader sees them. */
+export interface Reaction {
+  emoji: string;
+  count: number;
+  reactedByMe: boolean;
+  /** The first few who reacted, earliest first. */
+  users: Pick<Person, 'id' | 'displayName'>[];
 }
 
 /** A message typed here that the server has not acknowledged yet. */
@@ -114,13 +134,7 @@ export class MessageLog {
     for (const m of messages) {
       const old = this.#bySeq.get(m.seq);
       if (!old || old.id !== m.id) continue;
-      if (
-        old.body === m.body &&
-        old.status === m.status &&
-        old.editedAt === m.editedAt &&
-        old.author.displayName === m.author.displayName
-      )
-        continue;
+      if (sameShown(old, m)) continue;
       this.#bySeq.set(m.seq, m);
       updated.push(m);
     }
@@ -163,6 +177,21 @@ export class MessageLog {
     for (const m of this.#bySeq.values()) if (m.clientMsgId === clientMsgId) return true;
     return false;
   }
+}
+
+/** True when two copies of a message look the same to the reader (nothing to re-render). */
+function sameShown(a: ChatMessage, b: ChatMessage): boolean {
+  return (
+    a.body === b.body &&
+    a.status === b.status &&
+    a.editedAt === b.editedAt &&
+    a.author.displayName === b.author.displayName &&
+    (a.replyCount ?? 0) === (b.replyCount ?? 0) &&
+    (a.lastReplyAt ?? null) === (b.lastReplyAt ?? null) &&
+    (a.mentionsRoom ?? false) === (b.mentionsRoom ?? false) &&
+    JSON.stringify(a.mentions ?? []) === JSON.stringify(b.mentions ?? []) &&
+    JSON.stringify(a.reactions ?? []) === JSON.stringify(b.reactions ?? [])
+  );
 }
 
 /** The text a message shows: its body, or a placeholder for hidden and deleted ones. */

@@ -3,7 +3,6 @@ import { h, nearBottom, replace } from '../dom.js';
 import { ApiError, describeError, type GraphQLErrorLike, toApiError } from '../lib/errors.js';
 import {
   MessageLog,
-  displayBody,
   type ChatMessage,
   type LogChange,
   type PendingMessage,
@@ -22,6 +21,7 @@ import {
   MESSAGE_UPDATED,
   NEWEST,
   OLDER,
+  ONE_MESSAGE,
   PRESENCE,
   READ_RECEIPTS,
   ROOM,
@@ -35,10 +35,19 @@ import {
   type MessagePage,
   type RoomDetail,
 } from '../queries.js';
+import { mentionCompletion } from './completion.js';
 import { avatar } from './lobby.js';
+import {
+  Reactions,
+  messageBody,
+  withReactedByMe,
+  type AddedMessage,
+  type Place,
+} from './message-parts.js';
 import { membersPanel, type Membership } from './members.js';
 import { problemView } from './problem.js';
 import { roomIcon } from './room-list.js';
+import { replies, threadPanel } from './thread.js';
 
 /** Messages per page (initial load and each "earlier" page). */
 const PAGE = 50;
@@ -58,9 +67,11 @@ function newClientMsgId(): string {
 /**
  * One room: the log, who is online and typing, the composer; edits and deletes of your own
  * messages; a group's members with their roles; "seen by" under the newest message of a small
- * room. Reading the newest message (it is on screen in a visible tab) moves the read position,
- * which clears the room's unread badge in every tab of the person's. `via` is the address it was
- * opened by (/room/ or /dm/), for the words of a refusal.
+ * room; threads (a panel beside the log; a reply shows in the log as one compact line that
+ * opens it), reactions and @mentions with completion. Reading the newest message (it is on
+ * screen in a visible tab) moves the read position, which clears the room's unread badge in
+ * every tab of the person's. `via` is the address it was opened by (/room/ or /dm/), for the
+ * words of a refusal.
  */
 export function roomView(ctx: AppContext, roomId: string, via: 'room' | 'dm' = 'room'): View {
   const me = ctx.session.user;
@@ -83,6 +94,13 @@ export function roomView(ctx: AppContext, roomId: string, via: 'room' | 'dm' = '
   let editing: number | null = null;
   let confirmingDelete: number | null = null;
   let typingTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Who can be @mentioned here: the room's members, and the authors seen (they are members). */
+  const known = new Map<string, Person>();
+  const completionDeps = {
+    people: () => known.values(),
+    me,
+    room: () => room?.kind !== 'DIRECT',
+  };
 
   // ---- elements --------------------------------------------------------------------------
   const title = h(
@@ -152,6 +170,7 @@ export function roomView(ctx: AppContext, roomId: string, via: 'room' | 'dm' = '
     placeholder: 'Write a message…',
     attrs: { 'aria-describedby': 'composer-hint' },
   });
+  const completion = mentionCompletion(textarea, completionDeps);
   const sendButton = h('button', { type: 'submit', class: 'btn primary' }, 'Send');
   const counter = h('span', { class: 'counter', attrs: { 'aria-live': 'polite' } });
   const composerError = h('p', { class: 'form-error', attrs: { role: 'alert' } });
@@ -159,6 +178,7 @@ export function roomView(ctx: AppContext, roomId: string, via: 'room' | 'dm' = '
     'form',
     { class: 'composer', on: { submit: (ev) => (ev.preventDefault(), submit()) } },
     h('label', { class: 'sr-only', htmlFor: 'composer' }, 'Message'),
+    completion.el,
     h('div', { class: 'composer-row' }, textarea, sendButton),
     h(
       'p',
@@ -174,10 +194,29 @@ export function roomView(ctx: AppContext, roomId: string, via: 'room' | 'dm' = '
     composerError,
   );
   const joinBar = h('div', { class: 'join-bar', hidden: true });
+  const reactions = new Reactions({
+    ctx,
+    canReact: () => member,
+    current: (id) => log.findById(id) ?? thread.findById(id),
+    changed: (m) => rerender(m.seq),
+    reread: (m) => reread(m),
+    error: (text) => (composerError.textContent = text),
+  });
+  const thread = threadPanel({
+    ctx,
+    render: (m, isRoot) => renderMessage(m, 'thread', isRoot),
+    completion: completionDeps,
+    member: () => member,
+    reply: (root, text) => sendReply(root, text),
+    closed: (root) => threadClosed(root),
+    bodyMax: BODY_MAX,
+  });
+  thread.el.id = 'thread-panel';
   const body = h(
     'div',
     { class: 'room-body' },
     h('div', { class: 'log-wrap' }, logEl, jump),
+    thread.el,
     aside,
   );
   const el = h(
@@ -215,13 +254,18 @@ export function roomView(ctx: AppContext, roomId: string, via: 'room' | 'dm' = '
   const timeEl = (iso: string) =>
     h('time', { dateTime: iso, title: formatFullTime(iso) }, formatMessageTime(iso, new Date()));
 
-  const renderMessage = (m: ChatMessage): HTMLLIElement => {
+  /**
+   * One message where it is shown: in the log (a reply as one compact line that opens its
+   * thread), or in the thread panel (its root, with reactions only; its replies in full).
+   */
+  const renderMessage = (m: ChatMessage, place: Place = 'log', isRoot = false): HTMLLIElement => {
+    if (place === 'log' && m.parentId) return replyLine(m);
     const mine = m.author.id === me.id;
-    const shown = displayBody(m);
+    const gone = m.status !== 'VISIBLE';
     const li = h('li', {
-      class: `msg${mine ? ' mine' : ''}${shown.placeholder ? ' gone' : ''}`,
-      id: `msg-${m.seq}`,
-      attrs: { 'data-seq': m.seq },
+      class: `msg${mine ? ' mine' : ''}${gone ? ' gone' : ''}${isRoot ? ' root' : ''}`,
+      ...(place === 'log' ? { id: `msg-${m.seq}` } : {}),
+      attrs: { 'data-seq': m.seq, 'data-message': m.id, 'data-place': place },
     });
     const head = h(
       'div',
@@ -235,17 +279,74 @@ export function roomView(ctx: AppContext, roomId: string, via: 'room' | 'dm' = '
         h('span', { class: 'edited', title: `edited ${formatFullTime(m.editedAt)}` }, '(edited)'),
       );
     li.append(head);
-    if (editing === m.seq && mine && m.status === 'VISIBLE') {
+    // Editable where it is shown in full: a top-level message in the log, a reply in the panel.
+    const editable = mine && !gone && !isRoot && (place === 'log') === !m.parentId;
+    if (editing === m.seq && editable) {
       li.append(editForm(m));
       return li;
     }
-    li.append(h('p', { class: 'body' }, shown.text));
-    if (mine && m.status === 'VISIBLE') li.append(actions(m));
+    li.append(messageBody(m, me));
+    const bar = reactions.bar(m, me.id, place);
+    if (bar) li.append(bar);
+    if (place === 'log' && (m.replyCount ?? 0) > 0) li.append(threadLink(m));
+    const acts = actions(m, place, editable, isRoot);
+    if (acts) li.append(acts);
     return li;
   };
 
-  const actions = (m: ChatMessage): HTMLElement => {
-    if (confirmingDelete === m.seq) {
+  /** A reply, in the log: who, the first line of it, and the way to its thread. */
+  const replyLine = (m: ChatMessage): HTMLLIElement => {
+    const mine = m.author.id === me.id;
+    return h(
+      'li',
+      {
+        class: `msg reply-line${mine ? ' mine' : ''}${m.status !== 'VISIBLE' ? ' gone' : ''}`,
+        id: `msg-${m.seq}`,
+        attrs: { 'data-seq': m.seq, 'data-message': m.id, 'data-place': 'log' },
+      },
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'reply-open',
+          title: 'Open the thread',
+          on: { click: () => openThread(m.parentId!) },
+        },
+        h('span', { class: 'reply-mark', attrs: { 'aria-hidden': 'true' } }, '↳'),
+        avatar(m.author),
+        h('span', { class: 'author' }, m.author.displayName),
+        h('span', { class: 'reply-says' }, 'replied in a thread:'),
+        messageBody(m, me, 'span'),
+        timeEl(m.createdAt),
+      ),
+    );
+  };
+
+  /** "2 replies · last 10:42" under a thread's root: opens the panel. */
+  const threadLink = (m: ChatMessage): HTMLElement =>
+    h(
+      'button',
+      {
+        type: 'button',
+        class: 'thread-link',
+        attrs: {
+          'aria-expanded': String(thread.rootId === m.id),
+          'aria-controls': 'thread-panel',
+          'data-key': 'thread',
+        },
+        on: { click: () => openThread(m.id) },
+      },
+      h('span', { class: 'reply-count' }, replies(m.replyCount ?? 0)),
+      m.lastReplyAt ? h('span', { class: 'last-reply' }, ' · last ', timeEl(m.lastReplyAt)) : null,
+    );
+
+  const actions = (
+    m: ChatMessage,
+    place: Place,
+    editable: boolean,
+    isRoot: boolean,
+  ): HTMLElement | null => {
+    if (editable && confirmingDelete === m.seq) {
       const yes = h(
         'button',
         { type: 'button', class: 'btn small danger', on: { click: () => void remove(m) } },
@@ -268,41 +369,66 @@ export function roomView(ctx: AppContext, roomId: string, via: 'room' | 'dm' = '
         no,
       );
     }
-    return h(
-      'div',
-      { class: 'msg-actions' },
-      h(
-        'button',
-        {
-          type: 'button',
-          class: 'btn tiny',
-          attrs: { 'data-action': 'edit', 'aria-label': `Edit message: ${m.body.slice(0, 40)}` },
-          on: {
-            click: () => (
-              (editing = m.seq),
-              (confirmingDelete = null),
-              rerender(m.seq, 'edit-field')
-            ),
+    const buttons: HTMLElement[] = [];
+    if (place === 'log' && !m.parentId && !isRoot && m.status === 'VISIBLE' && member)
+      buttons.push(
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'btn tiny',
+            attrs: { 'data-action': 'reply', 'data-key': 'reply' },
+            on: { click: () => openThread(m.id) },
           },
-        },
-        'Edit',
-      ),
-      h(
-        'button',
-        {
-          type: 'button',
-          class: 'btn tiny',
-          attrs: {
-            'data-action': 'delete',
-            'aria-label': `Delete message: ${m.body.slice(0, 40)}`,
+          'Reply',
+        ),
+      );
+    const react = reactions.trigger(m, place);
+    if (react) buttons.push(react);
+    if (editable)
+      buttons.push(
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'btn tiny',
+            attrs: {
+              'data-action': 'edit',
+              'data-key': 'edit',
+              'aria-label': `Edit message: ${m.body.slice(0, 40)}`,
+            },
+            on: {
+              click: () => (
+                (editing = m.seq),
+                (confirmingDelete = null),
+                rerender(m.seq, 'edit-field')
+              ),
+            },
           },
-          on: {
-            click: () => ((confirmingDelete = m.seq), (editing = null), rerender(m.seq, 'confirm')),
+          'Edit',
+        ),
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'btn tiny',
+            attrs: {
+              'data-action': 'delete',
+              'data-key': 'delete',
+              'aria-label': `Delete message: ${m.body.slice(0, 40)}`,
+            },
+            on: {
+              click: () => (
+                (confirmingDelete = m.seq),
+                (editing = null),
+                rerender(m.seq, 'confirm')
+              ),
+            },
           },
-        },
-        'Delete',
-      ),
-    );
+          'Delete',
+        ),
+      );
+    return buttons.length ? h('div', { class: 'msg-actions' }, ...buttons) : null;
   };
 
   const editForm = (m: ChatMessage): HTMLElement => {
@@ -328,7 +454,7 @@ export function roomView(ctx: AppContext, roomId: string, via: 'room' | 'dm' = '
           body: text,
         });
         editing = null;
-        apply(log.update([editMessage]));
+        applyUpdates([editMessage]);
         rerender(m.seq, 'edit');
       } catch (e) {
         err.textContent = describeError(e);
@@ -358,24 +484,69 @@ export function roomView(ctx: AppContext, roomId: string, via: 'room' | 'dm' = '
     );
   };
 
-  /** Replaces one message's element and puts focus where the person's action leads. */
-  const rerender = (seq: number, focus?: 'edit' | 'delete' | 'edit-field' | 'confirm') => {
+  /** Replaces one message's element in the log (not in the panel). */
+  const rerenderLog = (seq: number) => {
     const m = log.get(seq);
     const old = rendered.get(seq);
     if (!m || !old) return;
     const fresh = renderMessage(m);
     old.replaceWith(fresh);
     rendered.set(seq, fresh);
-    if (focus === 'edit-field') fresh.querySelector<HTMLTextAreaElement>('.edit-field')?.focus();
-    else if (focus === 'confirm')
-      fresh.querySelector<HTMLButtonElement>('.confirm .danger')?.focus();
+  };
+
+  /**
+   * Replaces one message's elements (log and thread panel) and puts focus where the person's
+   * action leads; without an action, a control that had focus (a reaction, React) keeps it.
+   */
+  const rerender = (seq: number, focus?: 'edit' | 'delete' | 'edit-field' | 'confirm') => {
+    const active = document.activeElement as HTMLElement | null;
+    const holder = active?.closest<HTMLElement>(`[data-seq="${seq}"][data-place]`);
+    const key = holder ? active?.dataset.key : undefined;
+    const place = holder?.dataset.place;
+    rerenderLog(seq);
+    thread.rerender(seq);
+    const at = (sel: string) => el.querySelector<HTMLElement>(`[data-seq="${seq}"] ${sel}`);
+    if (focus === 'edit-field') at('.edit-field')?.focus();
+    else if (focus === 'confirm') at('.confirm .danger')?.focus();
     else if (focus === 'edit' || focus === 'delete')
-      (fresh.querySelector<HTMLButtonElement>(`[data-action="${focus}"]`) ?? textarea).focus();
+      (at(`[data-action="${focus}"]`) ?? textarea).focus();
+    else if (key && place && !holder.isConnected) {
+      const again = [
+        ...el.querySelectorAll<HTMLElement>(
+          `[data-seq="${seq}"][data-place="${place}"] [data-key]`,
+        ),
+      ].find((e) => e.dataset.key === key);
+      again?.focus();
+    }
+  };
+
+  /**
+   * The current state of messages (an edit, a deletion, a reply count, reactions): the log, the
+   * thread panel and the reader's pending reaction toggles take it.
+   */
+  const applyUpdates = (ms: readonly ChatMessage[]) => {
+    for (const m of ms) reactions.serverChanged(m);
+    thread.updated(ms);
+    apply(log.update(ms));
+  };
+
+  /** Reads one message again (a reaction toggle that no update confirmed in time). */
+  const reread = async (m: ChatMessage) => {
+    const { messages } = await ctx.api.request<{ messages: MessagePage }>(ONE_MESSAGE, {
+      room: roomId,
+      after: m.seq - 1,
+    });
+    const fresh = messages.messages[0];
+    if (destroyed || !fresh || fresh.id !== m.id) return;
+    reactions.reread(fresh);
+    applyUpdates([fresh]);
+    rerender(fresh.seq);
   };
 
   const apply = (change: LogChange) => {
     const stick = nearBottom(logEl);
     for (const m of change.added) {
+      known.set(m.author.id, m.author);
       const li = renderMessage(m);
       rendered.set(m.seq, li);
       // Insert before the first rendered message with a higher seq (usually: append).
@@ -391,7 +562,7 @@ export function roomView(ctx: AppContext, roomId: string, via: 'room' | 'dm' = '
     }
     for (const m of change.updated) {
       if (editing === m.seq && m.status !== 'VISIBLE') editing = null;
-      rerender(m.seq);
+      rerenderLog(m.seq);
     }
     renderPending();
     if (change.added.length) renderLogTop();
@@ -552,6 +723,7 @@ export function roomView(ctx: AppContext, roomId: string, via: 'room' | 'dm' = '
   };
 
   const showMembers = (m: Membership) => {
+    for (const r of m.memberRoles) known.set(r.user.id, r.user);
     if (room?.kind !== 'GROUP') return;
     members.el.hidden = false;
     members.render(m);
@@ -636,13 +808,62 @@ export function roomView(ctx: AppContext, roomId: string, via: 'room' | 'dm' = '
     send(text);
   };
 
+  /**
+   * A reply from the thread panel: sent at once (not behind the log's composer), a rate limit
+   * waited out with the same clientMsgId; the stored reply goes into the log too. Rejects with
+   * an Error whose message is a sentence for the person.
+   */
+  const sendReply = async (parentId: string, text: string): Promise<ChatMessage> => {
+    await loaded;
+    const clientMsgId = newClientMsgId();
+    try {
+      const { sendMessage } = await retryRateLimited(
+        () =>
+          ctx.api.request<{ sendMessage: ChatMessage }>(SEND, {
+            room: roomId,
+            body: text,
+            clientMsgId,
+            parentId,
+          }),
+        { sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)) },
+      );
+      if (!destroyed) apply(log.add([sendMessage], { ordered: false }));
+      return sendMessage;
+    } catch (e) {
+      throw new Error(describeError(e), { cause: e });
+    }
+  };
+
+  /** Opens the thread of a root in the panel beside the log. */
+  const openThread = (rootId: string) => {
+    const before = thread.rootId;
+    thread.open(rootId, log.findById(rootId));
+    body.classList.add('with-thread');
+    for (const id of [before, rootId]) {
+      const m = id ? log.findById(id) : undefined;
+      if (m) rerenderLog(m.seq);
+    }
+  };
+
+  /** The panel closed: the log takes the whole width, focus goes back to the root. */
+  const threadClosed = (rootId: string) => {
+    body.classList.remove('with-thread');
+    const m = log.findById(rootId);
+    if (!m) return textarea.focus();
+    rerenderLog(m.seq);
+    (
+      rendered.get(m.seq)?.querySelector<HTMLElement>('.thread-link, [data-action="reply"]') ??
+      textarea
+    ).focus();
+  };
+
   const remove = async (m: ChatMessage) => {
     try {
       const { deleteMessage } = await ctx.api.request<{ deleteMessage: ChatMessage }>(DELETE, {
         id: m.id,
       });
       confirmingDelete = null;
-      apply(log.update([deleteMessage]));
+      applyUpdates([deleteMessage]);
       textarea.focus();
     } catch (e) {
       composerError.textContent = describeError(e);
@@ -777,17 +998,21 @@ export function roomView(ctx: AppContext, roomId: string, via: 'room' | 'dm' = '
   const subscribeAll = () => {
     const refused = (errors: GraphQLErrorLike[]) => showProblem(toApiError(errors));
     offs.push(
-      ctx.live.subscribe<{ messageAdded: ChatMessage }>({
+      ctx.live.subscribe<{ messageAdded: AddedMessage }>({
         query: MESSAGE_ADDED,
         // Re-evaluated at every reconnect: resume right after the last message seen.
         variables: () => ({ room: roomId, after: log.streamSeq }),
-        next: (d) => apply(log.add([d.messageAdded], { ordered: true })),
+        next: (d) => {
+          const m = withReactedByMe(d.messageAdded, me.id);
+          apply(log.add([m], { ordered: true }));
+          thread.added([m]);
+        },
         error: refused,
       }),
       ctx.live.subscribe<{ messageUpdated: ChatMessage }>({
         query: MESSAGE_UPDATED,
         variables: () => ({ room: roomId }),
-        next: (d) => apply(log.update([d.messageUpdated])),
+        next: (d) => applyUpdates([d.messageUpdated]),
       }),
       ctx.live.subscribe<{ presenceChanged: { online: boolean; user: Person } }>({
         query: PRESENCE,
@@ -850,7 +1075,7 @@ export function roomView(ctx: AppContext, roomId: string, via: 'room' | 'dm' = '
       online.clear();
       for (const p of r.room?.online ?? []) online.set(p.id, p);
       renderPeople();
-      apply(log.update(page.messages.messages));
+      applyUpdates(page.messages.messages);
       retryFailed();
       if (room?.kind === 'GROUP') void reloadMembers();
       if (small) {
@@ -893,6 +1118,7 @@ export function roomView(ctx: AppContext, roomId: string, via: 'room' | 'dm' = '
     document.title = `${room.kind === 'PUBLIC' ? `#${room.name}` : room.name} · conversa`;
     if (location.pathname !== paths.room(room.id, room.kind))
       history.replaceState(null, '', paths.room(room.id, room.kind));
+    for (const p of room.members) known.set(p.id, p);
     for (const p of room.online) online.set(p.id, p);
     renderPeople();
     log.hasOlder = data.messages.hasMore;
@@ -944,6 +1170,7 @@ export function roomView(ctx: AppContext, roomId: string, via: 'room' | 'dm' = '
     focus: () => textarea.focus(),
     destroy: () => {
       destroyed = true;
+      reactions.destroy();
       if (textarea.value) ctx.drafts.set(roomId, textarea.value);
       clearTimeout(typingTimer);
       document.removeEventListener('visibilitychange', onVisible);
