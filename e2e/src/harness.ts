@@ -199,6 +199,26 @@ export async function gql<T = Record<string, unknown>>(url: string, query: strin
   return (await res.json()) as GqlResult<T>;
 }
 
+/**
+ * Like gql, but as a client does with a refusal that says nothing was done (UNAVAILABLE: the
+ * write path is saturated; RATE_LIMITED): waits its retryAfter and sends it again, at most
+ * `attempts` times. Returns the last answer and how many refusals came before it.
+ */
+export async function gqlRetried<T = Record<string, unknown>>(
+  url: string,
+  query: string,
+  variables: Record<string, unknown> = {},
+  token?: string,
+  attempts = 10,
+): Promise<GqlResult<T> & { refusals: number }> {
+  for (let refusals = 0; ; refusals++) {
+    const r = await gql<T>(url, query, variables, token);
+    const e = r.errors?.length === 1 ? (r.errors[0]!.extensions as { code?: string; retryAfter?: number } | undefined) : undefined;
+    if (!e || (e.code !== 'UNAVAILABLE' && e.code !== 'RATE_LIMITED') || refusals + 1 >= attempts) return { ...r, refusals };
+    await new Promise((res) => setTimeout(res, (e.retryAfter ?? 1) * 1_000));
+  }
+}
+
 /** Like gql, but throws unless the request succeeded. */
 export async function gqlOk<T = Record<string, unknown>>(url: string, query: string, variables: Record<string, unknown> = {}, token?: string): Promise<T> {
   const r = await gql<T>(url, query, variables, token);
