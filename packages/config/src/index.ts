@@ -120,11 +120,17 @@ export const ConfigSchema = z
     /** How often a gateway refreshes its liveness key and reaps dead gateways' entries, ms (10 s). */
     PRESENCE_HEARTBEAT_MS: ms.default(10_000),
     /**
-     * The gateway runs V8 with --optimize-for-size (true): it holds tens of thousands of idle
-     * sockets, so its heap should stay near its live size rather than keep what a connect storm
-     * grew (docs/performance.md, S1). False: V8's defaults (a larger heap, fewer collections).
+     * The gateway runs V8 with --optimize-for-size (false): a heap kept near its live size at
+     * every collection, which halves fan-out throughput (docs/performance.md, S1 and S2). The
+     * default keeps V8's sizing and gives a connect storm's garbage back once it is over
+     * (GATEWAY_SETTLE_GC_CONNECTS).
      */
     GATEWAY_OPTIMIZE_FOR_SIZE: flag.default(false),
+    /**
+     * After this many connects, one full garbage collection 5 s after the last of them (1,000;
+     * 0: never): a gateway of idle sockets otherwise keeps the heap a connect storm grew.
+     */
+    GATEWAY_SETTLE_GC_CONNECTS: z.coerce.number().int().min(0).default(1_000),
     /** At most one typing signal per user and room in this window, ms (2 s). */
     TYPING_THROTTLE_MS: ms.default(2_000),
     /**

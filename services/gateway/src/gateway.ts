@@ -40,6 +40,7 @@ import { randomUUID } from 'node:crypto';
 import { withSafeSubscriptionRule } from './subscription-document.js';
 import { CloseCode } from './ws-protocol.js';
 import { serveGraphQLWs } from './ws-server.js';
+import { fullGc, StormSettler } from './settle-gc.js';
 import { createSocketLifecycle, type SocketSession } from './ws-lifecycle.js';
 
 export interface GatewayService extends Service {
@@ -333,6 +334,14 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
     logger,
   });
   lifecycle.bind(ws);
+  // One full collection once a connect storm is over (settle-gc.ts).
+  const settler = new StormSettler({
+    minConnects: config.GATEWAY_SETTLE_GC_CONNECTS,
+    quietMs: 5_000,
+    collect: config.GATEWAY_SETTLE_GC_CONNECTS > 0 ? fullGc() : () => undefined,
+    collected: (ms, connects) => logger.info({ ms: Math.round(ms), connects, heapUsedMb: Math.round(process.memoryUsage().heapUsed / 1_048_576) }, 'heap collected after a connect storm'),
+  });
+  ws.wss.on('connection', () => settler.connected());
 
   let port = config.PORT;
   let metricsPort: number | undefined;
@@ -362,6 +371,7 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
     },
     async stop() {
       draining = true;
+      settler.stop();
       stopRevocations();
       // Stop accepting, close sockets with 1001 (going away), drain HTTP, then close clients.
       lifecycle.stop();
