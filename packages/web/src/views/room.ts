@@ -307,14 +307,7 @@ export function roomView(ctx: AppContext, roomId: string, via: 'room' | 'dm' = '
         h('span', { class: 'edited', title: `edited ${formatFullTime(m.editedAt)}` }, '(edited)'),
       );
     if (m.pinned && !gone)
-      head.append(
-        h(
-          'span',
-          { class: 'pin-mark', title: 'Pinned in this room' },
-          h('span', { attrs: { 'aria-hidden': 'true' } }, '📌'),
-          ' Pinned',
-        ),
-      );
+      head.append(h('span', { class: 'pin-mark', title: 'Pinned in this room' }, 'Pinned'));
     li.append(head);
     // Editable where it is shown in full: a top-level message in the log, a reply in the panel.
     const editable = mine && !gone && !isRoot && (place === 'log') === !m.parentId;
