@@ -4,9 +4,9 @@ import { REACTORS_NAMED } from './lib/reactions.js';
 /** The GraphQL documents the web client sends (see ../../shared/API.graphql). */
 const USER = 'id username displayName';
 const MESSAGE = `id room seq body status clientMsgId createdAt editedAt author { ${USER} }`;
-/** Threads, reactions and mentions of a message, as a room's log shows them. */
+/** Threads, reactions, mentions and the pin of a message, as a room's log shows them. */
 const REACTORS = `users(limit: ${REACTORS_NAMED}) { id displayName }`;
-const THREADED = `parentId replyCount lastReplyAt mentionsRoom mentions { id username }`;
+const THREADED = `parentId replyCount lastReplyAt mentionsRoom mentions { id username } pinned`;
 /** A message in a room's log or thread; `reactedByMe` makes a subscription's fan-out per viewer. */
 const ROOM_MESSAGE = `${MESSAGE} ${THREADED} reactions { emoji count reactedByMe ${REACTORS} }`;
 /**
@@ -16,6 +16,12 @@ const ROOM_MESSAGE = `${MESSAGE} ${THREADED} reactions { emoji count reactedByMe
  * gives the exact state.
  */
 const ADDED_MESSAGE = `${MESSAGE} ${THREADED} reactions { emoji count ${REACTORS} }`;
+/**
+ * A message as the pinned list shows it (author, body, its mentions): without reactions, which
+ * would cost a read of the room with its pins more than the gateway's budget (GRAPHQL_MAX_COST).
+ * These copies feed the pinned list only, never the log.
+ */
+const PIN_ENTRY = `${MESSAGE} parentId mentionsRoom mentions { id username } pinned`;
 
 export interface AuthPayload {
   token: string;
@@ -24,6 +30,7 @@ export interface AuthPayload {
 }
 export type RoomKind = 'PUBLIC' | 'DIRECT' | 'GROUP';
 export type MemberRole = 'OWNER' | 'ADMIN' | 'MEMBER';
+export type SiteRole = 'USER' | 'ADMIN';
 
 export interface RoomSummary {
   id: string;
@@ -102,9 +109,12 @@ export const CREATE_GROUP = `mutation CreateGroup($name: String!, $members: [ID!
 export const OPEN_DIRECT = `mutation OpenDirectRoom($userId: ID!) { openDirectRoom(userId: $userId) { id name kind } }`;
 const MEMBERS = `myRole members { ${USER} } memberRoles { role user { ${USER} } }`;
 const READ_BY = `readBy { lastReadSeq at user { ${USER} } }`;
+/** The room, its newest page, its pinned messages, and the reader's site role (who may pin). */
 export const ROOM = `query Room($id: ID!, $limit: Int) {
+  me { id role }
   room(id: $id) { id name kind lastReadSeq online { ${USER} } ${MEMBERS} ${READ_BY} }
   messages(room: $id, limit: $limit) { messages { ${ROOM_MESSAGE} } hasMore }
+  pinnedMessages(room: $id) { ${PIN_ENTRY} }
 }`;
 export const ROOM_MEMBERS = `query RoomMembers($id: ID!) { room(id: $id) { name ${MEMBERS} } }`;
 export const ROOM_READ_BY = `query RoomReadBy($id: ID!) { room(id: $id) { lastReadSeq ${READ_BY} } }`;
@@ -133,10 +143,14 @@ export const THREAD = `query Thread($root: ID!, $after: Int, $limit: Int) {
 }`;
 export const REACT = `mutation React($id: ID!, $emoji: String!) { react(messageId: $id, emoji: $emoji) { id } }`;
 export const UNREACT = `mutation Unreact($id: ID!, $emoji: String!) { unreact(messageId: $id, emoji: $emoji) { id } }`;
+/** Newest pin first; the answers of pin and unpin are the message with `pinned` as it is now. */
+export const PINNED = `query Pinned($room: ID!) { pinnedMessages(room: $room) { ${PIN_ENTRY} } }`;
+export const PIN = `mutation Pin($id: ID!) { pinMessage(id: $id) { ${ROOM_MESSAGE} } }`;
+export const UNPIN = `mutation Unpin($id: ID!) { unpinMessage(id: $id) { ${ROOM_MESSAGE} } }`;
 export const SET_TYPING = `mutation SetTyping($room: ID!) { setTyping(room: $room) }`;
 
 export const MESSAGE_ADDED = `subscription MessageAdded($room: ID!, $after: Int) { messageAdded(room: $room, after: $after) { ${ADDED_MESSAGE} } }`;
-/** Edits, deletions, hides, and reply-count and reaction changes (coalesced: the latest is exact). */
+/** Edits, deletions, hides, pins, and reply-count and reaction changes (coalesced: the latest is exact). */
 export const MESSAGE_UPDATED = `subscription MessageUpdated($room: ID!) { messageUpdated(room: $room) { ${ROOM_MESSAGE} } }`;
 export const PRESENCE = `subscription Presence($room: ID!) { presenceChanged(room: $room) { online user { ${USER} } } }`;
 export const TYPING = `subscription Typing($room: ID!) { typing(room: $room) { user { ${USER} } } }`;

@@ -95,6 +95,17 @@ describe('MessageLog', () => {
     expect(log.get(1)?.reactions?.[0]?.count).toBe(1);
   });
 
+  it('takes a pin and an unpin as changes (the pin marker is shown)', () => {
+    const log = new MessageLog();
+    log.add([msg(1, { pinned: false })], { ordered: true });
+    const pinned = msg(1, { pinned: true });
+    expect(log.update([pinned]).updated).toEqual([pinned]);
+    expect(log.update([msg(1, { pinned: true })]).updated).toEqual([]);
+    expect(log.update([msg(1, { pinned: false })]).updated.map((m) => m.pinned)).toEqual([false]);
+    // A copy without the field (a search hit's selection) reads as not pinned.
+    expect(log.update([msg(1)]).updated).toEqual([]);
+  });
+
   it('keeps pending sends until the message arrives by its clientMsgId', () => {
     const log = new MessageLog();
     log.addPending({

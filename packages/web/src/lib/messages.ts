@@ -28,6 +28,8 @@ export interface ChatMessage {
   reactions?: Reaction[];
   mentions?: Pick<Person, 'id' | 'username'>[];
   mentionsRoom?: boolean;
+  /** Pinned in its room (`pinMessage`); a log's selection has it, search hits do not. */
+  pinned?: boolean;
 }
 
 /** One emoji's reactions to a message, as the reader sees them. */
@@ -189,6 +191,7 @@ function sameShown(a: ChatMessage, b: ChatMessage): boolean {
     (a.replyCount ?? 0) === (b.replyCount ?? 0) &&
     (a.lastReplyAt ?? null) === (b.lastReplyAt ?? null) &&
     (a.mentionsRoom ?? false) === (b.mentionsRoom ?? false) &&
+    (a.pinned ?? false) === (b.pinned ?? false) &&
     JSON.stringify(a.mentions ?? []) === JSON.stringify(b.mentions ?? []) &&
     JSON.stringify(a.reactions ?? []) === JSON.stringify(b.reactions ?? [])
   );

@@ -8,6 +8,7 @@ import {
   type PendingMessage,
   type Person,
 } from '../lib/messages.js';
+import { PinRequests, PinnedList, canPin, pinnable } from '../lib/pins.js';
 import { paths } from '../lib/routes.js';
 import { retryRateLimited } from '../lib/retry.js';
 import { SEEN_BY_MAX_MEMBERS, describeSeen, seenBy, type Receipt } from '../lib/seen.js';
@@ -22,6 +23,8 @@ import {
   NEWEST,
   OLDER,
   ONE_MESSAGE,
+  PIN,
+  PINNED,
   PRESENCE,
   READ_RECEIPTS,
   ROOM,
@@ -31,9 +34,12 @@ import {
   SEND,
   SET_TYPING,
   TYPING,
+  UNPIN,
   type InboxEvent,
+  type MemberRole,
   type MessagePage,
   type RoomDetail,
+  type SiteRole,
 } from '../queries.js';
 import { mentionCompletion } from './completion.js';
 import { avatar } from './lobby.js';
@@ -45,6 +51,7 @@ import {
   type Place,
 } from './message-parts.js';
 import { membersPanel, type Membership } from './members.js';
+import { pinsPanel } from './pins.js';
 import { problemView } from './problem.js';
 import { roomIcon } from './room-list.js';
 import { replies, threadPanel } from './thread.js';
@@ -68,7 +75,8 @@ function newClientMsgId(): string {
  * One room: the log, who is online and typing, the composer; edits and deletes of your own
  * messages; a group's members with their roles; "seen by" under the newest message of a small
  * room; threads (a panel beside the log; a reply shows in the log as one compact line that
- * opens it), reactions and @mentions with completion. Reading the newest message (it is on
+ * opens it), reactions and @mentions with completion; the pinned messages (a list opened from
+ * the header, pin and unpin for those the server lets). Reading the newest message (it is on
  * screen in a visible tab) moves the read position, which clears the room's unread badge in
  * every tab of the person's. `via` is the address it was opened by (/room/ or /dm/), for the
  * words of a refusal.
@@ -94,6 +102,14 @@ export function roomView(ctx: AppContext, roomId: string, via: 'room' | 'dm' = '
   let editing: number | null = null;
   let confirmingDelete: number | null = null;
   let typingTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The reader's site role and group role: who may pin (the server decides; this shows controls). */
+  let siteRole: SiteRole | null = null;
+  let myRole: MemberRole | null = null;
+  /** The message the pinned list last showed (highlighted in the log until another one is). */
+  let highlighted: string | null = null;
+  const pins = new PinnedList(() => siteRole === 'ADMIN');
+  const pinRequests = new PinRequests();
+  const mayPin = () => room !== null && canPin({ kind: room.kind, myRole, siteRole, member });
   /** Who can be @mentioned here: the room's members, and the authors seen (they are members). */
   const known = new Map<string, Person>();
   const completionDeps = {
@@ -212,10 +228,20 @@ export function roomView(ctx: AppContext, roomId: string, via: 'room' | 'dm' = '
     bodyMax: BODY_MAX,
   });
   thread.el.id = 'thread-panel';
+  const pinned = pinsPanel({
+    me,
+    list: pins,
+    canPin: mayPin,
+    show: (m) => showMessage(m),
+    unpin: async (m) => {
+      const err = await setPinned(m, false);
+      if (err) throw new Error(err);
+    },
+  });
   const body = h(
     'div',
     { class: 'room-body' },
-    h('div', { class: 'log-wrap' }, logEl, jump),
+    h('div', { class: 'log-wrap' }, logEl, jump, pinned.el),
     thread.el,
     aside,
   );
@@ -233,6 +259,7 @@ export function roomView(ctx: AppContext, roomId: string, via: 'room' | 'dm' = '
       ),
       title,
       kindBadge,
+      pinned.toggle,
       peopleToggle,
     ),
     body,
@@ -262,8 +289,9 @@ export function roomView(ctx: AppContext, roomId: string, via: 'room' | 'dm' = '
     if (place === 'log' && m.parentId) return replyLine(m);
     const mine = m.author.id === me.id;
     const gone = m.status !== 'VISIBLE';
+    const lit = place === 'log' && highlighted === m.id;
     const li = h('li', {
-      class: `msg${mine ? ' mine' : ''}${gone ? ' gone' : ''}${isRoot ? ' root' : ''}`,
+      class: `msg${mine ? ' mine' : ''}${gone ? ' gone' : ''}${isRoot ? ' root' : ''}${lit ? ' highlighted' : ''}`,
       ...(place === 'log' ? { id: `msg-${m.seq}` } : {}),
       attrs: { 'data-seq': m.seq, 'data-message': m.id, 'data-place': place },
     });
@@ -278,6 +306,8 @@ export function roomView(ctx: AppContext, roomId: string, via: 'room' | 'dm' = '
       head.append(
         h('span', { class: 'edited', title: `edited ${formatFullTime(m.editedAt)}` }, '(edited)'),
       );
+    if (m.pinned && !gone)
+      head.append(h('span', { class: 'pin-mark', title: 'Pinned in this room' }, 'Pinned'));
     li.append(head);
     // Editable where it is shown in full: a top-level message in the log, a reply in the panel.
     const editable = mine && !gone && !isRoot && (place === 'log') === !m.parentId;
@@ -385,6 +415,29 @@ export function roomView(ctx: AppContext, roomId: string, via: 'room' | 'dm' = '
       );
     const react = reactions.trigger(m, place);
     if (react) buttons.push(react);
+    // Where the message is shown in full (as for edits): a top-level one in the log, a reply in the panel.
+    if (pinnable(m) && !isRoot && (place === 'log') === !m.parentId && mayPin())
+      buttons.push(
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'btn tiny',
+            attrs: {
+              'data-action': m.pinned ? 'unpin' : 'pin',
+              'data-key': 'pin',
+              'aria-pressed': String(m.pinned ?? false),
+            },
+            on: {
+              click: () =>
+                void setPinned(m, !m.pinned).then((err) => {
+                  if (err) composerError.textContent = err;
+                }),
+            },
+          },
+          m.pinned ? 'Unpin' : 'Pin',
+        ),
+      );
     if (editable)
       buttons.push(
         h(
@@ -521,13 +574,97 @@ export function roomView(ctx: AppContext, roomId: string, via: 'room' | 'dm' = '
   };
 
   /**
-   * The current state of messages (an edit, a deletion, a reply count, reactions): the log, the
-   * thread panel and the reader's pending reaction toggles take it.
+   * Runs `fn`, which may replace messages' elements: a control of a message that had focus (Pin,
+   * a reaction) has it again in the message's new element.
    */
-  const applyUpdates = (ms: readonly ChatMessage[]) => {
+  const keepingFocus = (fn: () => void) => {
+    const active = document.activeElement as HTMLElement | null;
+    const holder = active?.closest<HTMLElement>('[data-seq][data-place]');
+    const key = holder ? active?.dataset.key : undefined;
+    fn();
+    if (!holder || !key || holder.isConnected) return;
+    const { seq, place } = holder.dataset;
+    [...el.querySelectorAll<HTMLElement>(`[data-seq="${seq}"][data-place="${place}"] [data-key]`)]
+      .find((e) => e.dataset.key === key)
+      ?.focus();
+  };
+
+  /**
+   * The current state of messages (an edit, a deletion, a reply count, reactions, a pin): the
+   * log, the thread panel, the pinned list and the reader's pending reaction toggles take it.
+   */
+  const applyUpdates = (ms: readonly ChatMessage[]) => keepingFocus(() => updateAll(ms));
+  const updateAll = (ms: readonly ChatMessage[]) => {
+    let pinsChanged = false;
+    let reread = false;
+    for (const m of ms) {
+      const change = pins.apply(m, log.findById(m.id) ?? thread.findById(m.id));
+      if (change === 'reread') reread = true;
+      else if (change !== 'none') pinsChanged = true;
+    }
+    if (pinsChanged) pinned.render();
+    if (reread) void readPins();
     for (const m of ms) reactions.serverChanged(m);
     thread.updated(ms);
     apply(log.update(ms));
+  };
+
+  /** Reads the room's pinned messages again (after a reconnect, or for a pin whose place is unknown). */
+  const readPins = async () => {
+    const token = pins.startRead();
+    try {
+      const { pinnedMessages } = await ctx.api.request<{ pinnedMessages: ChatMessage[] }>(PINNED, {
+        room: roomId,
+      });
+      if (destroyed) return;
+      if (pins.reset(pinnedMessages, token)) pinned.render();
+    } catch {
+      pins.readFailed(token); // the next reconnect reads it again
+    }
+  };
+
+  /**
+   * Pins or unpins `m`. The answer is applied unless the stream has said something about the
+   * message since the request went out (its own update, or a later one, is then on the way or
+   * shown). Resolves with the server's refusal as a sentence, or null.
+   */
+  const setPinned = async (m: ChatMessage, want: boolean): Promise<string | null> => {
+    composerError.textContent = '';
+    const token = pinRequests.sent(m.id);
+    try {
+      const d = await ctx.api.request<{ pinMessage?: ChatMessage; unpinMessage?: ChatMessage }>(
+        want ? PIN : UNPIN,
+        { id: m.id },
+      );
+      const answer = d.pinMessage ?? d.unpinMessage;
+      if (!destroyed && answer && pinRequests.fresh(m.id, token)) applyUpdates([answer]);
+      return null;
+    } catch (e) {
+      return describeError(e);
+    }
+  };
+
+  /**
+   * Shows a message the pinned list points to: a top-level one scrolled to and highlighted in
+   * the log (when loaded), a reply's thread opened. False when it is not loaded here.
+   */
+  const showMessage = (m: ChatMessage): boolean => {
+    if (m.parentId) {
+      openThread(m.parentId);
+      return true;
+    }
+    const shown = log.get(m.seq);
+    const li = rendered.get(m.seq);
+    if (!shown || shown.id !== m.id || !li) return false;
+    const before = highlighted ? log.findById(highlighted) : undefined;
+    highlighted = m.id;
+    if (before) rerenderLog(before.seq);
+    rerenderLog(m.seq);
+    const fresh = rendered.get(m.seq);
+    fresh?.scrollIntoView({ block: 'center' });
+    fresh?.setAttribute('tabindex', '-1');
+    fresh?.focus({ preventScroll: true });
+    return true;
   };
 
   /** Reads one message again (a reaction toggle that no update confirmed in time). */
@@ -725,6 +862,14 @@ export function roomView(ctx: AppContext, roomId: string, via: 'room' | 'dm' = '
   const showMembers = (m: Membership) => {
     for (const r of m.memberRoles) known.set(r.user.id, r.user);
     if (room?.kind !== 'GROUP') return;
+    const could = mayPin();
+    myRole = m.myRole;
+    // Made an admin, or a member again: the pin controls follow (the server decides anyway).
+    if (mayPin() !== could) {
+      for (const seq of [...rendered.keys()]) rerenderLog(seq);
+      thread.rerenderAll();
+      pinned.render();
+    }
     members.el.hidden = false;
     members.render(m);
   };
@@ -1012,7 +1157,10 @@ export function roomView(ctx: AppContext, roomId: string, via: 'room' | 'dm' = '
       ctx.live.subscribe<{ messageUpdated: ChatMessage }>({
         query: MESSAGE_UPDATED,
         variables: () => ({ room: roomId }),
-        next: (d) => applyUpdates([d.messageUpdated]),
+        next: (d) => {
+          pinRequests.heard(d.messageUpdated.id);
+          applyUpdates([d.messageUpdated]);
+        },
       }),
       ctx.live.subscribe<{ presenceChanged: { online: boolean; user: Person } }>({
         query: PRESENCE,
@@ -1076,6 +1224,7 @@ export function roomView(ctx: AppContext, roomId: string, via: 'room' | 'dm' = '
       for (const p of r.room?.online ?? []) online.set(p.id, p);
       renderPeople();
       applyUpdates(page.messages.messages);
+      void readPins(); // pins and unpins of older messages missed while away
       retryFailed();
       if (room?.kind === 'GROUP') void reloadMembers();
       if (small) {
@@ -1093,7 +1242,12 @@ export function roomView(ctx: AppContext, roomId: string, via: 'room' | 'dm' = '
   };
 
   const load = async () => {
-    let data: { room: RoomDetail | null; messages: MessagePage };
+    let data: {
+      me: { id: string; role: SiteRole } | null;
+      room: RoomDetail | null;
+      messages: MessagePage;
+      pinnedMessages: ChatMessage[];
+    };
     try {
       data = await ctx.api.request(ROOM, { id: roomId, limit: PAGE });
     } catch (e) {
@@ -1104,6 +1258,10 @@ export function roomView(ctx: AppContext, roomId: string, via: 'room' | 'dm' = '
     if (!data.room) return showProblem(new ApiError('no such room', 'NOT_FOUND'));
     room = data.room;
     member = room.kind !== 'PUBLIC' || room.members.some((m) => m.id === me.id);
+    siteRole = data.me?.role ?? null;
+    myRole = room.myRole;
+    pins.reset(data.pinnedMessages);
+    pinned.render();
     readSeq = room.lastReadSeq;
     small = member && room.members.length <= SEEN_BY_MAX_MEMBERS;
     replace(title, roomIcon(room.kind), room.name);

@@ -338,6 +338,12 @@ export function threadPanel(deps: ThreadDeps) {
         if (m) place(m);
       }
     },
+    /** Renders the root and every reply again (the reader's rights changed: their controls follow). */
+    rerenderAll() {
+      if (!rootId) return;
+      renderRoot();
+      for (const m of byseq.values()) place(m);
+    },
     get replyField() {
       return field;
     },
