@@ -395,13 +395,15 @@ const HOT: [string, () => Promise<unknown>][] = [
   ['recountThread (reply, hide)', () => store.messages.recountThread(messageId('pub0', 9))],
   ['reactionsOf (recount, emoji limit)', () => store.reactions.of(messageId('pub0', 5))],
   ['hasReaction (reactedByMe beyond the kept users)', () => store.reactions.has(messageId('pub0', 5), '👍', 'u4')],
-  ['recountReactions (react)', () => store.reactions.recount(messageId('pub0', 5))],
+  ['recountReactions (repair)', () => store.reactions.recount(messageId('pub0', 5))],
+  ['react (a batch of one new reaction, summary extended)', () => store.reactions.apply(messageId('pub0', 7), [{ kind: 'add', emoji: '🎉', user: 'u6', room: 'pub0', event: joined('u6', 'pub0') }], { max: 20, now: () => new Date() })],
   [
     'react again after taking it back',
     async () => {
-      const r = { message: messageId('pub0', 6), room: 'pub0', emoji: '👍', user: 'u5' };
-      await store.reactions.remove(r, joined('u5', 'pub0'));
-      await store.reactions.add({ ...r, at: new Date() }, joined('u5', 'pub0'));
+      const m = messageId('pub0', 6);
+      const opts = { max: 20, now: () => new Date() };
+      await store.reactions.apply(m, [{ kind: 'remove', emoji: '👍', user: 'u5', event: joined('u5', 'pub0') }], opts);
+      await store.reactions.apply(m, [{ kind: 'add', emoji: '👍', user: 'u5', room: 'pub0', event: joined('u5', 'pub0') }], opts);
     },
   ],
   ['pinnedMessages (a room\'s pins)', () => store.pins.pinnedMessages('pub0')],

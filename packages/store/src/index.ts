@@ -27,7 +27,7 @@ export { GroupRepository, type GroupMember } from './groups.js';
 export { BlockRepository, blockId } from './blocks.js';
 export { PinRepository, PIN_TRACE_AGE_MS, type PinOutcome, type UnpinOutcome } from './pins.js';
 export type { BlockDoc } from './blocks-model.js';
-export { ReactionRepository, reactionId, summarize } from './reactions.js';
+export { ReactionRepository, reactionId, summarize, withAdded, type ReactionOp, type ReactionOutcome } from './reactions.js';
 export { DuplicateKeyError, PartialInsertError } from './errors.js';
 export type {
   UserDoc,

@@ -89,6 +89,9 @@ export interface ReactionSummary {
   emoji: string;
   count: number;
   users: string[];
+  /** When its first and its newest reaction were made, ms (not shown; absent in summaries stored before they were kept). */
+  first?: number;
+  last?: number;
 }
 
 /**

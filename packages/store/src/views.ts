@@ -21,7 +21,7 @@ export function toMessageView(m: Omit<MessageDoc, 'outbox' | 'outboxPending'>, a
     parentId: m.parentId ?? null,
     replyCount: m.replyCount ?? 0,
     lastReplyAt: m.lastReplyAt ? m.lastReplyAt.toISOString() : null,
-    reactions: m.reactions ?? [],
+    reactions: (m.reactions ?? []).map((r) => ({ emoji: r.emoji, count: r.count, users: r.users })),
     mentions: m.mentions ?? [],
     mentionsRoom: m.mentionsRoom ?? false,
     pinned: m.pinnedAt != null,

@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { Command, ErrorCode, formatZodError, isAppError, type CommandOf, type CommandResult, type CommandType, type RoomSignal, type UserSignal } from '@conversa/contracts';
-import { KeyedMutex, type MessageDoc, type Store } from '@conversa/store';
+import { Command, ErrorCode, LIMITS, formatZodError, isAppError, type CommandOf, type CommandResult, type CommandType, type RoomSignal, type UserSignal } from '@conversa/contracts';
+import { KeyedMutex, type MessageDoc, type ReactionOp, type ReactionOutcome, type Store } from '@conversa/store';
 import type { Logger } from '@conversa/observability';
 import { eventFactory } from './domain.js';
 import { ModerationApplier, type MuteTimers } from './moderation.js';
 import { storeReads, type SendReads } from './read-cache.js';
 import type { CommandContext } from './commands/context.js';
 import { commandHandlers, type CommandHandlers } from './commands/registry.js';
-import { Recounts } from './recounts.js';
+import { KeyedBatches, Recounts } from './recounts.js';
 import { publishMessage } from './commands/threads.js';
 import { localSeqLocks, MessageSequencer, type RoomSeqLocks } from './commands/sequencer.js';
 
@@ -24,19 +24,22 @@ export interface SignalPublisher {
 export type CommandStore = Pick<Store, 'users' | 'rooms' | 'messages' | 'moderation' | 'readState' | 'groups' | 'blocks' | 'reactions' | 'pins'>;
 
 /**
- * The recounts of this process, coalesced per message (recounts.ts): each run recounts, then
- * shows the message to its room once, however many callers share the run.
+ * This process's thread recounts and reaction batches, coalesced per message (recounts.ts):
+ * each run shows the message to its room once, however many callers share it; a reaction
+ * batch that changed nothing (only repeats) shows nothing.
  */
-function recountsOf(store: Pick<Store, 'messages' | 'reactions'>, ctx: () => CommandContext): CommandContext['recounts'] {
-  const shown = (recount: (id: string) => Promise<MessageDoc | null>) =>
-    new Recounts(async (id: string) => {
-      const doc = await recount(id);
-      if (doc) await publishMessage(ctx(), doc);
-      return doc;
-    });
-  const thread = shown((root) => store.messages.recountThread(root));
-  const reactions = shown((message) => store.reactions.recount(message));
-  return { thread: (root) => thread.run(root), reactions: (message) => reactions.run(message) };
+function coalescedOf(store: Pick<Store, 'messages' | 'reactions'>, ctx: () => CommandContext, now: () => Date): Pick<CommandContext, 'recounts' | 'reactions'> {
+  const thread = new Recounts(async (root: string) => {
+    const doc = await store.messages.recountThread(root);
+    if (doc) await publishMessage(ctx(), doc);
+    return doc;
+  });
+  const reactions = new KeyedBatches<ReactionOp, { outcome: ReactionOutcome; message: MessageDoc | null }>(async (message, ops) => {
+    const r = await store.reactions.apply(message, ops, { max: LIMITS.reactionEmojiMax, now });
+    if (r.message && r.outcomes.includes('changed')) await publishMessage(ctx(), r.message);
+    return r.outcomes.map((outcome) => ({ outcome, message: r.message }));
+  });
+  return { recounts: { thread: (root) => thread.run(root) }, reactions: { apply: (message, op) => reactions.submit(message, op) } };
 }
 
 export interface CommandDeps {
@@ -108,8 +111,7 @@ export class CommandExecutor {
       reads: deps.reads ?? storeReads(deps.store),
       roomLocks,
       sequencer: new MessageSequencer({ messages: deps.store.messages, roomLocks, seqLocks: deps.seqLocks ?? localSeqLocks, makeEvent, now }),
-      reactions: deps.store.reactions,
-      recounts: recountsOf(deps.store, () => this.ctx),
+      ...coalescedOf(deps.store, () => this.ctx, now),
       moderation: this.moderation,
       makeEvent,
       now,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Recounts } from './recounts.js';
+import { KeyedBatches, Recounts } from './recounts.js';
 
 /** A recount the test releases by hand, recording what each run saw. */
 function gated() {
@@ -50,5 +50,36 @@ describe('Recounts', () => {
     const second = r.run('k');
     await expect(first).rejects.toThrow('boom');
     expect(await second).toBe(2);
+  });
+});
+
+describe('KeyedBatches', () => {
+  it('one flush per key at a time; what comes meanwhile is one next batch, each op answered in order', async () => {
+    const flushes: { ops: number[]; release: () => void }[] = [];
+    const b = new KeyedBatches<number, string>(
+      (key, ops) => new Promise((resolve) => flushes.push({ ops, release: () => resolve(ops.map((o) => `${key}:${o}`)) })),
+    );
+    const first = b.submit('m', 1);
+    const later = [2, 3, 4].map((o) => b.submit('m', o));
+    const other = b.submit('n', 9);
+    expect(flushes.map((f) => f.ops)).toEqual([[1], [9]]);
+    flushes[0]!.release();
+    expect(await first).toBe('m:1');
+    await Promise.resolve();
+    expect(flushes.map((f) => f.ops)).toEqual([[1], [9], [2, 3, 4]]);
+    flushes[2]!.release();
+    flushes[1]!.release();
+    expect(await Promise.all(later)).toEqual(['m:2', 'm:3', 'm:4']);
+    expect(await other).toBe('n:9');
+    expect(b.size).toBe(0);
+  });
+
+  it('a flush that answers too few ops rejects the unanswered ones', async () => {
+    const b = new KeyedBatches<number, number>((_key, ops) => Promise.resolve(ops.length > 1 ? ops.slice(1) : ops));
+    const gate = b.submit('k', 1);
+    const [x, y] = [b.submit('k', 2), b.submit('k', 3)];
+    await gate;
+    expect(await x).toBe(3);
+    await expect(y).rejects.toThrow(/answered 1 of 2/);
   });
 });

@@ -1,5 +1,5 @@
 import { AppError, ErrorCode, notFound, type CommandOf, type CommandType, type CommandValue, type RoomSignal, type UserSignal, type UserView } from '@conversa/contracts';
-import { GHOST_USER, toUserView, type BlockRepository, type GroupRepository, type KeyedMutex, type MessageDoc, type MessageRepository, type PinRepository, type ReactionRepository, type ReadStateRepository, type RoomRepository, type UserRepository } from '@conversa/store';
+import { GHOST_USER, toUserView, type BlockRepository, type GroupRepository, type KeyedMutex, type MessageDoc, type MessageRepository, type PinRepository, type ReactionOp, type ReactionOutcome, type ReadStateRepository, type RoomRepository, type UserRepository } from '@conversa/store';
 import type { Logger } from '@conversa/observability';
 import type { EventFactory } from '../domain.js';
 import type { ModerationApplier } from '../moderation.js';
@@ -31,10 +31,13 @@ export interface CommandContext {
   roomLocks: KeyedMutex;
   /** Inserts a room's messages with dense seqs (group commit). */
   sequencer: MessageSequencer;
-  /** Reactions (rows per person and emoji; the message's summary is recounted from them). */
-  reactions: ReactionRepository;
-  /** Recounts of a thread root's replies and of a message's reactions, coalesced per message. */
-  recounts: { thread(root: string): Promise<MessageDoc | null>; reactions(message: string): Promise<MessageDoc | null> };
+  /**
+   * Reaction changes, batched per message in this process (ReactionRepository.apply): each
+   * resolves with its outcome and the message after its batch, which the room was shown.
+   */
+  reactions: { apply(message: string, op: ReactionOp): Promise<{ outcome: ReactionOutcome; message: MessageDoc | null }> };
+  /** Recounts of a thread root's replies, coalesced per root. */
+  recounts: { thread(root: string): Promise<MessageDoc | null> };
   moderation: ModerationApplier;
   makeEvent: EventFactory;
   now: () => Date;

@@ -1,5 +1,5 @@
 import { LIMITS, badInput, conflict, forbidden, parseReaction } from '@conversa/contracts';
-import { toMessageView, type MessageDoc } from '@conversa/store';
+import { toMessageView, type MessageDoc, type ReactionOp } from '@conversa/store';
 import { assertCanSend, assertNotMuted } from '../rules.js';
 import { actorOf, authorOf, messageToChange, type CommandContext, type CommandHandler } from './context.js';
 
@@ -27,17 +27,19 @@ async function assertMayReact(ctx: CommandContext, m: MessageDoc, actor: string,
   }
 }
 
-/** The message after the reaction's recount (which also showed it to the room). */
-async function answer(ctx: CommandContext, m: MessageDoc, changed: boolean) {
-  const after = (await ctx.recounts.reactions(m._id)) ?? m;
-  return { message: toMessageView(after, await authorOf(ctx, after.authorId)), changed };
+/**
+ * Reacting and taking it back go through this process's batch for the message (one lock, one
+ * read and one summary write per batch however many reactions it holds). Idempotent per
+ * (person, message, emoji): a repeat or a concurrent duplicate is `changed: false` and writes no
+ * event; a repeat also recounts, which repairs a summary a crash left behind its rows.
+ */
+async function change(ctx: CommandContext, m: MessageDoc, op: ReactionOp) {
+  const { outcome, message } = await ctx.reactions.apply(m._id, op);
+  if (outcome === 'full') throw conflict(`emoji: the message has ${LIMITS.reactionEmojiMax} different emoji already; react with one of them`);
+  const after = message ?? m;
+  return { message: toMessageView(after, await authorOf(ctx, after.authorId)), changed: outcome === 'changed' };
 }
 
-/**
- * Idempotent per (person, message, emoji): the row's primary key makes a repeat or a
- * concurrent duplicate a no-op (`changed: false`, no event). Every call recounts, so a retry
- * after a crash between the row and the recount repairs the summary.
- */
 export const react: CommandHandler<'message.react'> = async (c, ctx) => {
   const emoji = emojiOf(c.emoji);
   const actor = await actorOf(ctx, c.actor);
@@ -45,12 +47,7 @@ export const react: CommandHandler<'message.react'> = async (c, ctx) => {
   await assertMayReact(ctx, m, actor.id, true);
   if (m.status !== 'VISIBLE') throw badInput(`id: the message is ${m.status.toLowerCase()}; only a visible message takes reactions`);
   const event = ctx.makeEvent('message.reacted', m.room, actor.id, { room: m.room, message: m._id, emoji, user: actor.id });
-  const added = await ctx.reactions.addLimited({ message: m._id, room: m.room, emoji, user: actor.id, at: ctx.now() }, event, {
-    max: LIMITS.reactionEmojiMax,
-    shown: (m.reactions ?? []).map((r) => r.emoji),
-  });
-  if (added === 'full') throw conflict(`emoji: the message has ${LIMITS.reactionEmojiMax} different emoji already; react with one of them`);
-  return answer(ctx, m, added);
+  return change(ctx, m, { kind: 'add', emoji, user: actor.id, room: m.room, event });
 };
 
 export const unreact: CommandHandler<'message.unreact'> = async (c, ctx) => {
@@ -59,6 +56,5 @@ export const unreact: CommandHandler<'message.unreact'> = async (c, ctx) => {
   const m = await messageToChange(ctx, c.id);
   await assertMayReact(ctx, m, actor.id, false);
   const event = ctx.makeEvent('message.unreacted', m.room, actor.id, { room: m.room, message: m._id, emoji, user: actor.id });
-  const removed = await ctx.reactions.remove({ message: m._id, emoji, user: actor.id }, event);
-  return answer(ctx, m, removed);
+  return change(ctx, m, { kind: 'remove', emoji, user: actor.id, event });
 };
