@@ -30,7 +30,7 @@ export type WorkerCommand =
    * reaction totals and arrival times): reaction k (sent at `sent[k]`) reached a socket with
    * the first update whose total reached `base + k + 1`.
    */
-  | { type: 'reaction-latency'; sent: number[]; base: number }
+  | { type: 'reaction-latency'; sent: { at: number; total: number }[] }
   | { type: 'close' };
 
 export type WorkerReply =
@@ -62,16 +62,22 @@ function recordReactions(payload: unknown, arrivals: { at: number[]; total: numb
   return true;
 }
 
-function reactionLatency(sent: number[], base: number): Extract<WorkerReply, { type: 'reaction-latency' }> {
+/**
+ * Per subscriber, each accepted reaction's delivery: from its send to the first update whose
+ * total reached the total its own answer showed (its batch's, so it includes it; totals only
+ * grow in S13), or missing.
+ */
+function reactionLatency(sent: { at: number; total: number }[]): Extract<WorkerReply, { type: 'reaction-latency' }> {
   const h = histogram();
   let missing = 0;
+  const byTotal = [...sent].sort((a, b) => a.total - b.total);
   for (const a of reactionArrivals) {
     // The highest total seen so far at each arrival, so that a late, lower update cannot count.
     let j = 0;
     let best = 0;
-    for (let k = 0; k < sent.length; k++) {
-      while (j < a.at.length && best < base + k + 1) best = Math.max(best, a.total[j++]!);
-      if (best >= base + k + 1) h.recordValue(Math.max(1, a.at[j - 1]! - sent[k]!));
+    for (const r of byTotal) {
+      while (j < a.at.length && best < r.total) best = Math.max(best, a.total[j++]!);
+      if (best >= r.total) h.recordValue(Math.max(1, a.at[j - 1]! - r.at));
       else missing++;
     }
   }
@@ -258,7 +264,7 @@ process.on('message', (raw: WorkerCommand) => {
         return;
       }
       case 'reaction-latency': {
-        send(reactionLatency(raw.sent, raw.base));
+        send(reactionLatency(raw.sent));
         return;
       }
       case 'drop': {

@@ -65,8 +65,8 @@ export class Workers {
   }
 
   /** S13: reactions' delivery latency merged across workers (see client-worker.ts). */
-  async reactionLatency(sent: number[], base: number): Promise<{ p50: number; p99: number; max: number; missing: number; sockets: number; finalTotals: number[] }> {
-    const r = await Promise.all(this.procs.map((p) => this.ask(p, { type: 'reaction-latency', sent, base }, 'reaction-latency')));
+  async reactionLatency(sent: { at: number; total: number }[]): Promise<{ p50: number; p99: number; max: number; missing: number; sockets: number; finalTotals: number[] }> {
+    const r = await Promise.all(this.procs.map((p) => this.ask(p, { type: 'reaction-latency', sent }, 'reaction-latency')));
     const merged = histogram();
     for (const x of r) merged.add(hdr.decodeFromCompressedBase64(x.histogram));
     return {
