@@ -3,11 +3,13 @@
  * for dialogs (an XSS would open one), script errors and CSP violations, and the few page
  * actions of a person using the web client. Waits are on page conditions, never on time.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { REPO } from './harness.js';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
+import { REPO, gqlOk, register, startSystem, type Session, type System } from './harness.js';
 
 /**
  * The few browser globals read inside pages (this package compiles without the DOM lib).
@@ -122,4 +124,104 @@ export async function captureFailure(
       writeFileSync(join(SHOTS, `failed-${slug}-${p.name}-${i}.txt`), `${page.url()}\n\n${text}`);
     }
   }
+}
+
+/**
+ * The services and Chromium for one describe block, started before its tests (call it first
+ * in the block, so its hooks run before the block's own): a picture of every open page after a
+ * failed test, and at the end no page of `watched` may have shown a dialog, a script error or
+ * a CSP refusal.
+ */
+export function browserLifecycle(opts: {
+  system?: Parameters<typeof startSystem>[0];
+  watched: readonly (Watched & { context: BrowserContext })[];
+}) {
+  let sys: System | undefined;
+  let launched: Awaited<ReturnType<typeof launchChromium>> | undefined;
+  beforeAll(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    [sys, launched] = await Promise.all([startSystem(opts.system), launchChromium()]);
+  }, 180_000);
+  afterEach(async (ctx) => {
+    if (ctx.task.result?.state === 'fail') await captureFailure(ctx.task.name, opts.watched);
+  });
+  afterAll(async () => {
+    await launched?.close();
+    await sys?.stop();
+    for (const p of opts.watched) {
+      expect(p.dialogs, `${p.name}: dialogs`).toEqual([]);
+      expect(p.problems, `${p.name}: page errors`).toEqual([]);
+    }
+  });
+  const started = <T>(v: T | undefined): T => {
+    if (v === undefined)
+      throw new Error('the browser suite has not started (use it inside tests and hooks)');
+    return v;
+  };
+  return {
+    get sys() {
+      return started(sys);
+    },
+    get browser(): Browser {
+      return started(launched).browser;
+    },
+    /** The first gateway's GraphQL endpoint. */
+    get url() {
+      return started(sys).gateways[0]!.http;
+    },
+    /** The first gateway's origin, where the web client is served. */
+    get base() {
+      return `http://127.0.0.1:${started(sys).gateways[0]!.port}`;
+    },
+  };
+}
+
+/** A person with an account and a browser context of their own (the first page is their first tab). */
+export interface Person extends Watched {
+  account: Session;
+  context: BrowserContext;
+  page: Page;
+}
+
+const SEND_MESSAGE =
+  'mutation($r: ID!, $b: String!, $c: String!) { sendMessage(room: $r, body: $b, clientMsgId: $c) { id seq } }';
+
+/**
+ * `browserLifecycle` with people who have accounts: `person` registers through the API and
+ * signs in through the page, as a person with an account does; `post` sends through the API
+ * (each call its own clientMsgId); `shot` saves a screenshot to artifacts/screenshots/.
+ */
+export function browserSuite(opts: { system?: Parameters<typeof startSystem>[0] } = {}) {
+  const people: Person[] = [];
+  const life = browserLifecycle({ ...opts, watched: people });
+  const tag = randomUUID().slice(0, 6);
+  let n = 0;
+  return {
+    life,
+    people,
+    tag,
+    shot: (page: Page, name: string) =>
+      page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: false }),
+    person: async (name: string): Promise<Person> => {
+      const account = await register(life.url, `${name.toLowerCase()}_${tag}`, name);
+      const context = await life.browser.newContext({ viewport: { width: 1280, height: 800 } });
+      const page = await context.newPage();
+      const p: Person = { name, account, context, page, dialogs: [], problems: [] };
+      watch(p, page);
+      people.push(p);
+      await page.goto(`${life.base}/signin`);
+      await signIn(page, account.user.username);
+      await page.getByRole('heading', { name: `Hello, ${name}` }).waitFor();
+      return p;
+    },
+    post: async (who: Person, room: string, body: string) =>
+      (
+        await gqlOk<{ sendMessage: { id: string; seq: number } }>(
+          life.url,
+          SEND_MESSAGE,
+          { r: room, b: body, c: `c-${tag}-${n++}` },
+          who.account.token,
+        )
+      ).sendMessage,
+  };
 }

@@ -7,41 +7,13 @@
  * nobody but a site admin pins in a public room. Every test has its own room; screenshots go to
  * artifacts/screenshots/.
  */
-import { randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  SHOTS,
-  captureFailure,
-  composerFocused,
-  launchChromium,
-  message,
-  signIn,
-  watch,
-  type Watched,
-} from './browser-kit.js';
-import {
-  LOAD_RULES_FILE,
-  gqlOk,
-  register,
-  startSystem,
-  type Session,
-  type System,
-} from './harness.js';
-
-/** A person with a browser context of their own. */
-interface Person extends Watched {
-  account: Session;
-  context: BrowserContext;
-  page: Page;
-}
+import type { Locator, Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { composerFocused, message, browserSuite, type Person } from './browser-kit.js';
+import { LOAD_RULES_FILE, gqlOk } from './harness.js';
 
 declare const document: { querySelectorAll(s: string): { length: number } };
 
-const SEND =
-  'mutation($r: ID!, $b: String!, $c: String!) { sendMessage(room: $r, body: $b, clientMsgId: $c) { id seq } }';
 const CREATE = 'mutation($n: String!, $m: [ID!]!) { createGroup(name: $n, members: $m) { id } }';
 const SET_ROLE =
   'mutation($r: ID!, $u: ID!, $role: MemberRole!) { setMemberRole(room: $r, userId: $u, role: $role) { id } }';
@@ -50,43 +22,24 @@ const PIN = 'mutation($id: ID!) { pinMessage(id: $id) { id pinned } }';
 const PINNED = 'query($r: ID!) { pinnedMessages(room: $r) { body pinned author { username } } }';
 
 describe('the pinned list in Chromium', () => {
-  let sys: System;
+  // The limit test sends and pins 50-odd times in one room: the per-person send limits and
+  // the flood rule (which would hide a burst of one person's messages; their own tests cover
+  // them) are lifted, as in pins.e2e.test.ts and the load runs.
+  const suite = browserSuite({
+    system: {
+      env: {
+        MODERATION_RULES_FILE: LOAD_RULES_FILE,
+        RATE_LIMIT_SEND: '1000000/1s',
+        RATE_LIMIT_ROOM_SEND_BURST: '1000000',
+        RATE_LIMIT_ROOM_SEND_REFILL: '1000000/1s',
+      },
+    },
+  });
+  const { tag, shot, person, post } = suite;
   let url: string;
   let base: string;
-  let browser: Browser;
-  let closeBrowser: () => Promise<void>;
-  const people: Person[] = [];
-  const tag = randomUUID().slice(0, 6);
   let ann: Person;
   let ben: Person;
-  let n = 0;
-
-  const shot = (page: Page, name: string) =>
-    page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: false });
-
-  /** Registers through the API and signs in through the page, as a person with an account does. */
-  const person = async (name: string): Promise<Person> => {
-    const account = await register(url, `${name.toLowerCase()}_${tag}`, name);
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    const page = await context.newPage();
-    const p: Person = { name, account, context, page, dialogs: [], problems: [] };
-    watch(p, page);
-    people.push(p);
-    await page.goto(`${base}/signin`);
-    await signIn(page, account.user.username);
-    await page.getByRole('heading', { name: `Hello, ${name}` }).waitFor();
-    return p;
-  };
-
-  const post = async (who: Person, room: string, body: string) =>
-    (
-      await gqlOk<{ sendMessage: { id: string; seq: number } }>(
-        url,
-        SEND,
-        { r: room, b: body, c: `c-${tag}-${n++}` },
-        who.account.token,
-      )
-    ).sendMessage;
 
   const group = async (name: string) =>
     (
@@ -137,41 +90,9 @@ describe('the pinned list in Chromium', () => {
   };
 
   beforeAll(async () => {
-    mkdirSync(SHOTS, { recursive: true });
-    let chromium: Awaited<ReturnType<typeof launchChromium>>;
-    // The limit test sends and pins 50-odd times in one room: the per-person send limits and
-    // the flood rule (which would hide a burst of one person's messages; their own tests cover
-    // them) are lifted, as in pins.e2e.test.ts and the load runs.
-    [sys, chromium] = await Promise.all([
-      startSystem({
-        env: {
-          MODERATION_RULES_FILE: LOAD_RULES_FILE,
-          RATE_LIMIT_SEND: '1000000/1s',
-          RATE_LIMIT_ROOM_SEND_BURST: '1000000',
-          RATE_LIMIT_ROOM_SEND_REFILL: '1000000/1s',
-        },
-      }),
-      launchChromium(),
-    ]);
-    browser = chromium.browser;
-    closeBrowser = chromium.close;
-    url = sys.gateways[0]!.http;
-    base = `http://127.0.0.1:${sys.gateways[0]!.port}`;
+    ({ url, base } = suite.life);
     [ann, ben] = await Promise.all([person('Ann'), person('Ben')]);
   }, 180_000);
-
-  afterEach(async (ctx) => {
-    if (ctx.task.result?.state === 'fail') await captureFailure(ctx.task.name, people);
-  });
-
-  afterAll(async () => {
-    await closeBrowser?.();
-    await sys?.stop();
-    for (const p of people) {
-      expect(p.dialogs, `${p.name}: dialogs`).toEqual([]);
-      expect(p.problems, `${p.name}: page errors`).toEqual([]);
-    }
-  });
 
   it('shows the OWNER’s pins live in the MEMBER’s open list, as text, and an unpin removes them for both', async () => {
     const room = await group(`Pins ${tag}`);

@@ -7,74 +7,38 @@
  * newest message, and search results with the matched words marked and hostile bodies shown as
  * text. Every test has rooms of its own; screenshots go to artifacts/screenshots/.
  */
-import { randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Locator, Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  SHOTS,
   WAIT_MS,
   at,
-  captureFailure,
   composerFocused,
-  launchChromium,
   message,
   send,
-  signIn,
   watch,
-  type Watched,
+  browserSuite,
+  type Person,
 } from './browser-kit.js';
-import { eventually, gqlOk, register, startSystem, type Session, type System } from './harness.js';
+import { eventually, gqlOk } from './harness.js';
 
 declare const sessionStorage: {
   getItem(key: string): string | null;
   setItem(key: string, value: string): void;
 };
 
-/** A person with a browser context of their own (the first page is their first tab). */
-interface Person extends Watched {
-  account: Session;
-  context: BrowserContext;
-  page: Page;
-}
-
 const JOIN = 'mutation($n: String!) { joinRoom(name: $n) { id } }';
-const SEND =
-  'mutation($r: ID!, $b: String!, $c: String!) { sendMessage(room: $r, body: $b, clientMsgId: $c) { id seq } }';
 const CREATE_GROUP =
   'mutation($n: String!, $m: [ID!]!) { createGroup(name: $n, members: $m) { id } }';
 const SEARCH = 'query($q: String!) { search(query: $q) { hits { message { id } } } }';
 
 describe('rooms, groups, receipts and search in Chromium', () => {
-  let sys: System;
+  const suite = browserSuite({ system: { searches: 1 } });
+  const { tag, shot, person, post } = suite;
   let url: string;
   let base: string;
-  let browser: Browser;
-  let closeBrowser: () => Promise<void>;
-  const people: Person[] = [];
-  const tag = randomUUID().slice(0, 6);
   let ann: Person;
   let ben: Person;
   let cat: Person;
-  let n = 0;
-
-  const shot = (page: Page, name: string) =>
-    page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: false });
-
-  /** Registers through the API and signs in through the page, as a person with an account does. */
-  const person = async (name: string): Promise<Person> => {
-    const account = await register(url, `${name.toLowerCase()}_${tag}`, name);
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    const page = await context.newPage();
-    const p: Person = { name, account, context, page, dialogs: [], problems: [] };
-    watch(p, page);
-    people.push(p);
-    await page.goto(`${base}/signin`);
-    await signIn(page, account.user.username);
-    await page.getByRole('heading', { name: `Hello, ${name}` }).waitFor();
-    return p;
-  };
 
   /** A second tab of the same person with the same session (sessionStorage is per tab). */
   const secondTab = async (p: Person): Promise<Page> => {
@@ -88,16 +52,6 @@ describe('rooms, groups, receipts and search in Chromium', () => {
     await tab.getByRole('heading', { name: `Hello, ${p.name}` }).waitFor();
     return tab;
   };
-
-  const post = async (who: Person, room: string, body: string) =>
-    (
-      await gqlOk<{ sendMessage: { id: string; seq: number } }>(
-        url,
-        SEND,
-        { r: room, b: body, c: `c-${tag}-${n++}` },
-        who.account.token,
-      )
-    ).sendMessage;
 
   /** A room of the lobby's "Your rooms" list. */
   const listed = (page: Page, room: string) =>
@@ -127,28 +81,9 @@ describe('rooms, groups, receipts and search in Chromium', () => {
     );
 
   beforeAll(async () => {
-    mkdirSync(SHOTS, { recursive: true });
-    let chromium: Awaited<ReturnType<typeof launchChromium>>;
-    [sys, chromium] = await Promise.all([startSystem({ searches: 1 }), launchChromium()]);
-    browser = chromium.browser;
-    closeBrowser = chromium.close;
-    url = sys.gateways[0]!.http;
-    base = `http://127.0.0.1:${sys.gateways[0]!.port}`;
+    ({ url, base } = suite.life);
     [ann, ben, cat] = await Promise.all([person('Ann'), person('Ben'), person('Cat')]);
   }, 180_000);
-
-  afterEach(async (ctx) => {
-    if (ctx.task.result?.state === 'fail') await captureFailure(ctx.task.name, people);
-  });
-
-  afterAll(async () => {
-    await closeBrowser?.();
-    await sys?.stop();
-    for (const p of people) {
-      expect(p.dialogs, `${p.name}: dialogs`).toEqual([]);
-      expect(p.problems, `${p.name}: page errors`).toEqual([]);
-    }
-  });
 
   it('keeps the room list’s badges right in two tabs: read in one, cleared in the other, re-read after a reconnect', async () => {
     const news = `news-${tag}`;

@@ -6,36 +6,14 @@
  * choosing inserts his username, and the sent message marks the mention while markup stays text.
  * Every test has its own room; screenshots go to artifacts/screenshots/.
  */
-import { randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  SHOTS,
-  captureFailure,
-  composerFocused,
-  launchChromium,
-  message,
-  send,
-  signIn,
-  watch,
-  type Watched,
-} from './browser-kit.js';
-import { gqlOk, register, startSystem, type Session, type System } from './harness.js';
-
-/** A person with a browser context of their own. */
-interface Person extends Watched {
-  account: Session;
-  context: BrowserContext;
-  page: Page;
-}
+import type { Locator, Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { composerFocused, message, send, browserSuite, type Person } from './browser-kit.js';
+import { gqlOk } from './harness.js';
 
 declare const document: { activeElement: { id: string } | null };
 
 const JOIN = 'mutation($n: String!) { joinRoom(name: $n) { id } }';
-const SEND =
-  'mutation($r: ID!, $b: String!, $c: String!) { sendMessage(room: $r, body: $b, clientMsgId: $c) { id seq } }';
 const THREAD =
   'query($root: ID!) { thread(root: $root) { messages { body parentId author { username } } } }';
 const REACTIONS =
@@ -44,43 +22,12 @@ const MENTIONS =
   'query($r: ID!) { messages(room: $r) { messages { body mentionsRoom mentions { username } } } }';
 
 describe('threads, reactions and mentions in Chromium', () => {
-  let sys: System;
+  const suite = browserSuite();
+  const { tag, shot, person, post } = suite;
   let url: string;
   let base: string;
-  let browser: Browser;
-  let closeBrowser: () => Promise<void>;
-  const people: Person[] = [];
-  const tag = randomUUID().slice(0, 6);
   let ann: Person;
   let ben: Person;
-  let n = 0;
-
-  const shot = (page: Page, name: string) =>
-    page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: false });
-
-  /** Registers through the API and signs in through the page, as a person with an account does. */
-  const person = async (name: string): Promise<Person> => {
-    const account = await register(url, `${name.toLowerCase()}_${tag}`, name);
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    const page = await context.newPage();
-    const p: Person = { name, account, context, page, dialogs: [], problems: [] };
-    watch(p, page);
-    people.push(p);
-    await page.goto(`${base}/signin`);
-    await signIn(page, account.user.username);
-    await page.getByRole('heading', { name: `Hello, ${name}` }).waitFor();
-    return p;
-  };
-
-  const post = async (who: Person, room: string, body: string) =>
-    (
-      await gqlOk<{ sendMessage: { id: string; seq: number } }>(
-        url,
-        SEND,
-        { r: room, b: body, c: `c-${tag}-${n++}` },
-        who.account.token,
-      )
-    ).sendMessage;
 
   /** Both join `room` (through the API) and open it in their pages. */
   const openRoom = async (room: string) => {
@@ -113,28 +60,9 @@ describe('threads, reactions and mentions in Chromium', () => {
       );
 
   beforeAll(async () => {
-    mkdirSync(SHOTS, { recursive: true });
-    let chromium: Awaited<ReturnType<typeof launchChromium>>;
-    [sys, chromium] = await Promise.all([startSystem(), launchChromium()]);
-    browser = chromium.browser;
-    closeBrowser = chromium.close;
-    url = sys.gateways[0]!.http;
-    base = `http://127.0.0.1:${sys.gateways[0]!.port}`;
+    ({ url, base } = suite.life);
     [ann, ben] = await Promise.all([person('Ann'), person('Ben')]);
   }, 180_000);
-
-  afterEach(async (ctx) => {
-    if (ctx.task.result?.state === 'fail') await captureFailure(ctx.task.name, people);
-  });
-
-  afterAll(async () => {
-    await closeBrowser?.();
-    await sys?.stop();
-    for (const p of people) {
-      expect(p.dialogs, `${p.name}: dialogs`).toEqual([]);
-      expect(p.problems, `${p.name}: page errors`).toEqual([]);
-    }
-  });
 
   it('shows Ben’s replies live in Ann’s open thread, the root’s count going 1 then 2', async () => {
     const room = `thread-${tag}`;

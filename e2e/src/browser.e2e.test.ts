@@ -4,25 +4,23 @@
  * screens go to artifacts/screenshots/.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   PASSWORD,
   SHOTS,
   at,
-  captureFailure,
   composerFocused,
-  launchChromium,
   message,
   send,
   signIn,
   watch,
   type Watched,
+  browserLifecycle,
 } from './browser-kit.js';
-import { E2E_JWT_SECRET, gql, gqlOk, register, startSystem, type System } from './harness.js';
+import { E2E_JWT_SECRET, gql, gqlOk, register } from './harness.js';
 
 /**
  * The few browser globals read inside pages (this package compiles without the DOM lib).
@@ -41,11 +39,9 @@ interface Person extends Watched {
 }
 
 describe('the web client and GraphiQL in Chromium', () => {
-  let sys: System;
-  let browser: Browser;
-  let closeBrowser: () => Promise<void>;
-  let base: string;
   const people: Person[] = [];
+  const life = browserLifecycle({ watched: people });
+  let base: string;
   const tag = randomUUID().slice(0, 6);
   const room = `lounge-${tag}`;
   let ann: Person;
@@ -60,7 +56,10 @@ describe('the web client and GraphiQL in Chromium', () => {
     name: string,
     opts: Parameters<Browser['newContext']>[0] = {},
   ): Promise<Person> => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, ...opts });
+    const context = await life.browser.newContext({
+      viewport: { width: 1280, height: 800 },
+      ...opts,
+    });
     const page = await context.newPage();
     const p: Person = {
       name,
@@ -102,28 +101,9 @@ describe('the web client and GraphiQL in Chromium', () => {
   };
 
   beforeAll(async () => {
-    mkdirSync(SHOTS, { recursive: true });
-    let chromium: Awaited<ReturnType<typeof launchChromium>>;
-    [sys, chromium] = await Promise.all([startSystem(), launchChromium()]);
-    browser = chromium.browser;
-    closeBrowser = chromium.close;
-    base = `http://127.0.0.1:${sys.gateways[0]!.port}`;
+    base = life.base;
     ann = await person('Ann');
     ben = await person('Ben');
-  });
-
-  // On a failure, a picture of every open page says more than the timeout.
-  afterEach(async (ctx) => {
-    if (ctx.task.result?.state === 'fail') await captureFailure(ctx.task.name, people);
-  });
-
-  afterAll(async () => {
-    await closeBrowser?.();
-    await sys?.stop();
-    for (const p of people) {
-      expect(p.dialogs, `${p.name}: dialogs`).toEqual([]);
-      expect(p.problems, `${p.name}: page errors`).toEqual([]);
-    }
   });
 
   it('lets two people sign up, join a room and talk both ways', async () => {
@@ -303,7 +283,7 @@ describe('the web client and GraphiQL in Chromium', () => {
 
   it('loads earlier messages when scrolling up, without gaps or doubles', async () => {
     const history = `history-${tag}`;
-    const url = sys.gateways[0]!.http;
+    const url = life.url;
     // Nine writers of seven messages each: moderation mutes anyone who floods a room.
     const writers = await Promise.all(
       Array.from({ length: 9 }, (_, i) => register(url, `h${i}_${tag}`, `Writer ${i}`)),
@@ -389,10 +369,10 @@ describe('the web client and GraphiQL in Chromium', () => {
   it('hides a banned-word message for the others once moderation acts', async () => {
     // Moderation is there (and admin-only): a non-admin's look at its actions is refused.
     const probe = await gql(
-      sys.gateways[0]!.http,
+      life.url,
       '{ moderationActions { id } }',
       {},
-      (await register(sys.gateways[0]!.http, `probe_${tag}`, 'Probe')).token,
+      (await register(life.url, `probe_${tag}`, 'Probe')).token,
     );
     expect(probe.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     await ann.page.goto(`${base}/room/${room}`);
@@ -406,9 +386,9 @@ describe('the web client and GraphiQL in Chromium', () => {
 
   it('sends a person whose session expired back to sign-in, with the draft kept', async () => {
     const eve = await person('Eve');
-    const account = await register(sys.gateways[0]!.http, eve.username, 'Eve');
+    const account = await register(life.url, eve.username, 'Eve');
     await gqlOk(
-      sys.gateways[0]!.http,
+      life.url,
       'mutation($n: String!) { joinRoom(name: $n) { id } }',
       { n: room },
       account.token,

@@ -103,6 +103,10 @@ try {
         `(old ${perSocket(m.old, mem0.old)}, young ${perSocket(m.young, mem0.young)}), external ${perSocket(m.external, mem0.external)} KB, RSS − heap total ${+(r - heapTotal).toFixed(1)} KB`,
     );
   }
+  // The one full, compacting collection the gateway runs once the storm is over (settle-gc.ts).
+  const gcText = await (await fetch(`http://127.0.0.1:${gw.port}/metrics`)).text();
+  const gcStat = (k: string) => Number(new RegExp(`^conversa_gateway_storm_gc_seconds_${k}(?:\\{[^}]*\\})? ([0-9.e+-]+)$`, 'm').exec(gcText)?.[1] ?? NaN);
+  console.log(`gateway's collections after the storm: ${gcStat('count')}, pauses ${Math.round(gcStat('sum') * 1_000)} ms in all`);
   report('s1-idle', rows, { target: '≥ 50,000 sockets at ≤ 15 KB each' });
 } finally {
   await workers.close();

@@ -335,11 +335,15 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
   });
   lifecycle.bind(ws);
   // One full collection once a connect storm is over (settle-gc.ts).
+  const stormGc = gm.metrics.histogram('gateway_storm_gc_seconds', 'Pause of the full, compacting garbage collection run once a connect storm is over', [], [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5]);
   const settler = new StormSettler({
     minConnects: config.GATEWAY_SETTLE_GC_CONNECTS,
     quietMs: 5_000,
     collect: config.GATEWAY_SETTLE_GC_CONNECTS > 0 ? fullGc() : () => undefined,
-    collected: (ms, connects) => logger.info({ ms: Math.round(ms), connects, heapUsedMb: Math.round(process.memoryUsage().heapUsed / 1_048_576) }, 'heap collected after a connect storm'),
+    collected: (ms, connects) => {
+      stormGc.observe({}, ms / 1_000);
+      logger.info({ ms: Math.round(ms), connects, heapUsedMb: Math.round(process.memoryUsage().heapUsed / 1_048_576) }, 'heap collected after a connect storm');
+    },
   });
   ws.wss.on('connection', () => settler.connected());
 
