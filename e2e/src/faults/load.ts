@@ -20,11 +20,17 @@ export interface Gateways {
 }
 
 const RETRYABLE = new Set(['UNAVAILABLE', 'OUTCOME_UNKNOWN', 'RATE_LIMITED', 'INTERNAL_SERVER_ERROR']);
-const SEND = 'mutation($room: ID!, $body: String!, $c: String!) { sendMessage(room: $room, body: $body, clientMsgId: $c) { id room seq clientMsgId } }';
+const SEND = 'mutation($room: ID!, $body: String!, $c: String!, $p: ID) { sendMessage(room: $room, body: $body, clientMsgId: $c, parentId: $p) { id room seq clientMsgId } }';
+const REACT = 'mutation($id: ID!, $e: String!) { react(messageId: $id, emoji: $e) { id } }';
+const MARK_READ = 'mutation($r: ID!, $s: Int!) { markRead(room: $r, seq: $s) { lastReadSeq } }';
 
-/** Sends one message, retrying the same clientMsgId until acknowledged or `deadline`. */
-export async function sendUntilAcked(gw: Gateways, token: string, room: string, body: string, deadline: number): Promise<Ack | undefined> {
-  const clientMsgId = randomUUID();
+/**
+ * Runs one retry-safe mutation on whichever gateway is up until it answers, as a client does:
+ * a refusal that says nothing was done (saturated, rate-limited), an unknown outcome or an
+ * unreachable gateway is retried with the same arguments; any other refusal throws.
+ * Undefined when `deadline` passes first.
+ */
+export async function untilDone<T>(gw: Gateways, token: string, query: string, variables: Record<string, unknown>, deadline: number): Promise<T | undefined> {
   let attempt = 0;
   while (Date.now() < deadline) {
     const list = gw.list();
@@ -33,21 +39,36 @@ export async function sendUntilAcked(gw: Gateways, token: string, room: string, 
       const res = await fetch(`${base}/graphql`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-        body: JSON.stringify({ query: SEND, variables: { room, body, c: clientMsgId } }),
+        body: JSON.stringify({ query, variables }),
         signal: AbortSignal.timeout(15_000),
       });
-      const json = (await res.json()) as { data?: { sendMessage?: Ack } | null; errors?: { extensions?: { code?: string } }[] };
-      if (json.data?.sendMessage) return json.data.sendMessage;
+      const json = (await res.json()) as { data?: T | null; errors?: { extensions?: { code?: string } }[] };
+      if (json.data && !json.errors?.length) return json.data;
       const code = json.errors?.[0]?.extensions?.code;
-      // Refused (saturated, rate-limited: not done) or outcome unknown: a client retries with the same clientMsgId.
-      if (code && !RETRYABLE.has(code)) throw new Error(`send refused: ${JSON.stringify(json.errors)}`);
+      if (code && !RETRYABLE.has(code)) throw new Error(`refused: ${JSON.stringify(json.errors)}`);
     } catch (e) {
-      if (e instanceof Error && e.message.startsWith('send refused')) throw e;
+      if (e instanceof Error && e.message.startsWith('refused')) throw e;
       /* unreachable gateway, timeout, reset: retry */
     }
     await new Promise((r) => setTimeout(r, Math.min(1_000, 100 * attempt)));
   }
   return undefined;
+}
+
+/** Sends one message (a reply in `parentId`'s thread if given), retrying the same clientMsgId until acknowledged or `deadline`. */
+export async function sendUntilAcked(gw: Gateways, token: string, room: string, body: string, deadline: number, parentId?: string): Promise<Ack | undefined> {
+  const d = await untilDone<{ sendMessage: Ack }>(gw, token, SEND, { room, body, c: randomUUID(), p: parentId ?? null }, deadline);
+  return d?.sendMessage;
+}
+
+/** Reacts until acknowledged (idempotent per person, message and emoji); true once it was. */
+export async function reactUntilDone(gw: Gateways, token: string, message: string, emoji: string, deadline: number): Promise<boolean> {
+  return (await untilDone(gw, token, REACT, { id: message, e: emoji }, deadline)) !== undefined;
+}
+
+/** Marks read up to `seq` until acknowledged; the read position it answered (never lower than before). */
+export async function markReadUntilDone(gw: Gateways, token: string, room: string, seq: number, deadline: number): Promise<number | undefined> {
+  return (await untilDone<{ markRead: { lastReadSeq: number } }>(gw, token, MARK_READ, { r: room, s: seq }, deadline))?.markRead.lastReadSeq;
 }
 
 export interface SubscriberRecord {

@@ -13,7 +13,7 @@ import { REPO } from '../harness.js';
 export type InfraService = 'redis' | 'kafka' | 'mongo' | 'postgres';
 
 export interface PrivateInfra {
-  env: { MONGO_URL: string; REDIS_URL: string; KAFKA_BROKERS: string };
+  env: { MONGO_URL: string; REDIS_URL: string; KAFKA_BROKERS: string; SEARCH_PG_URL: string };
   /** SIGKILL the server (its pid file's process: for PostgreSQL the postmaster): no shutdown, no flush. */
   kill(svc: InfraService): void;
   /** Starts it again on the same port and data folder (`infra.sh up <svc>`); resolves once it answers. */
@@ -49,6 +49,8 @@ export async function startPrivateInfra(base: number): Promise<PrivateInfra> {
       MONGO_URL: `mongodb://127.0.0.1:${ports.mongo}`,
       REDIS_URL: `redis://127.0.0.1:${ports.redis}`,
       KAFKA_BROKERS: `127.0.0.1:${ports.kafka}`,
+      // The search indexer's database on the same PostgreSQL (created on first use).
+      SEARCH_PG_URL: `postgres://conversa@127.0.0.1:${ports.postgres}/conversa_search`,
     },
     kill(svc) {
       const pid = Number(readFileSync(join(dir, svc, `${svc}.pid`), 'utf8').trim());

@@ -84,7 +84,7 @@ export async function createAudit(config: Config, logger: Logger, opts: AuditOpt
       { topic: n.deadLetterTopic, partitions: 1 },
     ]);
     return kafka.producer();
-  });
+  }, { retry: true });
 
   const stats: AuditStats = { appended: 0, duplicates: 0, deadLettered: 0, actions: 0 };
   const consumers = new Map<string, EventConsumer>();

@@ -91,7 +91,7 @@ export async function createChat(config: Config, logger: Logger): Promise<ChatSe
       { topic: n.deadLetterTopic, partitions: 1 },
     ]);
     return kafka.producer();
-  });
+  }, { retry: true });
 
   // The mute timers' worker blocks on Redis: a connection of its own.
   const timerRedis = createRedis(config.REDIS_URL, 'chat-moderation-timers');

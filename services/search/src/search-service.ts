@@ -64,7 +64,7 @@ export async function createSearchIndexer(config: Config, logger: Logger): Promi
       { topic: n.deadLetterTopic, partitions: 1 },
     ]);
     return kafka.producer();
-  });
+  }, { retry: true });
 
   const stats: SearchIndexerStats = { indexed: 0, skipped: 0, deadLettered: 0 };
   const indexed = metrics.counter('search_events_indexed_total', 'Message events written to the search index.');
