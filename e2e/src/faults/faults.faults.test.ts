@@ -19,7 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOAD_ENV, REPO, eventually, freePort, gqlOk, register, spawnService, startSystem, type ServiceProcess, type Session, type System } from '../harness.js';
 import { check, type Verdict } from './checker.js';
 import { locateMissing, type Located } from './locate.js';
-import { markReadUntilDone, reactUntilDone, resilientSubscriber, sendUntilAcked, type Ack, type Gateways } from './load.js';
+import { deleteUntilDone, markReadUntilDone, reactUntilDone, resilientSubscriber, sendUntilAcked, type Ack, type Gateways } from './load.js';
 import { checkProduct, type ProductVerdict, type ReactionAck, type ReadAnswers, type RoomAsSeen } from './product-checker.js';
 import { startPrivateInfra, type InfraService, type PrivateInfra } from './private-infra.js';
 
@@ -84,11 +84,11 @@ describe(`fault suite (${SIZE} messages per fault, ${DOWN_MS} ms down)`, () => {
     if (process.env.FAULT_KEEP_INFRA === '1') console.log(`private infrastructure kept: ${JSON.stringify(infra?.env)}`);
     else await infra?.destroy();
     if (rows.length === 0) return;
-    const head = ['fault', 'acked', 'stored', 'delivered', 'audited', 'dup', 'gaps', 'lost', 'pending', 'unaudited at', 'reactions', 'threads', 'read pos.', 'indexed', 'product ok', 'recover ms', 'run ms'];
+    const head = ['fault', 'acked', 'stored', 'delivered', 'audited', 'dup', 'gaps', 'lost', 'pending', 'unaudited at', 'reactions', 'deleted', 'threads', 'read pos.', 'indexed', 'product ok', 'recover ms', 'run ms'];
     const table = rows.map((r) =>
       [
         r.fault, r.acknowledged, r.stored, `${r.delivered}/${r.expectedDeliveries}`, r.audited, r.duplicates, r.gaps, r.lostAcked, r.pendingOutbox, whereSummary(r.located),
-        r.product?.reactions ?? '-', r.product?.threads ?? '-', r.product?.readPositions ?? '-', r.product?.indexed ?? '-', r.product ? (r.product.problems.length === 0 ? 'yes' : 'NO') : '-',
+        r.product?.reactions ?? '-', r.product?.deleted ?? '-', r.product?.threads ?? '-', r.product?.readPositions ?? '-', r.product?.indexed ?? '-', r.product ? (r.product.problems.length === 0 ? 'yes' : 'NO') : '-',
         r.recoverMs, r.durationMs,
       ].map(String),
     );
@@ -146,6 +146,7 @@ describe(`fault suite (${SIZE} messages per fault, ${DOWN_MS} ms down)`, () => {
       const reads = new Map<string, ReadAnswers>();
       /** Each room's first acknowledged message: the root its later replies go to. */
       const roots = new Map<string, string>();
+      const deleted = new Set<string>();
       let injected: Promise<void> | undefined;
       let restartedAt = 0;
       let acksAtRestart = 0;
@@ -155,6 +156,7 @@ describe(`fault suite (${SIZE} messages per fault, ${DOWN_MS} ms down)`, () => {
         senders.map(async (s, si) => {
           // Load goes on until SIZE are acknowledged and a third of SIZE more after the restart.
           const more = () => acks.length < SIZE || restartedAt === 0 || acks.length < acksAtRestart + SIZE / 3;
+          const mine = new Map<string, Ack[]>();
           for (let n = 0; more() && Date.now() < deadline; n++) {
             const room = rooms[(si + n) % rooms.length]!;
             // Every fifth message a reply in the room's thread; the product layer rides along:
@@ -163,9 +165,15 @@ describe(`fault suite (${SIZE} messages per fault, ${DOWN_MS} ms down)`, () => {
             if (!ack) continue;
             acks.push(ack);
             if (!roots.has(room) && n % 5 !== 4) roots.set(room, ack.id);
-            if (n % 3 === 1) {
-              const inRoom = acks.filter((a) => a.room === room);
-              const target = inRoom[(n * 7919) % inRoom.length]!;
+            // Each sender reacts to and deletes only its own messages (never a thread's root),
+            // so that no reaction meets a message another sender just deleted.
+            const own = mine.get(room) ?? [];
+            mine.set(room, own);
+            if (n % 11 === 6 && ack.id !== roots.get(room)) {
+              if (await deleteUntilDone(gateways, s.token, ack.id, deadline)) deleted.add(ack.id);
+            } else own.push(ack);
+            if (n % 3 === 1 && own.length > 0) {
+              const target = own[(n * 7919) % own.length]!;
               const emoji = n % 2 ? '👍' : '🎉';
               if (await reactUntilDone(gateways, s.token, target.id, emoji, deadline)) reactions.push({ message: target.id, emoji, user: s.user.id });
             }
@@ -200,9 +208,9 @@ describe(`fault suite (${SIZE} messages per fault, ${DOWN_MS} ms down)`, () => {
       // The product layer settles after the messages (the search indexer, the recounts): its
       // invariants are checked once the messages are, until they hold or a minute passed.
       const settleProduct = async (): Promise<ProductVerdict> => {
-        let last: ProductVerdict = { reactions: 0, threads: 0, readPositions: 0, indexed: 0, problems: ['the product check never completed'] };
+        let last: ProductVerdict = { reactions: 0, deleted: 0, threads: 0, readPositions: 0, indexed: 0, problems: ['the product check never completed'] };
         const once = async () =>
-          (last = await checkProduct({ mongoUrl: infra.env.MONGO_URL, db: sys.namespace, searchPgUrl: infra.env.SEARCH_PG_URL, searchSchema: sys.namespace, rooms, reactions, reads: [...reads.values()], seen: await seenNow() }));
+          (last = await checkProduct({ mongoUrl: infra.env.MONGO_URL, db: sys.namespace, searchPgUrl: infra.env.SEARCH_PG_URL, searchSchema: sys.namespace, rooms, reactions, deleted: [...deleted], reads: [...reads.values()], seen: await seenNow() }));
         return eventually('the product layer to settle', async () => ((await once()).problems.length === 0 ? last : undefined), 60_000).catch(() => last);
       };
       let product: ProductVerdict | undefined;

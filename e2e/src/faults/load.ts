@@ -66,6 +66,13 @@ export async function reactUntilDone(gw: Gateways, token: string, message: strin
   return (await untilDone(gw, token, REACT, { id: message, e: emoji }, deadline)) !== undefined;
 }
 
+const DELETE = 'mutation($id: ID!) { deleteMessage(id: $id) { id status } }';
+
+/** Deletes one's own message until acknowledged (a repeat answers the deleted message). */
+export async function deleteUntilDone(gw: Gateways, token: string, id: string, deadline: number): Promise<boolean> {
+  return (await untilDone(gw, token, DELETE, { id }, deadline)) !== undefined;
+}
+
 /** Marks read up to `seq` until acknowledged; the read position it answered (never lower than before). */
 export async function markReadUntilDone(gw: Gateways, token: string, room: string, seq: number, deadline: number): Promise<number | undefined> {
   return (await untilDone<{ markRead: { lastReadSeq: number } }>(gw, token, MARK_READ, { r: room, s: seq }, deadline))?.markRead.lastReadSeq;

@@ -7,7 +7,9 @@
  * - read positions never moved back (each person's markRead answers only rise, and the stored
  *   position is at least the last answer), and the unread count the API gives each person
  *   equals what the stored messages and that person's stored position give;
- * - the search index holds every stored VISIBLE message of the rooms once, and nothing else.
+ * - every acknowledged deletion is stored;
+ * - the search index holds every stored VISIBLE message of the rooms once, and nothing else
+ *   (a deleted message is not findable).
  */
 import { MongoClient } from 'mongodb';
 import pg from 'pg';
@@ -35,6 +37,8 @@ export interface RoomAsSeen {
 
 export interface ProductVerdict {
   reactions: number;
+  /** Acknowledged deletions (each checked stored, and not findable). */
+  deleted: number;
   threads: number;
   readPositions: number;
   indexed: number;
@@ -60,6 +64,8 @@ export async function checkProduct(o: {
   searchSchema: string;
   rooms: string[];
   reactions: readonly ReactionAck[];
+  /** Messages whose deletion was acknowledged. */
+  deleted: readonly string[];
   reads: readonly ReadAnswers[];
   seen: readonly RoomAsSeen[];
 }): Promise<ProductVerdict> {
@@ -73,6 +79,9 @@ export async function checkProduct(o: {
       .find({ room: { $in: o.rooms } }, { projection: { room: 1, seq: 1, authorId: 1, status: 1, parentId: 1, replyCount: 1, reactions: 1 } })
       .toArray();
     const ids = messages.map((m) => m._id);
+    const status = new Map(messages.map((m) => [m._id, m.status]));
+    const undeleted = o.deleted.filter((id) => status.get(id) !== 'DELETED');
+    for (const id of undeleted.slice(0, 5)) problems.push(`acknowledged deletion of ${id}: it is ${status.get(id) ?? 'not stored'}`);
 
     // Reactions: rows are the truth, the summary must count them; every acknowledged one is there.
     const rows = await d
@@ -145,7 +154,7 @@ export async function checkProduct(o: {
     } finally {
       await index.end();
     }
-    return { reactions: rows.filter((x) => x.active).length, threads, readPositions: states.length, indexed, problems };
+    return { reactions: rows.filter((x) => x.active).length, deleted: o.deleted.length, threads, readPositions: states.length, indexed, problems };
   } finally {
     await client.close();
   }
