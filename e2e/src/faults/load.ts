@@ -22,9 +22,16 @@ export interface Gateways {
 const RETRYABLE = new Set(['UNAVAILABLE', 'OUTCOME_UNKNOWN', 'RATE_LIMITED', 'INTERNAL_SERVER_ERROR']);
 const SEND = 'mutation($room: ID!, $body: String!, $c: String!) { sendMessage(room: $room, body: $body, clientMsgId: $c) { id room seq clientMsgId } }';
 
-/** Sends one message, retrying the same clientMsgId until acknowledged or `deadline`. */
-export async function sendUntilAcked(gw: Gateways, token: string, room: string, body: string, deadline: number): Promise<Ack | undefined> {
-  const clientMsgId = randomUUID();
+/** Called for each answer that was not a success and is retried (its error code, or `unreachable`). */
+export type OnRetry = (code: string) => void;
+
+/**
+ * One idempotent GraphQL request (a send with its clientMsgId, an edit to a given body, a react,
+ * a join…), retried on whichever gateway is up until it succeeds or `deadline`: refused
+ * (saturated, rate-limited: nothing done) and outcome unknown are retried as a client would;
+ * any other error throws. Returns the `data`, or undefined at the deadline.
+ */
+export async function requestUntilDone<T>(gw: Gateways, token: string, query: string, variables: Record<string, unknown>, deadline: number, onRetry?: OnRetry): Promise<T | undefined> {
   let attempt = 0;
   while (Date.now() < deadline) {
     const list = gw.list();
@@ -33,26 +40,40 @@ export async function sendUntilAcked(gw: Gateways, token: string, room: string, 
       const res = await fetch(`${base}/graphql`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-        body: JSON.stringify({ query: SEND, variables: { room, body, c: clientMsgId } }),
+        body: JSON.stringify({ query, variables }),
         signal: AbortSignal.timeout(15_000),
       });
-      const json = (await res.json()) as { data?: { sendMessage?: Ack } | null; errors?: { extensions?: { code?: string } }[] };
-      if (json.data?.sendMessage) return json.data.sendMessage;
+      const json = (await res.json()) as { data?: T | null; errors?: { extensions?: { code?: string } }[] };
+      if (json.data) return json.data;
       const code = json.errors?.[0]?.extensions?.code;
-      // Refused (saturated, rate-limited: not done) or outcome unknown: a client retries with the same clientMsgId.
-      if (code && !RETRYABLE.has(code)) throw new Error(`send refused: ${JSON.stringify(json.errors)}`);
+      // Refused (saturated, rate-limited: not done) or outcome unknown: a client retries it.
+      if (code && !RETRYABLE.has(code)) throw new Error(`request refused: ${JSON.stringify(json.errors)}`);
+      onRetry?.(code ?? 'no code');
     } catch (e) {
-      if (e instanceof Error && e.message.startsWith('send refused')) throw e;
+      if (e instanceof Error && e.message.startsWith('request refused')) throw e;
       /* unreachable gateway, timeout, reset: retry */
+      onRetry?.('unreachable');
     }
     await new Promise((r) => setTimeout(r, Math.min(1_000, 100 * attempt)));
   }
   return undefined;
 }
 
+/** Sends one message, retrying the same clientMsgId until acknowledged or `deadline`. */
+export async function sendUntilAcked(gw: Gateways, token: string, room: string, body: string, deadline: number, onRetry?: OnRetry): Promise<Ack | undefined> {
+  try {
+    const d = await requestUntilDone<{ sendMessage: Ack }>(gw, token, SEND, { room, body, c: randomUUID() }, deadline, onRetry);
+    return d?.sendMessage;
+  } catch (e) {
+    throw e instanceof Error ? new Error(e.message.replace(/^request refused/, 'send refused')) : e;
+  }
+}
+
 export interface SubscriberRecord {
   room: string;
   seqs: number[];
+  /** When each of `seqs` arrived (Date.now(), same index); resilientSubscriber keeps it. */
+  times?: number[];
   /** Deliveries that were not exactly last + 1: a gap or a duplicate. */
   violations: string[];
   resumes: number;
@@ -63,7 +84,7 @@ export interface SubscriberRecord {
  * gateway is up. `stop()` ends it.
  */
 export function resilientSubscriber(gw: Gateways, token: string, room: string, pickOffset: number) {
-  const rec: SubscriberRecord = { room, seqs: [], violations: [], resumes: 0 };
+  const rec: SubscriberRecord = { room, seqs: [], times: [], violations: [], resumes: 0 };
   let client: Client | undefined;
   let stopped = false;
   let attempt = pickOffset;
@@ -100,6 +121,7 @@ export function resilientSubscriber(gw: Gateways, token: string, room: string, p
           if (seq === undefined) return reconnect();
           if (seq !== last() + 1) rec.violations.push(`expected ${last() + 1}, got ${seq}`);
           rec.seqs.push(seq);
+          rec.times?.push(Date.now());
         },
         error: reconnect,
         complete: reconnect,
