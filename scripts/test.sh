@@ -56,6 +56,9 @@ npx turbo run smoke --output-logs=new-only
 step "scale-out, CI size (3 gateways, 2 chats, audit consumers 2→3→2, a gateway killed; npm run test:scale)"
 SCALE_MESSAGES="${SCALE_MESSAGES:-180}" npx turbo run scale --output-logs=new-only
 
+step "soak, CI size (1 minute of mixed load in S3's shape; nothing lost or doubled asserted, memory slopes and latency only reported at this size; npm run test:soak runs 30 minutes)"
+SOAK_MINUTES="${SOAK_MINUTES:-1}" npx turbo run soak --output-logs=new-only
+
 step "fault suite, full size (kill -9 of each component under load, 400 messages per fault, 8 s down)"
 FAULT_MESSAGES_PER_FAULT="${FAULT_MESSAGES_PER_FAULT:-400}" FAULT_DOWN_MS="${FAULT_DOWN_MS:-8000}" \
   npx turbo run faults --output-logs=new-only

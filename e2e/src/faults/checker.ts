@@ -87,7 +87,7 @@ export async function check(mongoUrl: string, db: string, rooms: string[], acks:
     if (auditedOnce < ids.size) problems.push(`${ids.size - auditedOnce} stored messages missing from the audit log`);
 
     let pendingOutbox = 0;
-    for (const c of ['users', 'rooms', 'memberships', 'messages', 'reactions']) pendingOutbox += await d.collection(c).countDocuments({ outboxPending: true });
+    for (const c of ['users', 'rooms', 'memberships', 'messages', 'moderation_actions', 'reactions']) pendingOutbox += await d.collection(c).countDocuments({ outboxPending: true });
     // Posted events still pending by their outbox marks (see MessageRepository.insert).
     pendingOutbox += await d.collection('outbox_marks').countDocuments();
     if (pendingOutbox > 0) problems.push(`${pendingOutbox} documents still pending in the outbox`);

@@ -161,7 +161,7 @@ describe(`fault suite (${SIZE} messages per fault, ${DOWN_MS} ms down)`, () => {
             const room = rooms[(si + n) % rooms.length]!;
             // Every fifth message a reply in the room's thread; the product layer rides along:
             // every third a reaction to a message of the room, every seventh a markRead.
-            const ack = await sendUntilAcked(gateways, s.token, room, `${fault} #${n} from ${si}`, deadline, n % 5 === 4 ? roots.get(room) : undefined);
+            const ack = await sendUntilAcked(gateways, s.token, room, `${fault} #${n} from ${si}`, deadline, undefined, n % 5 === 4 ? roots.get(room) : undefined);
             if (!ack) continue;
             acks.push(ack);
             if (!roots.has(room) && n % 5 !== 4) roots.set(room, ack.id);
