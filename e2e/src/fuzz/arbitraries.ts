@@ -111,6 +111,11 @@ export const HOSTILE_STRINGS: readonly string[] = [
   'a'.repeat(129),
 ];
 
+// Built once: fc.stringMatching compiles its pattern into an arbitrary, which costs.
+const HEX24 = fc.stringMatching(/^[0-9a-f]{24}$/);
+const HEX64 = fc.stringMatching(/^[0-9a-f]{64}$/);
+const NAME_LIKE = fc.stringMatching(/^[a-z0-9_.-]{3,20}$/);
+
 /** Mongo operators as objects (for JSON scalars and wrongly typed variables). */
 const mongoObject: fc.Arbitrary<Record<string, unknown>> = fc.oneof(
   fc.constantFrom<Record<string, unknown>>(
@@ -132,13 +137,29 @@ const hugeString: fc.Arbitrary<string> = fc
   .map(([c, n]) => c.repeat(Math.ceil(n / c.length)));
 
 /** A value nested `depth` times in arrays or objects (deep nesting of variables). */
-const deepNest: fc.Arbitrary<unknown> = fc.tuple(fc.integer({ min: 10, max: 5_000 }), fc.boolean()).map(([depth, arrays]) => {
+const deepNest: fc.Arbitrary<unknown> = fc.tuple(fc.integer({ min: 10, max: 1_000 }), fc.boolean()).map(([depth, arrays]) => {
   let v: unknown = 'deep';
   for (let i = 0; i < depth; i++) v = arrays ? [v] : { a: v };
   return v;
 });
 
-export function hostileString(pools: Pools): fc.Arbitrary<string> {
+/**
+ * Built once per pools: building arbitraries costs (jsonValue, stringMatching…), and every
+ * argument of every root field uses these.
+ */
+function once<T>(make: (pools: Pools) => T): (pools: Pools) => T {
+  const made = new WeakMap<Pools, T>();
+  return (pools) => {
+    let v = made.get(pools);
+    if (v === undefined) {
+      v = make(pools);
+      made.set(pools, v);
+    }
+    return v;
+  };
+}
+
+export const hostileString = once((pools: Pools): fc.Arbitrary<string> => {
   const known = [...pools.roomIds, ...pools.userIds, ...pools.messageIds, ...pools.usernames];
   return fc.oneof(
     { weight: 4, arbitrary: fc.constantFrom(...HOSTILE_STRINGS) },
@@ -146,13 +167,13 @@ export function hostileString(pools: Pools): fc.Arbitrary<string> {
     { weight: 1, arbitrary: fc.string({ unit: 'grapheme', maxLength: 300 }) },
     { weight: 3, arbitrary: fc.constantFrom(...known) },
     { weight: 1, arbitrary: fc.uuid() },
-    { weight: 1, arbitrary: fc.stringMatching(/^[0-9a-f]{24}$/) },
+    { weight: 1, arbitrary: HEX24 },
     { weight: 1, arbitrary: hugeString },
   );
-}
+});
 
 /** Anything JSON can say, with a hostile slant: for wrongly typed arguments. */
-export function anyValue(pools: Pools): fc.Arbitrary<unknown> {
+export const anyValue = once((pools: Pools): fc.Arbitrary<unknown> => {
   return fc.oneof(
     { weight: 3, arbitrary: fc.jsonValue({ maxDepth: 3 }) },
     { weight: 2, arbitrary: mongoObject },
@@ -162,12 +183,22 @@ export function anyValue(pools: Pools): fc.Arbitrary<unknown> {
     { weight: 1, arbitrary: fc.array(hostileString(pools), { maxLength: 4 }) },
     { weight: 1, arbitrary: fc.constant(null) },
   );
-}
+});
 
 // ---- schema-driven values ----------------------------------------------------------------------
 
 /** A value of the argument's type (mostly), or of a wrong one. */
+const values = new WeakMap<Pools, Map<string, fc.Arbitrary<unknown>>>();
 function valueFor(type: GraphQLInputType, pools: Pools, depth = 0): fc.Arbitrary<unknown> {
+  let byType = values.get(pools);
+  if (!byType) values.set(pools, (byType = new Map<string, fc.Arbitrary<unknown>>()));
+  const key = `${String(type)}@${depth}`;
+  let v = byType.get(key);
+  if (!v) byType.set(key, (v = makeValueFor(type, pools, depth)));
+  return v;
+}
+
+function makeValueFor(type: GraphQLInputType, pools: Pools, depth: number): fc.Arbitrary<unknown> {
   const wrong = anyValue(pools);
   const nonNull = isNonNullType(type);
   const inner = nonNull ? type.ofType : type;
@@ -210,7 +241,7 @@ function valueFor(type: GraphQLInputType, pools: Pools, depth = 0): fc.Arbitrary
         break;
       default:
         right = fc.oneof(
-          { weight: 2, arbitrary: fc.stringMatching(/^[a-z0-9_.-]{3,20}$/) },
+          { weight: 2, arbitrary: NAME_LIKE },
           { weight: 3, arbitrary: hostileString(pools) },
         );
     }
@@ -306,7 +337,7 @@ function rootFieldCase(schema: GraphQLSchema, pools: Pools, op: OpType, field: G
       operationName: sometimes(fc.oneof(fc.constantFrom('Fuzz', 'Other', ''), anyValue(pools)), 8),
       extensions: sometimes(
         fc.oneof(
-          fc.record({ persistedQuery: fc.record({ version: fc.constantFrom(1, 2, 'x'), sha256Hash: fc.stringMatching(/^[0-9a-f]{64}$/) }) }),
+          fc.record({ persistedQuery: fc.record({ version: fc.constantFrom(1, 2, 'x'), sha256Hash: HEX64 }) }),
           fc.dictionary(fc.string({ maxLength: 8 }), anyValue(pools), { maxKeys: 2 }),
         ),
         10,
@@ -395,9 +426,25 @@ function hostileDocument(pools: Pools, generated: fc.Arbitrary<GqlCase>): fc.Arb
 }
 
 /** A GraphQL request: mostly generated from the schema, sometimes a hostile document. */
+const gqlCases = new WeakMap<Pools, fc.Arbitrary<GqlCase>>();
 export function gqlCase(schema: GraphQLSchema, pools: Pools): fc.Arbitrary<GqlCase> {
+  const known = gqlCases.get(pools);
+  if (known) return known;
   const generated = fc.oneof(...rootFields(schema).map(([op, f]) => rootFieldCase(schema, pools, op, f)));
-  return fc.oneof({ weight: 8, arbitrary: generated }, { weight: 2, arbitrary: hostileDocument(pools, generated) });
+  // Sends that mostly succeed (real rooms, hostile bodies, a few clientMsgIds that repeat): the
+  // consistency check afterwards needs acknowledged messages, retries included.
+  const send = fc
+    .record({ r: fc.constantFrom(...pools.roomIds), b: hostileString(pools), c: fc.oneof(fc.constantFrom('c1', 'c2', 'c3'), fc.uuid()) })
+    .map((variables): GqlCase => ({
+      shape: 'send',
+      op: 'mutation',
+      field: 'sendMessage',
+      query: 'mutation($r: ID!, $b: String!, $c: String!) { sendMessage(room: $r, body: $b, clientMsgId: $c) { id room seq clientMsgId body status } }',
+      variables,
+    }));
+  const arb = fc.oneof({ weight: 7, arbitrary: generated }, { weight: 2, arbitrary: hostileDocument(pools, generated) }, { weight: 1, arbitrary: send });
+  gqlCases.set(pools, arb);
+  return arb;
 }
 
 export function authArb(pools: Pools): fc.Arbitrary<Auth> {
