@@ -23,6 +23,26 @@ describe('formatError', () => {
   });
 });
 
+describe('formatError: what the fuzz run found (issue 17)', () => {
+  // Apollo's own refusals of a persisted query carry no code; Apollo fills in its default,
+  // INTERNAL_SERVER_ERROR, before formatError sees them. They are the caller's input.
+  const apollo = (e: GraphQLError) => formatError({ ...e.toJSON(), extensions: { code: 'INTERNAL_SERVER_ERROR' } }, e, logger);
+  it('reports "Unsupported persisted query version" as BAD_USER_INPUT, not INTERNAL_SERVER_ERROR', () => {
+    const e = new GraphQLError('Unsupported persisted query version', { extensions: { http: { status: 400 } } });
+    expect(apollo(e)).toEqual({ message: 'Unsupported persisted query version', extensions: { code: 'BAD_USER_INPUT' } });
+  });
+  it('reports "provided sha does not match query" as BAD_USER_INPUT', () => {
+    const e = new GraphQLError('provided sha does not match query', { extensions: { http: { status: 400 } } });
+    expect(apollo(e).extensions).toEqual({ code: 'BAD_USER_INPUT' });
+  });
+  it('still reports a failure inside a resolver (an error with a path) as INTERNAL_SERVER_ERROR', () => {
+    const e = new GraphQLError('Cannot return null for non-nullable field Query.x.', { path: ['x'], originalError: new Error('boom') });
+    expect(formatError({ ...e.toJSON(), extensions: { code: 'INTERNAL_SERVER_ERROR' } }, e, logger).extensions).toEqual({ code: 'INTERNAL_SERVER_ERROR' });
+    const plain = new GraphQLError('thrown by a resolver', { path: ['x'] });
+    expect(apollo(plain).extensions).toEqual({ code: 'INTERNAL_SERVER_ERROR' });
+  });
+});
+
 describe('hideSuggestions', () => {
   it('cuts "Did you mean …?" and leaves other messages alone', () => {
     expect(hideSuggestions({ message: 'Cannot query field "usernam" on type "User". Did you mean "username"?' }).message).toBe('Cannot query field "usernam" on type "User".');

@@ -42,8 +42,11 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown, lo
   }
   if (!(original instanceof GraphQLError) || original.originalError) {
     logger.error({ err: original }, 'unexpected error');
-  } else if (!code) {
-    // A plain GraphQLError without a code is a request problem graphql-js found (e.g. validation).
+  } else if (!code || (code === ErrorCode.INTERNAL_SERVER_ERROR && original.extensions.code === undefined && !formatted.path)) {
+    // A plain GraphQLError without a code is a request problem graphql-js found (e.g. validation),
+    // or one Apollo raised about the request before anything ran (a persisted query of another
+    // version, or whose sha256Hash is not its query's): Apollo gives those its default code,
+    // INTERNAL_SERVER_ERROR, so that the error's own code (none) and path (none) tell.
     return { ...base, message: formatted.message, extensions: { code: ErrorCode.BAD_USER_INPUT } };
   }
   return { ...base, message: 'internal error; the team has been told', extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } };

@@ -22,6 +22,7 @@ import { createErrorFormatter } from './errors.js';
 import { coalesced } from './coalesce.js';
 import { groupedSubscribe } from './fanout.js';
 import { handleGraphQLHttp } from './http.js';
+import { refuseSubscriptionsOverHttp } from './http-subscriptions.js';
 import { createHttpRoutes } from './http-routes.js';
 import { RoomHubs } from './room-hub.js';
 import { InboxStreams } from './inbox-stream.js';
@@ -228,7 +229,7 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
     validationRules: limitRules,
     parseOptions: { maxTokens: config.GRAPHQL_MAX_TOKENS },
     formatError: errors.format,
-    plugins: [ApolloServerPluginLandingPageDisabled(), gm.apolloPlugin],
+    plugins: [ApolloServerPluginLandingPageDisabled(), refuseSubscriptionsOverHttp<GatewayContext>(), gm.apolloPlugin],
     logger: {
       debug: (m: string) => logger.debug(m),
       info: (m: string) => logger.info(m),
@@ -273,7 +274,7 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
       serveWeb,
       corsOrigins: config.CORS_ORIGINS,
       trustProxy: config.TRUST_PROXY,
-      graphql: (req, res, auth, address) => handleGraphQLHttp(apollo, req, res, () => httpContext(auth, address)),
+      graphql: (req, res, auth, address) => handleGraphQLHttp(apollo, req, res, () => httpContext(auth, address), { maxTokens: config.GRAPHQL_MAX_TOKENS }),
       logger,
     }),
   );

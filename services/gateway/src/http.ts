@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HeaderMap, type ApolloServer } from '@apollo/server';
 import type { GatewayContext } from './context.js';
+import { isSubscriptionRequest, SUBSCRIPTION_OVER_HTTP } from './http-subscriptions.js';
 
 /** Largest request body accepted, bytes (1 MiB). */
 export const MAX_BODY_BYTES = 1_048_576;
@@ -82,6 +83,7 @@ export async function handleGraphQLHttp(
   req: IncomingMessage,
   res: ServerResponse,
   context: () => Promise<GatewayContext>,
+  opts: { maxTokens: number } = { maxTokens: 2_000 },
 ): Promise<void> {
   const headers = new HeaderMap();
   for (const [k, v] of Object.entries(req.headers)) {
@@ -109,6 +111,14 @@ export async function handleGraphQLHttp(
     }
   }
   const url = new URL(req.url ?? '/', 'http://gateway');
+  // Subscriptions are served over WebSocket only (see http-subscriptions.ts for why here).
+  const fields = typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : undefined;
+  const query = req.method === 'GET' ? url.searchParams.get('query') : fields?.query;
+  const operationName = req.method === 'GET' ? url.searchParams.get('operationName') : fields?.operationName;
+  if (isSubscriptionRequest(query, operationName, opts.maxTokens)) {
+    sendJsonError(res, 400, SUBSCRIPTION_OVER_HTTP);
+    return;
+  }
   const result = await apollo.executeHTTPGraphQLRequest({
     httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
     context,

@@ -159,6 +159,25 @@ describe('socket lifecycle: subscribe', () => {
     t.lifecycle.stop();
   });
 
+  it('refuses a room id with a NUL or control character as BAD_USER_INPUT before the room is looked up (issue 17: the fuzz run)', async () => {
+    const { t, socket } = await connected();
+    const looked: string[] = [];
+    const refusal = t.deps.access.refusal.bind(t.deps.access);
+    t.deps.access.refusal = (user, room) => {
+      looked.push(room);
+      return refusal(user, room);
+    };
+    for (const room of ['\u0000', 'a\u0000b', 'r\u0007', 'two words']) {
+      const refused = await t.hooks.prepare(socket, room, { query: 'subscription($r: ID!) { messageAdded(room: $r) { id } }', variables: { r: room } });
+      expect(Array.isArray(refused), room).toBe(true);
+      expect(t.deps.errors.formatErrors(refused as GraphQLError[])[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    }
+    expect(looked).toEqual([]);
+    expect(t.hits).toEqual([]);
+    expect(socket.session?.entry?.operations.size).toBe(0);
+    t.lifecycle.stop();
+  });
+
   it('refuses beyond the operation cap (RATE_LIMITED) and a room the user may not read (FORBIDDEN), counted as rejected', async () => {
     const { t, socket } = await connected({ maxOps: 1, refusal: 'muted' });
     const muted = await t.hooks.prepare(socket, '1', { query: 'subscription { messageAdded(room: "r") { id } }' });

@@ -16,6 +16,7 @@ import { REVOKED, type SocketEntry, type SocketHandle, type SocketQuota, type So
 import { TimerWheel } from './timer-wheel.js';
 import { CloseCode } from './ws-protocol.js';
 import { prepareOperation, subscribedRoom } from './ws-operations.js';
+import { parseArgs, RoomArgs } from './validation.js';
 import type { GraphQLSocket, GraphQLWsHooks, GraphQLWsServer } from './ws-server.js';
 
 /**
@@ -178,6 +179,10 @@ export function createSocketLifecycle(d: SocketLifecycleDeps): SocketLifecycle {
       if (prepared.subscription) {
         const room = subscribedRoom(prepared.subscription);
         try {
+          // The resolver's own check of the room, before the room is looked up here: an id with
+          // a NUL or other control character never reaches the store (FerretDB's PostgreSQL
+          // refused it: INTERNAL_SERVER_ERROR; found by the fuzz run, issue 17).
+          if (room !== null) parseArgs(RoomArgs, { room });
           await d.services.limits.hit('subscribe', principal.id);
           const refused = room ? await d.access.refusal(principal.id, room) : null;
           if (refused) throw new AppError(ErrorCode.FORBIDDEN, `${room}: ${REVOKED[refused]}`);
