@@ -395,7 +395,6 @@ const HOT: [string, () => Promise<unknown>][] = [
   ['recountThread (reply, hide)', () => store.messages.recountThread(messageId('pub0', 9))],
   ['reactionsOf (recount, emoji limit)', () => store.reactions.of(messageId('pub0', 5))],
   ['hasReaction (reactedByMe beyond the kept users)', () => store.reactions.has(messageId('pub0', 5), '👍', 'u4')],
-  ['recountReactions (repair)', () => store.reactions.recount(messageId('pub0', 5))],
   ['react (a batch of one new reaction, summary extended)', () => store.reactions.apply(messageId('pub0', 7), [{ kind: 'add', emoji: '🎉', user: 'u6', room: 'pub0', event: joined('u6', 'pub0') }], { max: 20, now: () => new Date() })],
   [
     'react again after taking it back',

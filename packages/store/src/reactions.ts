@@ -180,18 +180,4 @@ export class ReactionRepository {
   async of(message: string): Promise<Pick<ReactionDoc, 'emoji' | 'user' | 'at'>[]> {
     return this.db.models.Reaction.find({ message, active: true }).select({ emoji: 1, user: 1, at: 1 }).lean<ReactionDoc[]>().exec();
   }
-
-  /**
-   * Recounts the message's summary from its rows and stores it; resolves with the message
-   * after it (null if there is no such message). Serialized per message on every backend (a
-   * recount that read fewer rows can never be written after one that read more).
-   */
-  async recount(message: string): Promise<MessageDoc | null> {
-    return this.db.serialized('messages', message, async () => {
-      const reactions = summarize(await this.of(message));
-      return this.db.models.Message.findOneAndUpdate({ _id: message }, { $set: { reactions } }, { returnDocument: 'after' })
-        .lean<MessageDoc>()
-        .exec();
-    });
-  }
 }
