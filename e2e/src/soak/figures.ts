@@ -1,7 +1,8 @@
 /**
- * The soak's measuring: every service process's RSS (from /proc) and V8 heap used (from its
- * /metrics: prom-client's `conversa_nodejs_heap_size_used_bytes`) sampled over the run, the
- * least-squares slope of each over a window, and percentiles.
+ * The soak's measuring: every service process's RSS (from /proc) and, from its /metrics, V8's
+ * heap used and committed and the live heap (heap used just after the newest major GC,
+ * `conversa_nodejs_heap_after_major_gc_bytes`), sampled over the run; the least-squares slope
+ * of each over a window; whether a process's memory grows (`memoryGrowth`); percentiles.
  */
 import { readFileSync } from 'node:fs';
 import type { ServiceProcess } from '../harness.js';
@@ -12,8 +13,14 @@ export interface MemorySample {
   t: number;
   /** MB (2^20 bytes). */
   rssMB: number;
-  /** MB; undefined when /metrics did not answer. */
+  /** MB; undefined when /metrics did not answer (as are the fields below). */
   heapMB?: number;
+  /** V8's committed heap (heap total), MB. */
+  heapTotalMB?: number;
+  /** Heap used just after the newest major GC (the live heap), MB; undefined before the first. */
+  liveHeapMB?: number;
+  /** When that GC ended, s since the process started: a new value is a new major GC. */
+  majorGcAt?: number;
 }
 
 export interface ProcessSeries {
@@ -50,12 +57,27 @@ export function sampleMemory(procs: ServiceProcess[], startedAt: number, everyMs
       series.map(async (s) => {
         const rss = rssMB(s.pid);
         if (rss === undefined) return;
-        let heapMB: number | undefined;
-        if (s.port !== undefined) {
-          const heap = await scrape(s.port).then((m) => sum(m, 'conversa_nodejs_heap_size_used_bytes'), () => undefined);
-          if (heap !== undefined) heapMB = heap / MB;
+        const sample: MemorySample = { t, rssMB: rss };
+        const metrics = s.port === undefined ? undefined : await scrape(s.port).catch(() => undefined);
+        if (metrics) {
+          const mb = (name: string) => {
+            const v = sum(metrics, name);
+            return v === undefined ? undefined : v / MB;
+          };
+          const fields: Partial<Record<'heapMB' | 'heapTotalMB' | 'liveHeapMB' | 'majorGcAt', number | undefined>> = {
+            heapMB: mb('conversa_nodejs_heap_size_used_bytes'),
+            heapTotalMB: mb('conversa_nodejs_heap_size_total_bytes'),
+            liveHeapMB: mb('conversa_nodejs_heap_after_major_gc_bytes'),
+            majorGcAt: sum(metrics, 'conversa_nodejs_major_gc_at_seconds'),
+          };
+          // Before the process's first major GC the gauges read 0: no live heap known yet.
+          if (!fields.majorGcAt) {
+            delete fields.liveHeapMB;
+            delete fields.majorGcAt;
+          }
+          for (const [k, v] of Object.entries(fields)) if (v !== undefined) (sample as unknown as Record<string, number>)[k] = v;
         }
-        s.samples.push({ t, rssMB: rss, ...(heapMB !== undefined ? { heapMB } : {}) });
+        s.samples.push(sample);
       }),
     );
   };
@@ -93,6 +115,71 @@ export function leastSquares(points: { x: number; y: number }[]): { slope: numbe
   if (sxx === 0) return { slope: 0, r2: 0, n };
   const slope = sxy / sxx;
   return { slope, r2: syy === 0 ? 0 : (sxy * sxy) / (sxx * syy), n };
+}
+
+/** A fit shows growth only when its slope is over the bound and the line explains the points. */
+export const GROWTH_MIN_R2 = 0.5;
+/** Fewer major GCs than this in the window and the live heap is judged from heap used instead. */
+export const MIN_MAJOR_GCS = 3;
+
+export interface SeriesFit {
+  /** MB/min */
+  slope: number;
+  r2: number;
+  n: number;
+  /** MB/min that would double the series' mean over the window in the doubling time. */
+  bound: number;
+  /** slope > bound and r2 ≥ GROWTH_MIN_R2. */
+  grows: boolean;
+}
+
+export interface MemoryGrowth {
+  /** RSS and heap used as sampled (reported; they move with V8's heap sizing, not only with what is kept). */
+  rss: SeriesFit;
+  heap: SeriesFit;
+  /** The live heap, one point per major GC in the window; null when there were fewer than MIN_MAJOR_GCS. */
+  liveHeap: SeriesFit | null;
+  /** RSS outside V8's committed heap (RSS − heap total): native memory, buffers, code. */
+  offHeap: SeriesFit | null;
+  majorGcs: number;
+  /** What the verdict rests on: the live heap (or heap used, without enough major GCs) and the off-heap RSS. */
+  grows: boolean;
+}
+
+function fit(points: { x: number; y: number }[], doublingMinutes: number): SeriesFit {
+  const f = leastSquares(points);
+  const mean = points.reduce((a, p) => a + p.y, 0) / Math.max(1, points.length);
+  const bound = mean / doublingMinutes;
+  return { slope: f.slope, r2: f.r2, n: f.n, bound, grows: f.slope > bound && f.r2 >= GROWTH_MIN_R2 };
+}
+
+/**
+ * Whether a process's memory grows, from its samples in a window (t in ms; the result per
+ * minute). V8 lets garbage pile up to its next major GC and sizes the heap it commits from what
+ * each major GC leaves, so heap used and RSS sampled at random moments rise for many minutes
+ * in a process that keeps nothing (the search indexer at a few events a second: one saw-tooth
+ * is longer than the soak). What a leak makes grow is what survives a major GC, and memory
+ * outside the V8 heap; those are judged. A slope is growth only when it is over the bound
+ * (doubling in `doublingHours`) and the line fits (R² ≥ GROWTH_MIN_R2): a slope the points do
+ * not support is noise.
+ */
+export function memoryGrowth(samples: MemorySample[], doublingHours: number): MemoryGrowth {
+  const minutes = doublingHours * 60;
+  const at = (x: MemorySample) => x.t / 60_000;
+  const rss = fit(samples.map((x) => ({ x: at(x), y: x.rssMB })), minutes);
+  const heap = fit(samples.filter((x) => x.heapMB !== undefined).map((x) => ({ x: at(x), y: x.heapMB! })), minutes);
+  // One point per major GC: the first sample that shows it.
+  const gcs: { x: number; y: number }[] = [];
+  let last: number | undefined;
+  for (const x of samples) {
+    if (x.majorGcAt === undefined || x.liveHeapMB === undefined || x.majorGcAt === last) continue;
+    if (last !== undefined) gcs.push({ x: at(x), y: x.liveHeapMB });
+    last = x.majorGcAt;
+  }
+  const liveHeap = gcs.length >= MIN_MAJOR_GCS ? fit(gcs, minutes) : null;
+  const off = samples.filter((x) => x.heapTotalMB !== undefined).map((x) => ({ x: at(x), y: x.rssMB - x.heapTotalMB! }));
+  const offHeap = off.length >= 3 ? fit(off, minutes) : null;
+  return { rss, heap, liveHeap, offHeap, majorGcs: gcs.length, grows: (liveHeap ?? heap).grows || (offHeap ?? rss).grows };
 }
 
 /** The p-th percentile (0..100) by nearest rank; NaN for no values. */

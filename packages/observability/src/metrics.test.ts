@@ -1,4 +1,6 @@
 import { createServer, type Server } from 'node:http';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMetrics, handleMetrics } from './metrics.js';
 import { createProbeServer, listen, closeServer } from './probes.js';
@@ -34,6 +36,27 @@ describe('createMetrics', () => {
     a.counter('x_total', 'X.').inc();
     b.counter('x_total', 'X.');
     expect((await b.render()).body).toContain('conversa_x_total{service="b"} 0');
+  });
+});
+
+describe('memory after the newest major GC', () => {
+  it('is the live heap and the RSS a full collection left, from the GC observer', async () => {
+    const m = createMetrics('mem');
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const value = async (name: string) => {
+      const line = (await m.render()).body.split('\n').find((l) => l.startsWith(`${name}{`));
+      return line === undefined ? undefined : Number(line.split(' ').pop());
+    };
+    const before = await value('conversa_nodejs_major_gc_at_seconds');
+    gc();
+    // The observer runs after the collection, on a later turn of the event loop.
+    await expect.poll(() => value('conversa_nodejs_major_gc_at_seconds'), { timeout: 5_000 }).not.toBe(before);
+    const live = (await value('conversa_nodejs_heap_after_major_gc_bytes'))!;
+    const rss = (await value('conversa_process_rss_after_major_gc_bytes'))!;
+    expect(live).toBeGreaterThan(1e6);
+    expect(live).toBeLessThan(rss);
+    expect(await value('conversa_nodejs_major_gc_at_seconds')).toBeLessThanOrEqual(performance.now() / 1_000);
   });
 });
 

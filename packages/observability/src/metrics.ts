@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { PerformanceObserver, constants as perfConstants } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** Label values of one series. */
@@ -30,8 +31,8 @@ export const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.
 
 /**
  * A service's Prometheus metrics: a registry of its own (no global state, so tests can build
- * several services in one process), Node's default process metrics, and every series prefixed
- * with `conversa_`.
+ * several services in one process), Node's default process metrics plus memory after the newest
+ * major GC (the live heap), and every series prefixed with `conversa_`.
  */
 export interface Metrics {
   counter<L extends string = never>(name: string, help: string, labelNames?: readonly L[]): CounterMetric<L>;
@@ -55,10 +56,62 @@ export interface Metrics {
 
 const PREFIX = 'conversa_';
 
+/** The process's memory as the newest major (mark-sweep-compact) GC left it; one observer per process. */
+interface AfterMajorGc {
+  /** Heap used just after it: the live heap, what a leak makes grow (heap used between GCs is mostly garbage). */
+  heapUsedBytes: number;
+  rssBytes: number;
+  /** performance.now() of its end. */
+  at: number;
+}
+let afterMajorGc: AfterMajorGc | undefined;
+let gcObserver: PerformanceObserver | undefined;
+
+function observeMajorGcs(): void {
+  if (gcObserver) return;
+  gcObserver = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      const kind = (e as { detail?: { kind?: number } }).detail?.kind;
+      if (kind !== perfConstants.NODE_PERFORMANCE_GC_MAJOR) continue;
+      // Read when the observer runs (soon after the GC): what was allocated in between is counted.
+      const m = process.memoryUsage();
+      afterMajorGc = { heapUsedBytes: m.heapUsed, rssBytes: m.rss, at: e.startTime + e.duration };
+    }
+  });
+  gcObserver.observe({ entryTypes: ['gc'] });
+}
+
+/**
+ * Memory as the newest major GC left it: the live heap and the RSS at that moment. Heap used and
+ * RSS sampled at random times move with V8's heap sizing (garbage piles up to the next major GC,
+ * over minutes when a process allocates slowly), so a leak is read from these, not from samples
+ * taken at random moments.
+ */
+function registerAfterMajorGc(registry: Registry): void {
+  observeMajorGcs();
+  const gauge = (name: string, help: string, read: (a: AfterMajorGc) => number) => {
+    const g: Gauge = new Gauge({
+      name: PREFIX + name,
+      help,
+      registers: [registry],
+      collect() {
+        if (afterMajorGc) g.set(read(afterMajorGc));
+        else g.reset();
+      },
+    });
+  };
+  gauge('nodejs_heap_after_major_gc_bytes', 'V8 heap used just after the newest major (mark-sweep-compact) GC: the live heap.', (a) => a.heapUsedBytes);
+  gauge('process_rss_after_major_gc_bytes', 'Resident set size just after the newest major GC.', (a) => a.rssBytes);
+  gauge('nodejs_major_gc_at_seconds', 'When the newest major GC ended (performance.now(), seconds since the process started).', (a) => a.at / 1_000);
+}
+
 export function createMetrics(service: string, opts: { processMetrics?: boolean } = {}): Metrics {
   const registry = new Registry();
   registry.setDefaultLabels({ service });
-  if (opts.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: PREFIX });
+  if (opts.processMetrics ?? true) {
+    collectDefaultMetrics({ register: registry, prefix: PREFIX });
+    registerAfterMajorGc(registry);
+  }
   return {
     counter(name, help, labelNames = []) {
       const c = new Counter({ name: PREFIX + name, help, labelNames: [...labelNames], registers: [registry] });

@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { MIN_MAJOR_GCS, memoryGrowth, type MemorySample } from './figures.js';
+
+/** 20 minutes sampled every 10 s: `f(minute, i)` gives the sample's fields. */
+function series(f: (min: number, i: number) => Omit<MemorySample, 't'>): MemorySample[] {
+  return Array.from({ length: 121 }, (_, i) => ({ t: i * 10_000, ...f(i / 6, i) }));
+}
+/** A major GC every `every` minutes: its end time (s) as the gauge shows it. */
+const gcAt = (min: number, every: number) => Math.floor(min / every) * every * 60 + 1;
+
+describe('memoryGrowth', () => {
+  it('calls a V8 saw-tooth with a flat live heap no growth, though RSS and heap used rise', () => {
+    // Garbage piles up for 20 minutes (one GC at the start); V8 commits more heap; what survives stays at 33 MB.
+    const samples = series((min, i) => ({
+      rssMB: 100 + 1.5 * min + (i % 3),
+      heapMB: 35 + 0.8 * min + (i % 5),
+      heapTotalMB: 45 + 1.5 * min,
+      liveHeapMB: 33 + (i % 2) * 0.3,
+      majorGcAt: gcAt(min, 4),
+    }));
+    const g = memoryGrowth(samples, 24);
+    expect(g.rss.grows).toBe(true);
+    expect(g.majorGcs).toBeGreaterThanOrEqual(MIN_MAJOR_GCS);
+    expect(g.liveHeap!.grows).toBe(false);
+    expect(g.offHeap!.grows).toBe(false);
+    expect(g.grows).toBe(false);
+  });
+
+  it('calls a live heap that rises from one major GC to the next growth', () => {
+    const samples = series((min) => ({ rssMB: 120, heapMB: 50, heapTotalMB: 70, liveHeapMB: 30 + 0.5 * Math.floor(min / 2) * 2, majorGcAt: gcAt(min, 2) }));
+    const g = memoryGrowth(samples, 24);
+    expect(g.liveHeap!.grows).toBe(true);
+    expect(g.grows).toBe(true);
+  });
+
+  it('calls RSS that rises outside the V8 heap growth (native memory, buffers)', () => {
+    const samples = series((min, i) => ({ rssMB: 100 + 0.6 * min + (i % 2), heapMB: 40, heapTotalMB: 60, liveHeapMB: 30, majorGcAt: gcAt(min, 2) }));
+    const g = memoryGrowth(samples, 24);
+    expect(g.offHeap!.grows).toBe(true);
+    expect(g.grows).toBe(true);
+  });
+
+  it('does not call a slope over the bound that the points do not support growth (R² low)', () => {
+    // Alternating ±10 MB around a flat line with one high sample late: slope over the bound, no line.
+    const samples = series((_min, i) => ({ rssMB: 100 + (i % 2 ? 10 : -10) + (i === 110 ? 40 : 0) }));
+    const g = memoryGrowth(samples, 24);
+    expect(g.rss.slope).toBeGreaterThan(g.rss.bound);
+    expect(g.rss.r2).toBeLessThan(0.5);
+    expect(g.grows).toBe(false);
+  });
+
+  it('judges heap used when the window holds fewer than MIN_MAJOR_GCS major GCs', () => {
+    const samples = series((min) => ({ rssMB: 100, heapMB: 30 + 2 * min, heapTotalMB: 60, liveHeapMB: 28, majorGcAt: 5 }));
+    const g = memoryGrowth(samples, 24);
+    expect(g.liveHeap).toBeNull();
+    expect(g.heap.grows).toBe(true);
+    expect(g.grows).toBe(true);
+  });
+});
