@@ -420,6 +420,11 @@ function hostileDocument(pools: Pools, generated: fc.Arbitrary<GqlCase>): fc.Arb
       'subscription($s: Boolean!) { messageAdded(room: "x") @skip(if: $s) { id } }',
       'subscription { a: messageAdded(room: "x") { id } b: typing(room: "x") { room } }',
     ), fc.constant({ s: true })),
+    // Validation covers the whole document, not only the operation chosen (Apollo answered 500).
+    doc('query beside a subscription with @skip', fc.constantFrom(
+      'query Q { me { id } } subscription S($s: Boolean!) { messageAdded(room: "x") @skip(if: $s) { id } }',
+      'query Q { me { id } } subscription S { ...F } fragment F on Subscription { messageAdded(room: "x") @include(if: true) { id } }',
+    ), fc.constant({ s: true })).map((c) => ({ ...c, operationName: 'Q' })),
     doc('query not a string', anyValue(pools)),
     doc('variables not an object', fc.constant('query($r: ID!) { room(id: $r) { id } }'), fc.oneof(fc.string(), fc.array(fc.jsonValue()), fc.integer(), fc.constant('{"r":"x"}'))),
   );

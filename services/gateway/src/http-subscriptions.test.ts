@@ -67,6 +67,13 @@ describe('subscriptions over HTTP, through the gateway\'s HTTP handler (a real s
     const r = await fetch(`${url}?${q.toString()}`, { headers: { 'apollo-require-preflight': 'true' } });
     expect(r.status).toBe(400);
   });
+  it('refuses a query beside a subscription with @skip at its top level with 400, as the WebSocket path does (Apollo answered 500)', async () => {
+    const r = await post({ query: 'query Q { ok } subscription S($s: Boolean!) { ... on Subscription { ticks(room: "r") @skip(if: $s) } }', operationName: 'Q' });
+    expect(r).toEqual({
+      status: 400,
+      json: { errors: [{ message: 'Subscription "S" must not use `@skip` or `@include` directives in the top level selection.', extensions: { code: 'BAD_USER_INPUT', reason: 'GRAPHQL_VALIDATION_FAILED' } }] },
+    });
+  });
   it('picks the operation by operationName: a query beside a subscription still runs', async () => {
     const r = await post({ query: 'query Q { ok } subscription S { ticks(room: "r") }', operationName: 'Q' });
     expect(r).toEqual({ status: 200, json: { data: { ok: true } } });

@@ -1,5 +1,6 @@
 import { HeaderMap, type ApolloServerPlugin } from '@apollo/server';
 import { getOperationAST, GraphQLError, OperationTypeNode, parse } from 'graphql';
+import { rootDirectiveError } from './subscription-document.js';
 
 /** What a subscription sent over HTTP is told. */
 export const SUBSCRIPTION_OVER_HTTP =
@@ -27,19 +28,38 @@ export function refuseSubscriptionsOverHttp<C extends object>(): ApolloServerPlu
   };
 }
 
+/** Why http.ts answers a request 400 before Apollo sees it: Apollo would answer it with a 500. */
+export interface HttpRefusal {
+  message: string;
+  /** Public code BAD_USER_INPUT; the reason says which. */
+  reason: 'BAD_REQUEST' | 'GRAPHQL_VALIDATION_FAILED';
+}
+
 /**
- * True when the request's operation is a subscription: checked in http.ts before Apollo runs,
- * because Apollo validates with graphql-js' own SingleFieldSubscriptionsRule, which throws on a
- * subscription with `@skip`/`@include` on its root field (Apollo answers that 500) before any
- * plugin could refuse it. Only documents that contain the word are parsed; one that does not
- * parse is left to Apollo, which reports it.
+ * Checked in http.ts before Apollo runs, because Apollo validates with graphql-js' own
+ * SingleFieldSubscriptionsRule, which throws on a subscription with `@skip`/`@include` on its
+ * root field (Apollo answers that 500) before any plugin could refuse it:
+ * - the selected operation is a subscription: SUBSCRIPTION_OVER_HTTP (BAD_REQUEST);
+ * - another operation of the document is such a subscription (validation covers the whole
+ *   document, found by the fuzz run): the WebSocket path's validation message.
+ * Only documents that contain the word are parsed; one that does not parse is left to Apollo,
+ * which reports it.
  */
-export function isSubscriptionRequest(query: unknown, operationName: unknown, maxTokens: number): boolean {
-  if (typeof query !== 'string' || !query.includes('subscription')) return false;
+export function refusalOverHttp(query: unknown, operationName: unknown, maxTokens: number): HttpRefusal | null {
+  if (typeof query !== 'string' || !query.includes('subscription')) return null;
+  let document;
   try {
-    const op = getOperationAST(parse(query, { maxTokens }), typeof operationName === 'string' ? operationName : undefined);
-    return op?.operation === OperationTypeNode.SUBSCRIPTION;
+    document = parse(query, { maxTokens });
   } catch {
-    return false;
+    return null;
   }
+  const op = getOperationAST(document, typeof operationName === 'string' ? operationName : undefined);
+  if (op?.operation === OperationTypeNode.SUBSCRIPTION) return { message: SUBSCRIPTION_OVER_HTTP, reason: 'BAD_REQUEST' };
+  const invalid = rootDirectiveError(document);
+  return invalid === null ? null : { message: invalid, reason: 'GRAPHQL_VALIDATION_FAILED' };
+}
+
+/** True when the request's selected operation is a subscription (see refusalOverHttp). */
+export function isSubscriptionRequest(query: unknown, operationName: unknown, maxTokens: number): boolean {
+  return refusalOverHttp(query, operationName, maxTokens)?.reason === 'BAD_REQUEST';
 }

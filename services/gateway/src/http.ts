@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HeaderMap, type ApolloServer } from '@apollo/server';
 import type { GatewayContext } from './context.js';
-import { isSubscriptionRequest, SUBSCRIPTION_OVER_HTTP } from './http-subscriptions.js';
+import { refusalOverHttp } from './http-subscriptions.js';
 
 /** Largest request body accepted, bytes (1 MiB). */
 export const MAX_BODY_BYTES = 1_048_576;
@@ -66,10 +66,10 @@ function discardRest(req: IncomingMessage): void {
   req.resume();
 }
 
-function sendJsonError(res: ServerResponse, status: number, message: string, code = 'BAD_USER_INPUT'): void {
+function sendJsonError(res: ServerResponse, status: number, message: string, code = 'BAD_USER_INPUT', reason?: string): void {
   res
     .writeHead(status, { 'content-type': 'application/json; charset=utf-8' })
-    .end(JSON.stringify({ errors: [{ message, extensions: { code } }] }));
+    .end(JSON.stringify({ errors: [{ message, extensions: { code, ...(reason ? { reason } : {}) } }] }));
   if (status === 413) discardRest(res.req);
 }
 
@@ -115,8 +115,9 @@ export async function handleGraphQLHttp(
   const fields = typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : undefined;
   const query = req.method === 'GET' ? url.searchParams.get('query') : fields?.query;
   const operationName = req.method === 'GET' ? url.searchParams.get('operationName') : fields?.operationName;
-  if (isSubscriptionRequest(query, operationName, opts.maxTokens)) {
-    sendJsonError(res, 400, SUBSCRIPTION_OVER_HTTP);
+  const refusal = refusalOverHttp(query, operationName, opts.maxTokens);
+  if (refusal) {
+    sendJsonError(res, 400, refusal.message, 'BAD_USER_INPUT', refusal.reason === 'BAD_REQUEST' ? undefined : refusal.reason);
     return;
   }
   const result = await apollo.executeHTTPGraphQLRequest({

@@ -361,6 +361,24 @@ function rootDirectiveNodes(operation: OperationDefinitionNode, fragmentOf: Frag
   return found;
 }
 
+function rootDirectiveMessage(operation: OperationDefinitionNode): string {
+  const what = operation.name ? `Subscription "${operation.name.value}"` : 'Anonymous Subscription';
+  return `${what} must not use \`@skip\` or \`@include\` directives in the top level selection.`;
+}
+
+/**
+ * What {@link SafeSingleFieldSubscriptionsRule} says of a document's subscriptions with
+ * `@skip`/`@include` at their top level, without a schema (null when none has): for a path that
+ * cannot replace graphql-js' rule (Apollo validates with it and answers its throw with a 500).
+ */
+export function rootDirectiveError(document: DocumentNode): string | null {
+  const fragments = new Map(document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((d) => [d.name.value, d]));
+  for (const d of document.definitions) {
+    if (d.kind === Kind.OPERATION_DEFINITION && d.operation === OperationTypeNode.SUBSCRIPTION && rootDirectiveNodes(d, (n) => fragments.get(n)).length > 0) return rootDirectiveMessage(d);
+  }
+  return null;
+}
+
 /**
  * graphql-js 16's SingleFieldSubscriptionsRule, made safe: `@skip`/`@include` on the top
  * level of a subscription are refused with a clear error (as the GraphQL spec draft's
@@ -375,8 +393,7 @@ export const SafeSingleFieldSubscriptionsRule: ValidationRule = (context: Valida
       if (node.operation !== OperationTypeNode.SUBSCRIPTION) return;
       const nodes = rootDirectiveNodes(node, (name) => context.getFragment(name) ?? undefined);
       if (nodes.length > 0) {
-        const what = node.name ? `Subscription "${node.name.value}"` : 'Anonymous Subscription';
-        context.reportError(new GraphQLError(`${what} must not use \`@skip\` or \`@include\` directives in the top level selection.`, { nodes }));
+        context.reportError(new GraphQLError(rootDirectiveMessage(node), { nodes }));
         return;
       }
       inner.OperationDefinition?.(node);
