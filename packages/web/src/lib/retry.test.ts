@@ -26,9 +26,12 @@ function script(errors: Error[]) {
 describe('retryRateLimited', () => {
   it('also waits out a saturated write path and an unknown outcome, repeating the same send', async () => {
     const waits: number[] = [];
-    const answer = (code: string, retryAfter: number) => toApiError([{ message: code, extensions: { code, retryAfter } }]);
+    const answer = (code: string, retryAfter: number) =>
+      toApiError([{ message: code, extensions: { code, retryAfter } }]);
     const s = script([answer('UNAVAILABLE', 3), answer('OUTCOME_UNKNOWN', 1)]);
-    expect(await retryRateLimited(s.attempt, { sleep: (ms) => (waits.push(ms), Promise.resolve()) })).toBe('ok');
+    expect(
+      await retryRateLimited(s.attempt, { sleep: (ms) => (waits.push(ms), Promise.resolve()) }),
+    ).toBe('ok');
     expect(waits).toEqual([3_000, 1_000]);
   });
 
