@@ -17,6 +17,8 @@ export interface MemorySample {
   heapMB?: number;
   /** V8's committed heap (heap total), MB. */
   heapTotalMB?: number;
+  /** Of it, the pages resident (touched), MB: RSS − this is the memory outside the V8 heap. */
+  heapPhysicalMB?: number;
   /** Heap used just after the newest major GC (the live heap), MB; undefined before the first. */
   liveHeapMB?: number;
   /** When that GC ended, s since the process started: a new value is a new major GC. */
@@ -64,9 +66,10 @@ export function sampleMemory(procs: ServiceProcess[], startedAt: number, everyMs
             const v = sum(metrics, name);
             return v === undefined ? undefined : v / MB;
           };
-          const fields: Partial<Record<'heapMB' | 'heapTotalMB' | 'liveHeapMB' | 'majorGcAt', number | undefined>> = {
+          const fields: Partial<Record<'heapMB' | 'heapTotalMB' | 'heapPhysicalMB' | 'liveHeapMB' | 'majorGcAt', number | undefined>> = {
             heapMB: mb('conversa_nodejs_heap_size_used_bytes'),
             heapTotalMB: mb('conversa_nodejs_heap_size_total_bytes'),
+            heapPhysicalMB: mb('conversa_nodejs_heap_physical_bytes'),
             liveHeapMB: mb('conversa_nodejs_heap_after_major_gc_bytes'),
             majorGcAt: sum(metrics, 'conversa_nodejs_major_gc_at_seconds'),
           };
@@ -139,7 +142,11 @@ export interface MemoryGrowth {
   heap: SeriesFit;
   /** The live heap, one point per major GC in the window; null when there were fewer than MIN_MAJOR_GCS. */
   liveHeap: SeriesFit | null;
-  /** RSS outside V8's committed heap (RSS − heap total): native memory, buffers, code. */
+  /**
+   * RSS outside the V8 heap (RSS − the heap's resident pages; RSS − heap total where the
+   * resident size was not sampled, which dips whenever V8 commits pages it has not touched yet):
+   * native memory, buffers, the binary.
+   */
   offHeap: SeriesFit | null;
   majorGcs: number;
   /** What the verdict rests on: the live heap (or heap used, without enough major GCs) and the off-heap RSS. */
@@ -177,7 +184,10 @@ export function memoryGrowth(samples: MemorySample[], doublingHours: number): Me
     last = x.majorGcAt;
   }
   const liveHeap = gcs.length >= MIN_MAJOR_GCS ? fit(gcs, minutes) : null;
-  const off = samples.filter((x) => x.heapTotalMB !== undefined).map((x) => ({ x: at(x), y: x.rssMB - x.heapTotalMB! }));
+  const off = samples
+    .map((x) => ({ x: at(x), heap: x.heapPhysicalMB ?? x.heapTotalMB, rss: x.rssMB }))
+    .filter((p) => p.heap !== undefined)
+    .map((p) => ({ x: p.x, y: p.rss - p.heap! }));
   const offHeap = off.length >= 3 ? fit(off, minutes) : null;
   return { rss, heap, liveHeap, offHeap, majorGcs: gcs.length, grows: (liveHeap ?? heap).grows || (offHeap ?? rss).grows };
 }

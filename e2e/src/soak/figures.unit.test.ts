@@ -40,6 +40,14 @@ describe('memoryGrowth', () => {
     expect(g.grows).toBe(true);
   });
 
+  it('takes off the heap pages RSS has caught up with: V8 touching pages it had committed is not growth', () => {
+    // Committed stays at 90 MB; its resident part rises 70 → 90 MB and RSS with it.
+    const samples = series((min) => ({ rssMB: 130 + min, heapMB: 40, heapTotalMB: 90, heapPhysicalMB: 70 + min, liveHeapMB: 30, majorGcAt: gcAt(min, 2) }));
+    const g = memoryGrowth(samples, 24);
+    expect(g.offHeap!.slope).toBeCloseTo(0, 6);
+    expect(g.grows).toBe(false);
+  });
+
   it('does not call a slope over the bound that the points do not support growth (R² low)', () => {
     // Alternating ±10 MB around a flat line with one high sample late: slope over the bound, no line.
     const samples = series((_min, i) => ({ rssMB: 100 + (i % 2 ? 10 : -10) + (i === 110 ? 40 : 0) }));

@@ -57,6 +57,9 @@ describe('memory after the newest major GC', () => {
     expect(live).toBeGreaterThan(1e6);
     expect(live).toBeLessThan(rss);
     expect(await value('conversa_nodejs_major_gc_at_seconds')).toBeLessThanOrEqual(performance.now() / 1_000);
+    const physical = (await value('conversa_nodejs_heap_physical_bytes'))!;
+    expect(physical).toBeGreaterThan(live);
+    expect(physical).toBeLessThanOrEqual((await value('conversa_nodejs_heap_size_total_bytes'))! * 1.01);
   });
 });
 

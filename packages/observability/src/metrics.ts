@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PerformanceObserver, constants as perfConstants } from 'node:perf_hooks';
+import { getHeapStatistics } from 'node:v8';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** Label values of one series. */
@@ -102,6 +103,15 @@ function registerAfterMajorGc(registry: Registry): void {
   };
   gauge('nodejs_heap_after_major_gc_bytes', 'V8 heap used just after the newest major (mark-sweep-compact) GC: the live heap.', (a) => a.heapUsedBytes);
   gauge('process_rss_after_major_gc_bytes', 'Resident set size just after the newest major GC.', (a) => a.rssBytes);
+  // Committed heap pages are resident only once touched: RSS − this is what lives outside the heap.
+  new Gauge({
+    name: PREFIX + 'nodejs_heap_physical_bytes',
+    help: 'V8 heap memory backed by physical pages (of the committed heap total): RSS minus this is memory outside the V8 heap.',
+    registers: [registry],
+    collect() {
+      this.set(getHeapStatistics().total_physical_size);
+    },
+  });
   gauge('nodejs_major_gc_at_seconds', 'When the newest major GC ended (performance.now(), seconds since the process started).', (a) => a.at / 1_000);
 }
 
