@@ -19,7 +19,7 @@ import { KafkaAdapter } from '@conversa/kafka';
 import { pino } from 'pino';
 import { startSystem } from '../../../e2e/src/harness.js';
 import { scrape, sum } from '../../../e2e/src/metrics-text.js';
-import { leastSquares } from '../../../e2e/src/soak/figures.js';
+import { leastSquares, majorGcPoints } from '../../../e2e/src/soak/figures.js';
 import { num, report, type Row } from '../lib/report.js';
 import { INFRA_ENV, rss } from '../lib/system.js';
 import { until } from '../lib/workers.js';
@@ -55,7 +55,7 @@ async function sample(): Promise<Sample> {
     indexed: sum(m, 'conversa_search_events_indexed_total') ?? 0,
     rssMB: rss(search.child.pid!) / MB,
     heapTotalMB: (sum(m, 'conversa_nodejs_heap_size_total_bytes') ?? 0) / MB,
-    heapResidentMB: (sum(m, 'conversa_nodejs_heap_physical_bytes') ?? sum(m, 'conversa_nodejs_heap_size_total_bytes') ?? 0) / MB,
+    heapResidentMB: (sum(m, 'conversa_nodejs_heap_physical_bytes') ?? 0) / MB,
     ...(gcAt ? { liveHeapMB: (sum(m, 'conversa_nodejs_heap_after_major_gc_bytes') ?? 0) / MB, majorGcAt: gcAt } : {}),
   };
 }
@@ -110,15 +110,8 @@ try {
   const fifths = Array.from({ length: 5 }, (_, k) => samples.filter((s) => s.indexed > (k * EVENTS) / 5 && s.indexed <= ((k + 1) * EVENTS) / 5));
   const mean = (xs: number[]) => (xs.length ? xs.reduce((a, x) => a + x, 0) / xs.length : Number.NaN);
   const r1 = (x: number) => +x.toFixed(1);
-  // Live heap: one point per major GC of the run (the first sample that shows it; the one the
-  // first sample shows was at start-up), at the events indexed then.
-  const gcs: { x: number; y: number }[] = [];
-  let lastGc = samples[0]?.majorGcAt;
-  for (const s of samples) {
-    if (s.majorGcAt === undefined || s.majorGcAt === lastGc) continue;
-    lastGc = s.majorGcAt;
-    gcs.push({ x: s.indexed / 10_000, y: s.liveHeapMB! });
-  }
+  // Live heap: one point per major GC of the run, at the events indexed then.
+  const gcs = majorGcPoints(samples, (s) => s.indexed / 10_000);
   const liveOf = (from: number, to: number) => gcs.filter((g) => g.x * 10_000 > from && g.x * 10_000 <= to).map((g) => g.y);
   const rows: Row[] = fifths.map((f, k) => ({
     events: `${((k * EVENTS) / 5).toLocaleString('en')}–${(((k + 1) * EVENTS) / 5).toLocaleString('en')}`,

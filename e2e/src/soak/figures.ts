@@ -17,7 +17,7 @@ export interface MemorySample {
   heapMB?: number;
   /** V8's committed heap (heap total), MB. */
   heapTotalMB?: number;
-  /** Of it, the pages resident (touched), MB: RSS − this is the memory outside the V8 heap. */
+  /** Of it, the pages resident (touched), MB: RSS − this is the memory outside the V8 heap (RSS − heap total is not: V8 commits pages before it touches them). */
   heapPhysicalMB?: number;
   /** Heap used just after the newest major GC (the live heap), MB; undefined before the first. */
   liveHeapMB?: number;
@@ -62,23 +62,22 @@ export function sampleMemory(procs: ServiceProcess[], startedAt: number, everyMs
         const sample: MemorySample = { t, rssMB: rss };
         const metrics = s.port === undefined ? undefined : await scrape(s.port).catch(() => undefined);
         if (metrics) {
+          const put = (k: 'heapMB' | 'heapTotalMB' | 'heapPhysicalMB' | 'liveHeapMB' | 'majorGcAt', v: number | undefined) => {
+            if (v !== undefined) sample[k] = v;
+          };
           const mb = (name: string) => {
             const v = sum(metrics, name);
             return v === undefined ? undefined : v / MB;
           };
-          const fields: Partial<Record<'heapMB' | 'heapTotalMB' | 'heapPhysicalMB' | 'liveHeapMB' | 'majorGcAt', number | undefined>> = {
-            heapMB: mb('conversa_nodejs_heap_size_used_bytes'),
-            heapTotalMB: mb('conversa_nodejs_heap_size_total_bytes'),
-            heapPhysicalMB: mb('conversa_nodejs_heap_physical_bytes'),
-            liveHeapMB: mb('conversa_nodejs_heap_after_major_gc_bytes'),
-            majorGcAt: sum(metrics, 'conversa_nodejs_major_gc_at_seconds'),
-          };
+          put('heapMB', mb('conversa_nodejs_heap_size_used_bytes'));
+          put('heapTotalMB', mb('conversa_nodejs_heap_size_total_bytes'));
+          put('heapPhysicalMB', mb('conversa_nodejs_heap_physical_bytes'));
           // Before the process's first major GC the gauges read 0: no live heap known yet.
-          if (!fields.majorGcAt) {
-            delete fields.liveHeapMB;
-            delete fields.majorGcAt;
+          const gcAt = sum(metrics, 'conversa_nodejs_major_gc_at_seconds');
+          if (gcAt) {
+            put('majorGcAt', gcAt);
+            put('liveHeapMB', mb('conversa_nodejs_heap_after_major_gc_bytes'));
           }
-          for (const [k, v] of Object.entries(fields)) if (v !== undefined) (sample as unknown as Record<string, number>)[k] = v;
         }
         s.samples.push(sample);
       }),
@@ -142,11 +141,7 @@ export interface MemoryGrowth {
   heap: SeriesFit;
   /** The live heap, one point per major GC in the window; null when there were fewer than MIN_MAJOR_GCS. */
   liveHeap: SeriesFit | null;
-  /**
-   * RSS outside the V8 heap (RSS − the heap's resident pages; RSS − heap total where the
-   * resident size was not sampled, which dips whenever V8 commits pages it has not touched yet):
-   * native memory, buffers, the binary.
-   */
+  /** RSS outside the V8 heap (RSS − the heap's resident pages): native memory, buffers, the binary. */
   offHeap: SeriesFit | null;
   majorGcs: number;
   /** What the verdict rests on: the live heap (or heap used, without enough major GCs) and the off-heap RSS. */
@@ -158,6 +153,22 @@ function fit(points: { x: number; y: number }[], doublingMinutes: number): Serie
   const mean = points.reduce((a, p) => a + p.y, 0) / Math.max(1, points.length);
   const bound = mean / doublingMinutes;
   return { slope: f.slope, r2: f.r2, n: f.n, bound, grows: f.slope > bound && f.r2 >= GROWTH_MIN_R2 };
+}
+
+/**
+ * The live heap at each major GC that happened during `samples` (one point per new
+ * `majorGcAt`, at the first sample that shows it, x by `xOf`); the GC the first sample shows
+ * happened before them and is left out.
+ */
+export function majorGcPoints<S extends Pick<MemorySample, 'majorGcAt' | 'liveHeapMB'>>(samples: readonly S[], xOf: (s: S) => number): { x: number; y: number }[] {
+  const points: { x: number; y: number }[] = [];
+  let last = samples[0]?.majorGcAt;
+  for (const s of samples) {
+    if (s.majorGcAt === undefined || s.liveHeapMB === undefined || s.majorGcAt === last) continue;
+    last = s.majorGcAt;
+    points.push({ x: xOf(s), y: s.liveHeapMB });
+  }
+  return points;
 }
 
 /**
@@ -175,19 +186,9 @@ export function memoryGrowth(samples: MemorySample[], doublingHours: number): Me
   const at = (x: MemorySample) => x.t / 60_000;
   const rss = fit(samples.map((x) => ({ x: at(x), y: x.rssMB })), minutes);
   const heap = fit(samples.filter((x) => x.heapMB !== undefined).map((x) => ({ x: at(x), y: x.heapMB! })), minutes);
-  // One point per major GC: the first sample that shows it.
-  const gcs: { x: number; y: number }[] = [];
-  let last: number | undefined;
-  for (const x of samples) {
-    if (x.majorGcAt === undefined || x.liveHeapMB === undefined || x.majorGcAt === last) continue;
-    if (last !== undefined) gcs.push({ x: at(x), y: x.liveHeapMB });
-    last = x.majorGcAt;
-  }
+  const gcs = majorGcPoints(samples, at);
   const liveHeap = gcs.length >= MIN_MAJOR_GCS ? fit(gcs, minutes) : null;
-  const off = samples
-    .map((x) => ({ x: at(x), heap: x.heapPhysicalMB ?? x.heapTotalMB, rss: x.rssMB }))
-    .filter((p) => p.heap !== undefined)
-    .map((p) => ({ x: p.x, y: p.rss - p.heap! }));
+  const off = samples.filter((x) => x.heapPhysicalMB !== undefined).map((x) => ({ x: at(x), y: x.rssMB - x.heapPhysicalMB! }));
   const offHeap = off.length >= 3 ? fit(off, minutes) : null;
   return { rss, heap, liveHeap, offHeap, majorGcs: gcs.length, grows: (liveHeap ?? heap).grows || (offHeap ?? rss).grows };
 }

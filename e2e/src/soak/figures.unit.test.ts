@@ -15,6 +15,7 @@ describe('memoryGrowth', () => {
       rssMB: 100 + 1.5 * min + (i % 3),
       heapMB: 35 + 0.8 * min + (i % 5),
       heapTotalMB: 45 + 1.5 * min,
+      heapPhysicalMB: 44 + 1.5 * min,
       liveHeapMB: 33 + (i % 2) * 0.3,
       majorGcAt: gcAt(min, 4),
     }));
@@ -34,7 +35,7 @@ describe('memoryGrowth', () => {
   });
 
   it('calls RSS that rises outside the V8 heap growth (native memory, buffers)', () => {
-    const samples = series((min, i) => ({ rssMB: 100 + 0.6 * min + (i % 2), heapMB: 40, heapTotalMB: 60, liveHeapMB: 30, majorGcAt: gcAt(min, 2) }));
+    const samples = series((min, i) => ({ rssMB: 100 + 0.6 * min + (i % 2), heapMB: 40, heapTotalMB: 60, heapPhysicalMB: 58, liveHeapMB: 30, majorGcAt: gcAt(min, 2) }));
     const g = memoryGrowth(samples, 24);
     expect(g.offHeap!.grows).toBe(true);
     expect(g.grows).toBe(true);

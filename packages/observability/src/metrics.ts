@@ -61,7 +61,6 @@ const PREFIX = 'conversa_';
 interface AfterMajorGc {
   /** Heap used just after it: the live heap, what a leak makes grow (heap used between GCs is mostly garbage). */
   heapUsedBytes: number;
-  rssBytes: number;
   /** performance.now() of its end. */
   at: number;
 }
@@ -75,18 +74,17 @@ function observeMajorGcs(): void {
       const kind = (e as { detail?: { kind?: number } }).detail?.kind;
       if (kind !== perfConstants.NODE_PERFORMANCE_GC_MAJOR) continue;
       // Read when the observer runs (soon after the GC): what was allocated in between is counted.
-      const m = process.memoryUsage();
-      afterMajorGc = { heapUsedBytes: m.heapUsed, rssBytes: m.rss, at: e.startTime + e.duration };
+      afterMajorGc = { heapUsedBytes: process.memoryUsage().heapUsed, at: e.startTime + e.duration };
     }
   });
   gcObserver.observe({ entryTypes: ['gc'] });
 }
 
 /**
- * Memory as the newest major GC left it: the live heap and the RSS at that moment. Heap used and
- * RSS sampled at random times move with V8's heap sizing (garbage piles up to the next major GC,
- * over minutes when a process allocates slowly), so a leak is read from these, not from samples
- * taken at random moments.
+ * The live heap (heap used as the newest major GC left it) and the heap's resident pages. Heap
+ * used and RSS sampled at random times move with V8's heap sizing (garbage piles up to the next
+ * major GC, over minutes when a process allocates slowly): a leak is read from the live heap,
+ * and from RSS minus the resident heap for memory outside it.
  */
 function registerAfterMajorGc(registry: Registry): void {
   observeMajorGcs();
@@ -102,7 +100,6 @@ function registerAfterMajorGc(registry: Registry): void {
     });
   };
   gauge('nodejs_heap_after_major_gc_bytes', 'V8 heap used just after the newest major (mark-sweep-compact) GC: the live heap.', (a) => a.heapUsedBytes);
-  gauge('process_rss_after_major_gc_bytes', 'Resident set size just after the newest major GC.', (a) => a.rssBytes);
   // Committed heap pages are resident only once touched: RSS − this is what lives outside the heap.
   new Gauge({
     name: PREFIX + 'nodejs_heap_physical_bytes',

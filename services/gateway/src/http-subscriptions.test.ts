@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createErrorFormatter } from './errors.js';
 import type { GatewayContext } from './context.js';
 import { handleGraphQLHttp } from './http.js';
-import { isSubscriptionRequest, refuseSubscriptionsOverHttp, SUBSCRIPTION_OVER_HTTP } from './http-subscriptions.js';
+import { refusalOverHttp, refuseSubscriptionsOverHttp, SUBSCRIPTION_OVER_HTTP } from './http-subscriptions.js';
 
 // A real Apollo Server (no HTTP listener: executeHTTPGraphQLRequest, as http.ts calls it).
 const schema = makeExecutableSchema({
@@ -80,14 +80,14 @@ describe('subscriptions over HTTP, through the gateway\'s HTTP handler (a real s
   });
 });
 
-describe('isSubscriptionRequest', () => {
-  it('is true only for a document whose selected operation is a subscription', () => {
-    expect(isSubscriptionRequest('subscription { a }', undefined, 100)).toBe(true);
-    expect(isSubscriptionRequest('{ subscription }', undefined, 100)).toBe(false);
-    expect(isSubscriptionRequest('subscription {', undefined, 100)).toBe(false); // Apollo reports the syntax error
-    expect(isSubscriptionRequest('query A { a } subscription B { b }', 'A', 100)).toBe(false);
-    expect(isSubscriptionRequest('query A { a } subscription B { b }', 'B', 100)).toBe(true);
-    expect(isSubscriptionRequest(42, undefined, 100)).toBe(false);
-    expect(isSubscriptionRequest(`subscription { ${'a '.repeat(200)} }`, undefined, 100)).toBe(false); // over the token cap: left to Apollo
+describe('refusalOverHttp', () => {
+  it('refuses a document whose selected operation is a subscription (BAD_REQUEST), and leaves others and unparsable ones to Apollo', () => {
+    expect(refusalOverHttp('subscription { a }', undefined, 100)?.reason).toBe('BAD_REQUEST');
+    expect(refusalOverHttp('{ subscription }', undefined, 100)).toBeNull();
+    expect(refusalOverHttp('subscription {', undefined, 100)).toBeNull(); // Apollo reports the syntax error
+    expect(refusalOverHttp('query A { a } subscription B { b }', 'A', 100)).toBeNull();
+    expect(refusalOverHttp('query A { a } subscription B { b }', 'B', 100)?.reason).toBe('BAD_REQUEST');
+    expect(refusalOverHttp(42, undefined, 100)).toBeNull();
+    expect(refusalOverHttp(`subscription { ${'a '.repeat(200)} }`, undefined, 100)).toBeNull(); // over the token cap: left to Apollo
   });
 });

@@ -58,8 +58,3 @@ export function refusalOverHttp(query: unknown, operationName: unknown, maxToken
   const invalid = rootDirectiveError(document);
   return invalid === null ? null : { message: invalid, reason: 'GRAPHQL_VALIDATION_FAILED' };
 }
-
-/** True when the request's selected operation is a subscription (see refusalOverHttp). */
-export function isSubscriptionRequest(query: unknown, operationName: unknown, maxTokens: number): boolean {
-  return refusalOverHttp(query, operationName, maxTokens)?.reason === 'BAD_REQUEST';
-}
