@@ -100,12 +100,13 @@ export function sampleMemory(procs: ServiceProcess[], startedAt: number, everyMs
   };
 }
 
-/** Least-squares fit y = a + b·x; `slope` b, `r2` the fit's R² (0 when y does not vary). */
-export function leastSquares(points: { x: number; y: number }[]): { slope: number; r2: number; n: number } {
+/** Least-squares fit y = a + b·x; `slope` b, `intercept` a, `r2` the fit's R² (0 when y does not vary). */
+export function leastSquares(points: { x: number; y: number }[]): { slope: number; intercept: number; r2: number; n: number } {
   const n = points.length;
-  if (n < 2) return { slope: 0, r2: 0, n };
+  const my0 = n ? points.reduce((a, p) => a + p.y, 0) / n : 0;
+  if (n < 2) return { slope: 0, intercept: my0, r2: 0, n };
   const mx = points.reduce((a, p) => a + p.x, 0) / n;
-  const my = points.reduce((a, p) => a + p.y, 0) / n;
+  const my = my0;
   let sxy = 0;
   let sxx = 0;
   let syy = 0;
@@ -114,9 +115,29 @@ export function leastSquares(points: { x: number; y: number }[]): { slope: numbe
     sxx += (p.x - mx) ** 2;
     syy += (p.y - my) ** 2;
   }
-  if (sxx === 0) return { slope: 0, r2: 0, n };
+  if (sxx === 0) return { slope: 0, intercept: my, r2: 0, n };
   const slope = sxy / sxx;
-  return { slope, r2: syy === 0 ? 0 : (sxy * sxy) / (sxx * syy), n };
+  return { slope, intercept: my - slope * mx, r2: syy === 0 ? 0 : (sxy * sxy) / (sxx * syy), n };
+}
+
+/** Warm-up points this close to the start of the load are left out of the noise floor (process start: JIT, pools, the first collections). */
+export const NOISE_SKIP_MIN = 1;
+/** The share of warm-up residuals left out at each end of the noise floor's range. */
+export const NOISE_TRIM = 0.05;
+
+/**
+ * How far a series moves without a trend: the spread (5th to 95th percentile) of its warm-up
+ * points' residuals around their own least-squares line; 0 with fewer than 3 points. Memory
+ * outside the V8 heap moves in allocator steps (an arena or a buffer pool growing by a few
+ * hundred KB, then flat for minutes); a rise over the window no larger than this is one or two
+ * such steps, not a trend the window can tell from them.
+ */
+export function noiseFloor(points: { x: number; y: number }[]): number {
+  if (points.length < 3) return 0;
+  const f = leastSquares(points);
+  const res = points.map((p) => p.y - (f.intercept + f.slope * p.x)).sort((a, b) => a - b);
+  const at = (q: number) => res[Math.min(res.length - 1, Math.max(0, Math.round(q * (res.length - 1))))]!;
+  return at(1 - NOISE_TRIM) - at(NOISE_TRIM);
 }
 
 /** A fit shows growth only when its slope is over the bound and the line explains the points. */
@@ -131,7 +152,11 @@ export interface SeriesFit {
   n: number;
   /** MB/min that would double the series' mean over the window in the doubling time. */
   bound: number;
-  /** slope > bound and r2 ≥ GROWTH_MIN_R2. */
+  /** MB: what the line rises over the window (slope × its span). */
+  rise: number;
+  /** MB: the same series' noise floor in the warm-up (`noiseFloor`); 0 without warm-up points. */
+  floor: number;
+  /** slope > bound, r2 ≥ GROWTH_MIN_R2 and rise > floor. */
   grows: boolean;
 }
 
@@ -148,11 +173,14 @@ export interface MemoryGrowth {
   grows: boolean;
 }
 
-function fit(points: { x: number; y: number }[], doublingMinutes: number): SeriesFit {
+function fit(points: { x: number; y: number }[], doublingMinutes: number, warm: { x: number; y: number }[] = []): SeriesFit {
   const f = leastSquares(points);
   const mean = points.reduce((a, p) => a + p.y, 0) / Math.max(1, points.length);
   const bound = mean / doublingMinutes;
-  return { slope: f.slope, r2: f.r2, n: f.n, bound, grows: f.slope > bound && f.r2 >= GROWTH_MIN_R2 };
+  const xs = points.map((p) => p.x);
+  const rise = points.length < 2 ? 0 : f.slope * (Math.max(...xs) - Math.min(...xs));
+  const floor = noiseFloor(warm);
+  return { slope: f.slope, r2: f.r2, n: f.n, bound, rise, floor, grows: f.slope > bound && f.r2 >= GROWTH_MIN_R2 && rise > floor };
 }
 
 /**
@@ -178,18 +206,28 @@ export function majorGcPoints<S extends Pick<MemorySample, 'majorGcAt' | 'liveHe
  * in a process that keeps nothing (the search indexer at a few events a second: one saw-tooth
  * is longer than the soak). What a leak makes grow is what survives a major GC, and memory
  * outside the V8 heap; those are judged. A slope is growth only when it is over the bound
- * (doubling in `doublingHours`) and the line fits (R² ≥ GROWTH_MIN_R2): a slope the points do
- * not support is noise.
+ * (doubling in `doublingHours`), the line fits (R² ≥ GROWTH_MIN_R2) and the rise it makes over
+ * the window is larger than the series' noise floor in `warmup` (the samples before the window;
+ * those within NOISE_SKIP_MIN of the load's start are left out): a slope the points do not
+ * support is noise, and so is a rise of one or two allocator steps, which a 20-minute window
+ * cannot tell from a trend (the search indexer's RSS outside its heap in session 9's run: flat
+ * at 58.6 MB, one step of 0.5 MB, flat, one of 0.3 MB, flat; 0.8 MB in all, the bound's whole
+ * allowance over 20 minutes). A steady leak rises in the warm-up as in the window, so its
+ * residuals there stay small and the floor low.
  */
-export function memoryGrowth(samples: MemorySample[], doublingHours: number): MemoryGrowth {
+export function memoryGrowth(samples: MemorySample[], doublingHours: number, warmup: MemorySample[] = []): MemoryGrowth {
   const minutes = doublingHours * 60;
   const at = (x: MemorySample) => x.t / 60_000;
-  const rss = fit(samples.map((x) => ({ x: at(x), y: x.rssMB })), minutes);
-  const heap = fit(samples.filter((x) => x.heapMB !== undefined).map((x) => ({ x: at(x), y: x.heapMB! })), minutes);
+  const warm = warmup.filter((x) => at(x) >= NOISE_SKIP_MIN);
+  const rssOf = (xs: MemorySample[]) => xs.map((x) => ({ x: at(x), y: x.rssMB }));
+  const heapOf = (xs: MemorySample[]) => xs.filter((x) => x.heapMB !== undefined).map((x) => ({ x: at(x), y: x.heapMB! }));
+  const offOf = (xs: MemorySample[]) => xs.filter((x) => x.heapPhysicalMB !== undefined).map((x) => ({ x: at(x), y: x.rssMB - x.heapPhysicalMB! }));
+  const rss = fit(rssOf(samples), minutes, rssOf(warm));
+  const heap = fit(heapOf(samples), minutes, heapOf(warm));
   const gcs = majorGcPoints(samples, at);
-  const liveHeap = gcs.length >= MIN_MAJOR_GCS ? fit(gcs, minutes) : null;
-  const off = samples.filter((x) => x.heapPhysicalMB !== undefined).map((x) => ({ x: at(x), y: x.rssMB - x.heapPhysicalMB! }));
-  const offHeap = off.length >= 3 ? fit(off, minutes) : null;
+  const liveHeap = gcs.length >= MIN_MAJOR_GCS ? fit(gcs, minutes, majorGcPoints(warm, at)) : null;
+  const off = offOf(samples);
+  const offHeap = off.length >= 3 ? fit(off, minutes, offOf(warm)) : null;
   return { rss, heap, liveHeap, offHeap, majorGcs: gcs.length, grows: (liveHeap ?? heap).grows || (offHeap ?? rss).grows };
 }
 

@@ -1,9 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { MIN_MAJOR_GCS, memoryGrowth, type MemorySample } from './figures.js';
+import { MIN_MAJOR_GCS, memoryGrowth, noiseFloor, type MemorySample } from './figures.js';
 
 /** 20 minutes sampled every 10 s: `f(minute, i)` gives the sample's fields. */
 function series(f: (min: number, i: number) => Omit<MemorySample, 't'>): MemorySample[] {
   return Array.from({ length: 121 }, (_, i) => ({ t: i * 10_000, ...f(i / 6, i) }));
+}
+/** A 30-minute run sampled every 10 s, split as the soak splits it: warm-up (first third) and window. */
+function run(f: (min: number, i: number) => Omit<MemorySample, 't'>): { warmup: MemorySample[]; window: MemorySample[] } {
+  const all = Array.from({ length: 181 }, (_, i) => ({ t: i * 10_000, ...f(i / 6, i) }));
+  return { warmup: all.filter((s) => s.t < 600_000), window: all.filter((s) => s.t >= 600_000) };
 }
 /** A major GC every `every` minutes: its end time (s) as the gauge shows it. */
 const gcAt = (min: number, every: number) => Math.floor(min / every) * every * 60 + 1;
@@ -64,5 +69,47 @@ describe('memoryGrowth', () => {
     expect(g.liveHeap).toBeNull();
     expect(g.heap.grows).toBe(true);
     expect(g.grows).toBe(true);
+  });
+
+  describe('the noise floor from the warm-up', () => {
+    // RSS outside the heap of 58–60 MB: the bound (doubling in 24 h) is ≈ 0.041 MB/min, 0.8 MB over the 20-minute window.
+    const jitter = (i: number) => ((i * 7) % 5) * 0.04;
+
+    it('does not call allocator steps growth: flat, a step, flat, a step, no bigger than the warm-up moved', () => {
+      // As session 9's search indexer: in the warm-up 58.7, down to 57.2 after the first major GC, up in steps;
+      // in the window 58.6 until minute 14.7, 59.1 until minute 22, 59.4 after.
+      const off = (min: number) => (min < 1.75 ? 58.7 : min < 4 ? 57.2 : min < 7 ? 58.0 : min < 10 ? 58.6 : min < 14.7 ? 58.6 : min < 22 ? 59.1 : 59.4);
+      const { warmup, window } = run((min, i) => ({ rssMB: 33 + off(min) + jitter(i), heapMB: 40, heapTotalMB: 40, heapPhysicalMB: 33, liveHeapMB: 33 }));
+      const withoutFloor = memoryGrowth(window, 24);
+      expect(withoutFloor.offHeap!.slope).toBeGreaterThan(withoutFloor.offHeap!.bound);
+      expect(withoutFloor.offHeap!.r2).toBeGreaterThanOrEqual(0.5);
+      expect(withoutFloor.offHeap!.grows).toBe(true);
+      const g = memoryGrowth(window, 24, warmup);
+      expect(g.offHeap!.rise).toBeLessThanOrEqual(g.offHeap!.floor);
+      expect(g.offHeap!.grows).toBe(false);
+      expect(g.grows).toBe(false);
+    });
+
+    it('still calls a steady leak at twice the bound growth: it rises in the warm-up too, so the floor stays low', () => {
+      const { warmup, window } = run((min, i) => ({ rssMB: 33 + 58 + 0.085 * min + jitter(i), heapMB: 40, heapTotalMB: 40, heapPhysicalMB: 33, liveHeapMB: 33 }));
+      const g = memoryGrowth(window, 24, warmup);
+      expect(g.offHeap!.slope).toBeGreaterThan(2 * g.offHeap!.bound * 0.95);
+      expect(g.offHeap!.floor).toBeLessThan(0.3);
+      expect(g.offHeap!.rise).toBeGreaterThan(g.offHeap!.floor);
+      expect(g.grows).toBe(true);
+    });
+
+    it('calls a leak that starts after the warm-up growth', () => {
+      const { warmup, window } = run((min, i) => ({ rssMB: 150 + Math.max(0, min - 10) * 0.1 + jitter(i), heapMB: 40, heapTotalMB: 40, heapPhysicalMB: 33, liveHeapMB: 33 }));
+      expect(memoryGrowth(window, 24, warmup).grows).toBe(true);
+    });
+
+    it('leaves out the first minute and trims the ends: one start-up spike does not raise the floor', () => {
+      const pts = Array.from({ length: 60 }, (_, i) => ({ x: 1 + i / 6, y: 50 + jitter(i) + (i === 30 ? 5 : 0) }));
+      expect(noiseFloor(pts)).toBeLessThan(0.3);
+      expect(noiseFloor(pts.slice(0, 2))).toBe(0);
+      const { warmup, window } = run((min, i) => ({ rssMB: (min < 1 ? 170 : 150) + Math.max(0, min - 10) * 0.1 + jitter(i) }));
+      expect(memoryGrowth(window, 24, warmup).rss.floor).toBeLessThan(0.3);
+    });
   });
 });
