@@ -90,6 +90,26 @@ describe('KafkaAdapter', () => {
     }
   }, 30_000);
 
+  it('ensureTopics returns only once every partition has a leader, also in the process that finds the topic just created by another', async () => {
+    const topic = newTopic();
+    const other = new KafkaAdapter({ brokers: BROKERS, clientId: `it-kafka-${uuid8()}`, logger });
+    try {
+      // Two services starting side by side: one creates, the other may list it before its leaders exist.
+      await Promise.all([adapter.ensureTopics([{ topic, partitions: 6 }]), other.ensureTopics([{ topic, partitions: 6 }])]);
+      const admin = new Kafka({ brokers: BROKERS, clientId: 'it-inspect', logLevel: logLevel.NOTHING }).admin();
+      await admin.connect();
+      try {
+        const meta = await admin.fetchTopicMetadata({ topics: [topic] });
+        expect(meta.topics[0]!.partitions).toHaveLength(6);
+        expect(meta.topics[0]!.partitions.every((p) => p.leader >= 0)).toBe(true);
+      } finally {
+        await admin.disconnect();
+      }
+    } finally {
+      await other.close();
+    }
+  }, 60_000);
+
   it('starts a new producer session after a failed send, and the next send arrives whole', async () => {
     const topic = newTopic();
     await adapter.ensureTopics([{ topic, partitions: 2 }]);

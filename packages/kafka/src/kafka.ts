@@ -148,16 +148,39 @@ export class KafkaAdapter {
     await admin.describeCluster();
   }
 
-  /** Creates missing topics (existing ones are left as they are). */
-  async ensureTopics(specs: TopicSpec[]): Promise<void> {
+  /**
+   * Creates missing topics (existing ones are left as they are), then waits until every
+   * partition of each has a leader, up to `timeoutMs`. A topic another process has just created
+   * is listed before its leaders are elected, and a client that subscribes to it then is told
+   * "This server does not host this topic-partition" (a chat worker started beside the audit
+   * consumer on a Kafka that had just come up exited on it).
+   */
+  async ensureTopics(specs: TopicSpec[], timeoutMs = 30_000): Promise<void> {
     const admin = await this.admin();
     const existing = new Set(await admin.listTopics());
     const missing = specs.filter((s) => !existing.has(s.topic));
-    if (missing.length === 0) return;
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: missing.map((s) => ({ topic: s.topic, numPartitions: s.partitions, replicationFactor: -1 })),
-    });
+    if (missing.length > 0) {
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: missing.map((s) => ({ topic: s.topic, numPartitions: s.partitions, replicationFactor: -1 })),
+      });
+    }
+    const topics = specs.map((s) => s.topic);
+    const deadline = Date.now() + timeoutMs;
+    for (let delay = 100; ; delay = Math.min(1_000, delay * 2)) {
+      let waitingFor: string;
+      try {
+        const meta = await admin.fetchTopicMetadata({ topics });
+        const leaderless = meta.topics.flatMap((t) => (t.partitions.length === 0 ? [`${t.name} (no partitions)`] : t.partitions.filter((p) => p.leader < 0).map((p) => `${t.name}[${p.partitionId}]`)));
+        if (leaderless.length === 0) return;
+        waitingFor = `no leader yet for ${leaderless.join(', ')}`;
+      } catch (e) {
+        waitingFor = e instanceof Error ? e.message : String(e);
+      }
+      if (Date.now() + delay >= deadline) throw new Error(`topics ${topics.join(', ')} not ready within ${timeoutMs} ms: ${waitingFor}`);
+      // Polls the cluster's metadata until the leaders are there (bounded by the deadline above).
+      await new Promise((r) => setTimeout(r, delay));
+    }
   }
 
   async deleteTopics(topics: string[]): Promise<void> {
