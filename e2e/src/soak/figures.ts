@@ -13,6 +13,15 @@ export interface MemorySample {
   t: number;
   /** MB (2^20 bytes). */
   rssMB: number;
+  /**
+   * Of it, the anonymous pages (`RssAnon`): the V8 heap, malloc'd memory, buffers, stacks. The
+   * rest is file-backed (`RssFile`: the node binary's and the libraries' code and data, faulted
+   * in the first time a path runs; bounded by their size, and the kernel may drop it) and shared
+   * memory. Undefined on a kernel without the field.
+   */
+  rssAnonMB?: number;
+  /** The file-backed pages (`RssFile`), MB. */
+  rssFileMB?: number;
   /** MB; undefined when /metrics did not answer (as are the fields below). */
   heapMB?: number;
   /** V8's committed heap (heap total), MB. */
@@ -34,14 +43,23 @@ export interface ProcessSeries {
 
 const MB = 2 ** 20;
 
-/** VmRSS of a live process, MB; undefined once it is gone. */
-export function rssMB(pid: number): number | undefined {
+/** VmRSS of a live process and its anonymous and file-backed parts, MB; undefined once it is gone. */
+export function processMemory(pid: number): Pick<MemorySample, 'rssMB' | 'rssAnonMB' | 'rssFileMB'> | undefined {
+  let status: string;
   try {
-    const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-    return kb === undefined ? undefined : Number(kb) / 1024;
+    status = readFileSync(`/proc/${pid}/status`, 'utf8');
   } catch {
     return undefined;
   }
+  const mb = (field: string) => {
+    const kb = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1];
+    return kb === undefined ? undefined : Number(kb) / 1024;
+  };
+  const rss = mb('VmRSS');
+  if (rss === undefined) return undefined;
+  const anon = mb('RssAnon');
+  const file = mb('RssFile');
+  return { rssMB: rss, ...(anon !== undefined ? { rssAnonMB: anon } : {}), ...(file !== undefined ? { rssFileMB: file } : {}) };
 }
 
 /** Samples every process of `procs` every `everyMs` until `stop()`; one series per process. */
@@ -57,9 +75,9 @@ export function sampleMemory(procs: ServiceProcess[], startedAt: number, everyMs
     const t = Date.now() - startedAt;
     await Promise.all(
       series.map(async (s) => {
-        const rss = rssMB(s.pid);
-        if (rss === undefined) return;
-        const sample: MemorySample = { t, rssMB: rss };
+        const mem = processMemory(s.pid);
+        if (mem === undefined) return;
+        const sample: MemorySample = { t, ...mem };
         const metrics = s.port === undefined ? undefined : await scrape(s.port).catch(() => undefined);
         if (metrics) {
           const put = (k: 'heapMB' | 'heapTotalMB' | 'heapPhysicalMB' | 'liveHeapMB' | 'majorGcAt', v: number | undefined) => {
@@ -166,7 +184,7 @@ export interface MemoryGrowth {
   heap: SeriesFit;
   /** The live heap, one point per major GC in the window; null when there were fewer than MIN_MAJOR_GCS. */
   liveHeap: SeriesFit | null;
-  /** RSS outside the V8 heap (RSS − the heap's resident pages): native memory, buffers, the binary. */
+  /** Anonymous RSS outside the V8 heap (RssAnon − the heap's resident pages; RSS where RssAnon is unknown): native memory, buffers, stacks. */
   offHeap: SeriesFit | null;
   majorGcs: number;
   /** What the verdict rests on: the live heap (or heap used, without enough major GCs) and the off-heap RSS. */
@@ -221,7 +239,7 @@ export function memoryGrowth(samples: MemorySample[], doublingHours: number, war
   const warm = warmup.filter((x) => at(x) >= NOISE_SKIP_MIN);
   const rssOf = (xs: MemorySample[]) => xs.map((x) => ({ x: at(x), y: x.rssMB }));
   const heapOf = (xs: MemorySample[]) => xs.filter((x) => x.heapMB !== undefined).map((x) => ({ x: at(x), y: x.heapMB! }));
-  const offOf = (xs: MemorySample[]) => xs.filter((x) => x.heapPhysicalMB !== undefined).map((x) => ({ x: at(x), y: x.rssMB - x.heapPhysicalMB! }));
+  const offOf = (xs: MemorySample[]) => xs.filter((x) => x.heapPhysicalMB !== undefined).map((x) => ({ x: at(x), y: (x.rssAnonMB ?? x.rssMB) - x.heapPhysicalMB! }));
   const rss = fit(rssOf(samples), minutes, rssOf(warm));
   const heap = fit(heapOf(samples), minutes, heapOf(warm));
   const gcs = majorGcPoints(samples, at);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MIN_MAJOR_GCS, memoryGrowth, noiseFloor, type MemorySample } from './figures.js';
+import { MIN_MAJOR_GCS, memoryGrowth, noiseFloor, processMemory, type MemorySample } from './figures.js';
 
 /** 20 minutes sampled every 10 s: `f(minute, i)` gives the sample's fields. */
 function series(f: (min: number, i: number) => Omit<MemorySample, 't'>): MemorySample[] {
@@ -111,5 +111,35 @@ describe('memoryGrowth', () => {
       const { warmup, window } = run((min, i) => ({ rssMB: (min < 1 ? 170 : 150) + Math.max(0, min - 10) * 0.1 + jitter(i) }));
       expect(memoryGrowth(window, 24, warmup).rss.floor).toBeLessThan(0.3);
     });
+  });
+
+  it('judges anonymous memory outside the heap: code pages of the binary faulted in later are not growth', () => {
+    // RSS climbs 2 MB over the window, all of it file-backed (RssFile); anonymous RSS and the heap stay flat.
+    const { warmup, window } = run((min, i) => {
+      const file = 44 + Math.min(2, Math.max(0, min - 14) * 0.5);
+      const anon = 80 + (i % 2) * 0.05;
+      return { rssMB: anon + file, rssAnonMB: anon, rssFileMB: file, heapMB: 40, heapTotalMB: 60, heapPhysicalMB: 58, liveHeapMB: 33 };
+    });
+    const g = memoryGrowth(window, 24, warmup);
+    expect(g.rss.slope).toBeGreaterThan(g.rss.bound);
+    expect(g.offHeap!.slope).toBeCloseTo(0, 2);
+    expect(g.grows).toBe(false);
+    // The same climb in anonymous memory is growth.
+    const leak = run((min, i) => {
+      const anon = 80 + Math.min(2, Math.max(0, min - 14) * 0.5) + (i % 2) * 0.05;
+      return { rssMB: anon + 44, rssAnonMB: anon, rssFileMB: 44, heapMB: 40, heapTotalMB: 60, heapPhysicalMB: 58, liveHeapMB: 33 };
+    });
+    expect(memoryGrowth(leak.window, 24, leak.warmup).offHeap!.grows).toBe(true);
+  });
+});
+
+describe('processMemory', () => {
+  it("reads this process's RSS and its anonymous and file-backed parts from /proc", () => {
+    const m = processMemory(process.pid)!;
+    expect(m.rssMB).toBeGreaterThan(10);
+    expect(m.rssAnonMB).toBeGreaterThan(0);
+    expect(m.rssFileMB).toBeGreaterThan(0);
+    expect(m.rssAnonMB! + m.rssFileMB!).toBeLessThanOrEqual(m.rssMB + 0.01);
+    expect(processMemory(2 ** 22 + 12_345)).toBeUndefined();
   });
 });

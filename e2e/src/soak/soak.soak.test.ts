@@ -15,7 +15,8 @@
  *
  * Asserted at full size only (SOAK_MINUTES ≥ 30, or SOAK_ASSERT=1), reported always: no
  * process's memory grows over the last 2/3 of the load (`memoryGrowth` in figures.ts: its live
- * heap, i.e. heap used after each major GC, and its RSS outside the V8 heap each rise no faster
+ * heap, i.e. heap used after each major GC, and its anonymous RSS outside the V8 heap (RssAnon − the
+ * heap's resident pages; the binary's code pages, file-backed, are reported only) each rise no faster
  * than would double them in SOAK_DOUBLING_HOURS (24), unless the line does not fit or its rise
  * over the window is within the series' noise in the first third (its noise floor); RSS and
  * heap used as sampled are reported beside them, least squares in MB/min); the p99 of send → delivered
@@ -369,7 +370,7 @@ describe(`soak (${MINUTES} min at ${RATE} sends/s, ${ROOMS} rooms × ${PER_ROOM}
       const g = memoryGrowth(w, DOUBLING_HOURS, s.samples.filter((x) => x.t >= 0 && x.t < windowFrom));
       const round = (x: number, d = 3) => +x.toFixed(d);
       const fitOf = (f: SeriesFit | null) => f && { slopeMBPerMin: round(f.slope), r2: round(f.r2, 2), points: f.n, boundMBPerMin: round(f.bound), riseMB: round(f.rise, 2), noiseFloorMB: round(f.floor, 2), grows: f.grows };
-      const ends = (k: 'rssMB' | 'heapMB' | 'heapTotalMB' | 'liveHeapMB') => {
+      const ends = (k: 'rssMB' | 'rssFileMB' | 'heapMB' | 'heapTotalMB' | 'liveHeapMB') => {
         const has = w.filter((x) => x[k] !== undefined);
         return has.length ? `${round(has[0]![k]!, 1)} → ${round(has.at(-1)![k]!, 1)}` : '-';
       };
@@ -378,6 +379,7 @@ describe(`soak (${MINUTES} min at ${RATE} sends/s, ${ROOMS} rooms × ${PER_ROOM}
         pid: s.pid,
         samples: w.length,
         rss: { mb: ends('rssMB'), ...fitOf(g.rss)! },
+        rssFileMB: ends('rssFileMB'),
         heap: { mb: ends('heapMB'), ...fitOf(g.heap)! },
         heapTotalMB: ends('heapTotalMB'),
         liveHeap: { mb: ends('liveHeapMB'), majorGcs: g.majorGcs, fit: fitOf(g.liveHeap) },
@@ -461,14 +463,14 @@ describe(`soak (${MINUTES} min at ${RATE} sends/s, ${ROOMS} rooms × ${PER_ROOM}
           ],
         ) + `\np99 last / first = ${latency.p99Ratio} (bound 1.5${FULL_SIZE ? '' : ', reported only'})`,
         '',
-        `memory over the last 2/3 of the load (${Math.round(windowFrom / 1000)}–${Math.round(DURATION_MS / 1000)} s), MB and least-squares slopes in MB/min (R²); growth: a slope over the bound (doubling in ${DOUBLING_HOURS} h) with R² ≥ ${GROWTH_MIN_R2} and a rise over the window above the series' noise floor in the warm-up (rise/floor MB), judged on the live heap (heap used after each major GC; heap used when fewer than ${MIN_MAJOR_GCS}) and on RSS outside the V8 heap${FULL_SIZE ? '' : ' (reported only)'}`,
+        `memory over the last 2/3 of the load (${Math.round(windowFrom / 1000)}–${Math.round(DURATION_MS / 1000)} s), MB and least-squares slopes in MB/min (R²); growth: a slope over the bound (doubling in ${DOUBLING_HOURS} h) with R² ≥ ${GROWTH_MIN_R2} and a rise over the window above the series' noise floor in the warm-up (rise/floor MB), judged on the live heap (heap used after each major GC; heap used when fewer than ${MIN_MAJOR_GCS}) and on anonymous RSS outside the V8 heap (RssAnon − the heap's resident pages; file-backed RSS, the binary's code, reported)${FULL_SIZE ? '' : ' (reported only)'}`,
         table(
-          ['process', 'RSS', 'slope (R²)', 'heap used', 'slope (R²)', 'heap committed', 'live heap', 'major GCs', 'slope (R²)', 'bound', 'rise/floor', 'off-heap slope (R²)', 'bound', 'rise/floor', 'grows'],
+          ['process', 'RSS', 'slope (R²)', 'file-backed', 'heap used', 'slope (R²)', 'heap committed', 'live heap', 'major GCs', 'slope (R²)', 'bound', 'rise/floor', 'off-heap slope (R²)', 'bound', 'rise/floor', 'grows'],
           memory.map((m) => {
             const sl = (f: { slopeMBPerMin: number; r2: number } | null | undefined) => (f ? `${f.slopeMBPerMin} (${f.r2})` : '-');
             const rf = (f: { riseMB: number; noiseFloorMB: number } | null | undefined) => (f ? `${f.riseMB}/${f.noiseFloorMB}` : '-');
             const judged = m.liveHeap.fit ?? m.heap;
-            return [m.process, m.rss.mb, sl(m.rss), m.heap.mb, sl(m.heap), m.heapTotalMB, m.liveHeap.mb, m.liveHeap.majorGcs, sl(m.liveHeap.fit), judged.boundMBPerMin, rf(judged), sl(m.offHeap), m.offHeap?.boundMBPerMin ?? '-', rf(m.offHeap), m.grows ? 'YES' : 'no'];
+            return [m.process, m.rss.mb, sl(m.rss), m.rssFileMB, m.heap.mb, sl(m.heap), m.heapTotalMB, m.liveHeap.mb, m.liveHeap.majorGcs, sl(m.liveHeap.fit), judged.boundMBPerMin, rf(judged), sl(m.offHeap), m.offHeap?.boundMBPerMin ?? '-', rf(m.offHeap), m.grows ? 'YES' : 'no'];
           }),
         ),
         ...(problems.length ? ['', 'problems:', ...problems.slice(0, 20).map((p) => `  ${p}`)] : []),
